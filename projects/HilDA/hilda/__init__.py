@@ -1,0 +1,16 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""HilDA: hierarchical distillation with diffusion for LiDAR pre-training.
+
+Importing this package registers every HilDA module into mmdet3d's
+registries (configs do it through ``custom_imports``) and, on machines
+without CUDA, lets spconv train on the CPU.
+"""
+from .models import *  # noqa: F401,F403
+from .models import __all__ as _models_all
+from .utils import patch_spconv_for_cpu, register_checkpoint_safe_globals
+from .version import __version__
+
+patch_spconv_for_cpu()
+register_checkpoint_safe_globals()
+
+__all__ = ['__version__', *_models_all]

@@ -1,0 +1,18 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from .checkpoint_safe_globals import register_checkpoint_safe_globals
+from .cli import (CheckedDictAction, add_common_args, apply_common_args,
+                  build_runner, finish_args, run_tool)
+from .config_checks import (PLUGIN, ConfigError, check_cfg_options,
+                            imports_plugin, load_config)
+from .launcher import setup_launcher
+from .registry_report import (format_registered_hilda_modules,
+                              registered_hilda_modules)
+from .spconv_cpu import patch_spconv_for_cpu
+
+__all__ = [
+    'CheckedDictAction', 'add_common_args', 'apply_common_args',
+    'build_runner', 'finish_args', 'run_tool', 'PLUGIN', 'ConfigError',
+    'check_cfg_options', 'imports_plugin', 'load_config', 'setup_launcher',
+    'format_registered_hilda_modules', 'registered_hilda_modules',
+    'patch_spconv_for_cpu', 'register_checkpoint_safe_globals'
+]
