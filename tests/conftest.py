@@ -3,8 +3,18 @@ import importlib.util
 import os.path as osp
 
 import pytest
+from mmdet3d.utils import register_all_modules
+
+import projects.HilDA.hilda  # noqa: F401  (registers the plugin)
+
+# Pipelines are built through mmengine's root registries by type name, as
+# in a Runner with default_scope='mmdet3d'.
+register_all_modules(init_default_scope=True)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_DATA = osp.join(REPO_ROOT, '..', 'shared', 'data')
+REAL_FRAME_ROOT = osp.join(SHARED_DATA, 'nuscenes_mini_real')
+REAL_FRAME_INFO = 'n015-2018-07-24-11-22-45+0800.pkl'
 SMOKE_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'smoke',
     'minkunet18-w8_spconv_1xb2-8iter_smoke-semantickitti.py')
@@ -27,3 +37,11 @@ def smoke_data_root(tmp_path_factory):
     load_tool('misc/create_smoke_data.py').create_smoke_data(
         str(root), num_train=4, num_val=2, num_points=2000, seed=0)
     return str(root)
+
+
+@pytest.fixture
+def real_frame_root():
+    """The real nuScenes keyframe in ../shared (skip when absent)."""
+    if not osp.isfile(osp.join(REAL_FRAME_ROOT, REAL_FRAME_INFO)):
+        pytest.skip('../shared/data/nuscenes_mini_real is not available')
+    return REAL_FRAME_ROOT

@@ -5,6 +5,8 @@ Importing this package registers every HilDA module into mmdet3d's
 registries (configs do it through ``custom_imports``) and, on machines
 without CUDA, lets spconv train on the CPU.
 """
+from .datasets import *  # noqa: F401,F403
+from .datasets import __all__ as _datasets_all
 from .models import *  # noqa: F401,F403
 from .models import __all__ as _models_all
 from .utils import patch_spconv_for_cpu, register_checkpoint_safe_globals
@@ -13,4 +15,4 @@ from .version import __version__
 patch_spconv_for_cpu()
 register_checkpoint_safe_globals()
 
-__all__ = ['__version__', *_models_all]
+__all__ = ['__version__', *_datasets_all, *_models_all]

@@ -1,0 +1,18 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from .augmentation import ConsistentPointAug, MultiViewImageAug
+from .correspondence import ProjectPointsToImages
+from .formatting import PackHilDAInputs
+from .loading import (BadSampleError, LoadCheckedMultiViewImages,
+                      LoadCheckedPointsFromFile, LoadTemporalPoints,
+                      load_points_file)
+from .occupancy import BEVOccupancyTarget, bev_occupancy
+from .projection import as_4x4, lidar2img_matrix, project_points
+from .superpixels import ImageSuperpixels
+
+__all__ = [
+    'ConsistentPointAug', 'MultiViewImageAug', 'ProjectPointsToImages',
+    'PackHilDAInputs', 'BadSampleError', 'LoadCheckedMultiViewImages',
+    'LoadCheckedPointsFromFile', 'LoadTemporalPoints', 'load_points_file',
+    'BEVOccupancyTarget', 'bev_occupancy', 'as_4x4', 'lidar2img_matrix',
+    'project_points', 'ImageSuperpixels'
+]

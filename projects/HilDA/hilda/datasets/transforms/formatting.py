@@ -1,0 +1,70 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import inspect
+from typing import Optional, Sequence
+
+import torch
+from mmdet3d.datasets.transforms import Pack3DDetInputs
+from mmdet3d.registry import TRANSFORMS
+from mmdet3d.structures.points import BasePoints
+from mmengine.structures import InstanceData
+
+HILDA_META_KEYS = ('token', 'lidar_aug_matrix', 'img_aug_matrix',
+                   'temporal_fallback', 'cam_names', 'img_shapes')
+
+
+@TRANSFORMS.register_module()
+class PackHilDAInputs(Pack3DDetInputs):
+    """mmdet3d's ``Pack3DDetInputs`` plus the pre-training fields.
+
+    Inputs get the neighbouring scans next to ``points`` and ``img``; the
+    data sample gets the correspondences as an ``InstanceData`` (one row
+    per point-pixel pair) and the occupancy target and superpixels as
+    tensors.
+
+    Required Keys:
+
+    - points, img and any of points_prev, points_next, pair_point_idx,
+      pair_cam_idx, pair_uv, occ_target, superpixels
+
+    Added Keys:
+
+    - inputs (dict): points, img, points_prev, points_next (tensors)
+    - data_samples (:obj:`Det3DDataSample`): ``correspondences``
+      (point_idx, cam_idx, uv), ``occ_target``, ``superpixels`` and the
+      meta keys (``lidar2img``, ``lidar_aug_matrix``, ...)
+
+    Args:
+        keys (Sequence[str]): As in ``Pack3DDetInputs``. Defaults to
+            ('points', 'img').
+        meta_keys (Sequence[str]): mmdet3d's defaults plus HilDA's.
+    """
+
+    TEMPORAL_INPUT_KEYS = ('points_prev', 'points_next')
+    TENSOR_SAMPLE_KEYS = ('occ_target', 'superpixels')
+
+    def __init__(self,
+                 keys: Sequence[str] = ('points', 'img'),
+                 meta_keys: Optional[Sequence[str]] = None) -> None:
+        if meta_keys is None:
+            mmdet3d_keys = inspect.signature(
+                Pack3DDetInputs.__init__).parameters['meta_keys'].default
+            meta_keys = tuple(mmdet3d_keys) + HILDA_META_KEYS
+        super().__init__(keys=tuple(keys), meta_keys=tuple(meta_keys))
+
+    def pack_single_results(self, results: dict) -> dict:
+        packed = super().pack_single_results(results)
+        inputs, sample = packed['inputs'], packed['data_samples']
+        for key in self.TEMPORAL_INPUT_KEYS:
+            if key in results:
+                points = results[key]
+                inputs[key] = points.tensor if isinstance(
+                    points, BasePoints) else torch.as_tensor(points)
+        if 'pair_point_idx' in results:
+            sample.correspondences = InstanceData(
+                point_idx=torch.from_numpy(results['pair_point_idx']),
+                cam_idx=torch.from_numpy(results['pair_cam_idx']),
+                uv=torch.from_numpy(results['pair_uv']))
+        for key in self.TENSOR_SAMPLE_KEYS:
+            if key in results:
+                sample.set_data({key: torch.from_numpy(results[key])})
+        return packed

@@ -1,0 +1,87 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from typing import Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmdet3d.registry import TRANSFORMS
+
+
+def bev_occupancy(points: np.ndarray, point_cloud_range: Sequence[float],
+                  cell_size: float, num_height_bins: int) -> np.ndarray:
+    """Binary BEV occupancy with height bins as channels.
+
+    Args:
+        points (np.ndarray): (N, >=3) points.
+        point_cloud_range (Sequence[float]): [x_min, y_min, z_min, x_max,
+            y_max, z_max] in metres; points outside are ignored.
+        cell_size (float): BEV cell edge in metres.
+        num_height_bins (int): Equal bins between z_min and z_max.
+
+    Returns:
+        np.ndarray: (num_height_bins, H, W) float32 in {-1, 1}, with H along
+        y and W along x (``occ[k, iy, ix]``), 1 where a point falls.
+    """
+    x0, y0, z0, x1, y1, z1 = point_cloud_range
+    width = int(round((x1 - x0) / cell_size))
+    height = int(round((y1 - y0) / cell_size))
+    occ = np.full((num_height_bins, height, width), -1.0, dtype=np.float32)
+    ix = np.floor((points[:, 0] - x0) / cell_size).astype(np.int64)
+    iy = np.floor((points[:, 1] - y0) / cell_size).astype(np.int64)
+    iz = np.floor((points[:, 2] - z0) / (z1 - z0) *
+                  num_height_bins).astype(np.int64)
+    inside = ((ix >= 0) & (ix < width) & (iy >= 0) & (iy < height) &
+              (iz >= 0) & (iz < num_height_bins))
+    occ[iz[inside], iy[inside], ix[inside]] = 1.0
+    return occ
+
+
+@TRANSFORMS.register_module()
+class BEVOccupancyTarget(BaseTransform):
+    """The diffusion target: BEV occupancy of one scan in the t0 frame.
+
+    ``temporal`` mode uses the t+1 scan (``points_next``, already moved into
+    the t0 frame and augmented like t0); ``masked`` mode uses t0 itself.
+    Run it after the point augmentation so target and input agree.
+
+    Required Keys:
+
+    - points_next (``temporal``) or points (``masked``)
+
+    Added Keys:
+
+    - occ_target (np.ndarray): (num_height_bins, H, W) float32 in {-1, 1}
+
+    Args:
+        point_cloud_range (Sequence[float]): BEV extent, see
+            :func:`bev_occupancy`.
+        cell_size (float): BEV cell edge (m).
+        num_height_bins (int): Height channels.
+        source_key (str): ``'points_next'`` (temporal, default) or
+            ``'points'`` (masked).
+    """
+
+    def __init__(self,
+                 point_cloud_range: Sequence[float] = (-51.2, -51.2, -5.0,
+                                                       51.2, 51.2, 3.0),
+                 cell_size: float = 0.8,
+                 num_height_bins: int = 8,
+                 source_key: str = 'points_next') -> None:
+        if len(point_cloud_range) != 6:
+            raise ValueError('point_cloud_range must have 6 values, got '
+                             f'{point_cloud_range}')
+        self.point_cloud_range = tuple(point_cloud_range)
+        self.cell_size = cell_size
+        self.num_height_bins = num_height_bins
+        self.source_key = source_key
+
+    def transform(self, results: dict) -> dict:
+        results['occ_target'] = bev_occupancy(
+            results[self.source_key].tensor.numpy(), self.point_cloud_range,
+            self.cell_size, self.num_height_bins)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(point_cloud_range='
+                f'{self.point_cloud_range}, cell_size={self.cell_size}, '
+                f'num_height_bins={self.num_height_bins}, '
+                f"source_key='{self.source_key}')")
