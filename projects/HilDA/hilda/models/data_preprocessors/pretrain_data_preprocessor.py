@@ -1,0 +1,54 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from typing import List
+
+from mmdet3d.registry import MODELS
+from mmdet3d.structures import Det3DDataSample
+
+from .data_preprocessor import HilDADataPreprocessor
+
+
+@MODELS.register_module()
+class HilDAPretrainDataPreprocessor(HilDADataPreprocessor):
+    """Data preprocessor of HilDA pre-training.
+
+    Images are normalised and stacked by mmdet3d's code into
+    ``inputs['imgs']`` (B, num_cams, 3, H, W) (configure ``mean``/``std``
+    /``bgr_to_rgb`` for the teacher). The t0 scans and the t-1 scans
+    (``points_prev``) are voxelised together as one batch of 2B samples
+    (batch index ``b`` for t0, ``B + b`` for t-1), so the student runs once
+    on both. The t+1 scan is dropped here: its occupancy is already the
+    target.
+
+    Added to ``inputs``: ``voxels`` (the joint voxel dict),
+    ``points_prev`` (list of tensors), ``prev_point2voxel`` (list of
+    (N_i,) long maps of the t-1 points into the joint voxels). Each t0
+    data sample gets ``point2voxel_map`` as in mmdet3d.
+
+    Args are those of :class:`HilDADataPreprocessor`.
+    """
+
+    def simple_process(self, data: dict, training: bool = False) -> dict:
+        inputs = data['inputs']
+        prev = inputs.pop('points_prev', None)
+        inputs.pop('points_next', None)
+        # mmdet3d's simple_process would voxelise t0 alone; it is done
+        # below for t0 and t-1 together.
+        voxel, self.voxel = self.voxel, False
+        try:
+            out = super().simple_process(data, training)
+        finally:
+            self.voxel = voxel
+        if not self.voxel:
+            return out
+        points: List = list(out['inputs']['points'])
+        stand_ins = []
+        if prev is not None:
+            prev = [p.to(points[0].device) for p in prev]
+            stand_ins = [Det3DDataSample() for _ in prev]
+            out['inputs']['points_prev'] = prev
+        out['inputs']['voxels'] = self.voxelize(
+            points + (prev or []), out['data_samples'] + stand_ins)
+        out['inputs']['prev_point2voxel'] = [
+            s.point2voxel_map for s in stand_ins
+        ]
+        return out

@@ -1,0 +1,156 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmdet3d.registry import MODELS
+from mmdet3d.utils import OptMultiConfig
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from ..losses import DISTILL_LOSSES
+from ..utils import bilinear_sample
+
+
+def projection_head(in_channels: int, out_channels: int, head_type: str,
+                    hidden_channels: Optional[int]) -> nn.Module:
+    """H_l: student channels -> teacher channels (linear or 2-layer MLP)."""
+    if head_type == 'linear':
+        return nn.Linear(in_channels, out_channels)
+    if head_type == 'mlp':
+        hidden = hidden_channels or max(in_channels, out_channels)
+        return nn.Sequential(
+            nn.Linear(in_channels, hidden), nn.LayerNorm(hidden), nn.GELU(),
+            nn.Linear(hidden, out_channels))
+    raise ValueError(f"head_type must be 'linear' or 'mlp', got {head_type}")
+
+
+@MODELS.register_module()
+class HierarchicalDistillNeck(BaseModule):
+    """Per-level heads H_l and the hierarchical distillation loss L_distill.
+
+    Level ``l`` of the student (point features) is aligned with level ``l``
+    of the teacher (feature maps sampled bilinearly at each point's pixel);
+    both lists run shallow -> deep, so the deepest levels pair up. The loss
+    is ``sum_l w_l * loss(H_l(F_l), Q_l)`` over all point-pixel pairs of
+    the batch.
+
+    Args:
+        student_channels (Sequence[int]): Channels of each student level.
+        teacher_channels (Sequence[int]): Channels of each teacher level;
+            same length as ``student_channels``.
+        head_type (str): 'linear' (default) or 'mlp'.
+        hidden_channels (int, optional): MLP width.
+        loss_type (str): 'cosine' (default), 'l2' (normalised L2) or
+            'infonce' (SLidR's superpixel-pooled InfoNCE; needs superpixel
+            ids for the pairs).
+        level_weights (Sequence[float], optional): One weight per level;
+            defaults to 1 for each.
+        temperature (float): InfoNCE temperature. Defaults to 0.07.
+        max_pairs (int, optional): Randomly keep at most this many pairs
+            per batch (memory cap); None keeps all.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 student_channels: Sequence[int],
+                 teacher_channels: Sequence[int],
+                 head_type: str = 'linear',
+                 hidden_channels: Optional[int] = None,
+                 loss_type: str = 'cosine',
+                 level_weights: Optional[Sequence[float]] = None,
+                 temperature: float = 0.07,
+                 max_pairs: Optional[int] = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(student_channels) != len(teacher_channels):
+            raise ValueError(
+                f'the student gives {len(student_channels)} levels '
+                f'({list(student_channels)} channels) but the teacher '
+                f'{len(teacher_channels)} ({list(teacher_channels)}); set '
+                'the same number of levels (K+1) for both')
+        if loss_type not in DISTILL_LOSSES:
+            raise ValueError(f'loss_type must be one of '
+                             f'{sorted(DISTILL_LOSSES)}, got {loss_type}')
+        self.num_levels = len(student_channels)
+        self.level_weights = list(level_weights or [1.0] * self.num_levels)
+        if len(self.level_weights) != self.num_levels:
+            raise ValueError(f'{len(self.level_weights)} level_weights for '
+                             f'{self.num_levels} levels')
+        self.loss_type = loss_type
+        self.temperature = temperature
+        self.max_pairs = max_pairs
+        self.heads = nn.ModuleList(
+            projection_head(s, t, head_type, hidden_channels)
+            for s, t in zip(student_channels, teacher_channels))
+        self.num_empty_batches = 0
+
+    def _zero_loss(self) -> Tensor:
+        """A zero that keeps every head in the graph (DDP needs that)."""
+        return sum(p.sum() * 0 for p in self.heads.parameters())
+
+    def loss(self,
+             point_feats: List[Tensor],
+             teacher_feats: List[Tensor],
+             point_idx: Tensor,
+             img_idx: Tensor,
+             uv: Tensor,
+             image_size: Tuple[int, int],
+             superpixel: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Compute L_distill.
+
+        Args:
+            point_feats (list[Tensor]): Per level (N, C_l) features of all
+                points of the batch.
+            teacher_feats (list[Tensor]): Per level (B*num_cams, D_l, h, w).
+            point_idx (Tensor): (P,) row of each pair in ``point_feats``.
+            img_idx (Tensor): (P,) image of each pair in ``teacher_feats``.
+            uv (Tensor): (P, 2) pixel of each pair in the teacher's input.
+            image_size (tuple[int, int]): (H, W) of the teacher's input.
+            superpixel (Tensor, optional): (P,) superpixel id of each pair,
+                unique over the batch; required for 'infonce'.
+
+        Returns:
+            dict[str, Tensor]: ``loss_distill_l{i}`` per level (weighted).
+        """
+        if len(point_feats) != self.num_levels or \
+                len(teacher_feats) != self.num_levels:
+            raise ValueError(
+                f'expected {self.num_levels} levels, got '
+                f'{len(point_feats)} student and {len(teacher_feats)} '
+                'teacher feature levels')
+        if point_idx.numel() == 0:
+            self.num_empty_batches += 1
+            print_log(
+                'no point-pixel correspondence in this batch: L_distill is '
+                f'0 ({self.num_empty_batches} such batches so far)',
+                logger='current',
+                level=logging.WARNING)
+            zero = self._zero_loss()
+            return {
+                f'loss_distill_l{i}': zero
+                for i in range(self.num_levels)
+            }
+        if self.max_pairs is not None and point_idx.numel() > self.max_pairs:
+            keep = torch.randperm(
+                point_idx.numel(), device=point_idx.device)[:self.max_pairs]
+            point_idx, img_idx, uv = point_idx[keep], img_idx[keep], uv[keep]
+            superpixel = None if superpixel is None else superpixel[keep]
+        if self.loss_type == 'infonce' and superpixel is None:
+            raise ValueError("loss_type='infonce' needs superpixels: add "
+                             'ImageSuperpixels to the pipeline')
+        losses = {}
+        for i, (head, feats, maps, weight) in enumerate(
+                zip(self.heads, point_feats, teacher_feats,
+                    self.level_weights)):
+            student = head(feats[point_idx])
+            teacher = bilinear_sample(maps, img_idx, uv, image_size)
+            if self.loss_type == 'infonce':
+                value = DISTILL_LOSSES['infonce'](student, teacher,
+                                                  superpixel,
+                                                  self.temperature)
+            else:
+                value = DISTILL_LOSSES[self.loss_type](student, teacher)
+            losses[f'loss_distill_l{i}'] = weight * value
+        return losses

@@ -1,0 +1,4 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from .feature_sampling import bilinear_sample, segment_mean
+
+__all__ = ['bilinear_sample', 'segment_mean']

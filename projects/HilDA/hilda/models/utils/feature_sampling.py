@@ -1,0 +1,56 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+
+def bilinear_sample(feature_maps: Tensor, img_idx: Tensor, uv: Tensor,
+                    image_size: Tuple[int, int]) -> Tensor:
+    """Sample (N, D, h, w) feature maps bilinearly at pixel coordinates.
+
+    A feature cell ``j`` covers input pixels ``[j*s, (j+1)*s)`` (``s`` =
+    image size / map size) and describes their centre, so pixel ``u`` sits
+    at map coordinate ``u / s - 0.5``; coordinates beyond the outer cell
+    centres are clamped. This is ``grid_sample(align_corners=False,
+    padding_mode='border')`` done by gathering, without a per-image loop.
+
+    Args:
+        feature_maps (Tensor): (N, D, h, w) maps of N images.
+        img_idx (Tensor): (P,) long, which image each query belongs to.
+        uv (Tensor): (P, 2) pixel coordinates (u along width, v along
+            height) in the input image the maps were computed from.
+        image_size (tuple[int, int]): (H, W) of that input image.
+
+    Returns:
+        Tensor: (P, D) sampled features, in the maps' dtype.
+    """
+    num, dims, h, w = feature_maps.shape
+    if uv.numel() == 0:
+        return feature_maps.new_zeros((0, dims))
+    x = (uv[:, 0].float() * (w / image_size[1]) - 0.5).clamp(0, w - 1)
+    y = (uv[:, 1].float() * (h / image_size[0]) - 0.5).clamp(0, h - 1)
+    x0 = x.floor().long().clamp(max=w - 1)
+    y0 = y.floor().long().clamp(max=h - 1)
+    x1 = (x0 + 1).clamp(max=w - 1)
+    y1 = (y0 + 1).clamp(max=h - 1)
+    wx = (x - x0).unsqueeze(1)
+    wy = (y - y0).unsqueeze(1)
+    flat = feature_maps.permute(0, 2, 3, 1).reshape(num * h * w, dims)
+    base = img_idx.long() * (h * w)
+
+    def at(yy, xx):
+        return flat[base + yy * w + xx]
+
+    top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
+    bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
+    return (top * (1 - wy) + bottom * wy).to(feature_maps.dtype)
+
+
+def segment_mean(values: Tensor, segment: Tensor,
+                 num_segments: int) -> Tensor:
+    """Mean of ``values`` (P, D) per segment id in ``[0, num_segments)``."""
+    sums = values.new_zeros((num_segments, values.shape[1]))
+    sums.index_add_(0, segment, values)
+    counts = torch.bincount(segment, minlength=num_segments).clamp(min=1)
+    return sums / counts.unsqueeze(1).to(values.dtype)

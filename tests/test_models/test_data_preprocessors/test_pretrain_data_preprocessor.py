@@ -1,0 +1,60 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import torch
+from mmdet3d.registry import DATASETS, MODELS
+from mmengine.dataset import pseudo_collate
+
+from tests.helpers.synthetic_nuscenes import IMG_H, IMG_W, write_sequence
+
+
+def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
+    info, _, _ = write_sequence(str(tmp_path), num_frames=3)
+    dataset = DATASETS.build(
+        dict(
+            type='HilDANuScenesDataset',
+            data_root=str(tmp_path),
+            ann_file=info,
+            data_prefix=dict(pts='', img=''),
+            pipeline=[
+                dict(
+                    type='LoadCheckedPointsFromFile',
+                    coord_type='LIDAR',
+                    load_dim=5,
+                    use_dim=4),
+                dict(type='LoadTemporalPoints'),
+                dict(type='LoadCheckedMultiViewImages', num_views=6),
+                dict(type='ProjectPointsToImages'),
+                dict(type='PackHilDAInputs'),
+            ]))
+    batch = pseudo_collate([dataset[1], dataset[2]])
+    preprocessor = MODELS.build(
+        dict(
+            type='HilDAPretrainDataPreprocessor',
+            voxel=True,
+            voxel_type='minkunet',
+            batch_first=True,
+            max_voxels=None,
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            voxel_layer=dict(
+                max_num_points=-1,
+                point_cloud_range=[-100, -100, -20, 100, 100, 20],
+                voxel_size=[0.5, 0.5, 0.5],
+                max_voxels=(-1, -1))))
+    out = preprocessor(batch, training=True)
+    inputs, samples = out['inputs'], out['data_samples']
+    assert inputs['imgs'].shape == (2, 6, 3, IMG_H, IMG_W)
+    assert inputs['imgs'].dtype == torch.float32
+    assert abs(inputs['imgs'].mean().item()) < 1.0  # normalised
+    coors = inputs['voxels']['coors']
+    assert set(coors[:, 0].tolist()) == {0, 1, 2, 3}
+    assert 'points_next' not in inputs
+    for b in range(2):
+        # t0 points map into the voxels of sample b, t-1 into B + b.
+        t0_map = samples[b].point2voxel_map
+        prev_map = inputs['prev_point2voxel'][b]
+        assert len(prev_map) == len(inputs['points_prev'][b])
+        t0_batch = coors[coors[:, 0] == b]
+        prev_batch = coors[coors[:, 0] == 2 + b]
+        assert t0_map.max() < len(t0_batch)
+        assert prev_map.max() < len(prev_batch)

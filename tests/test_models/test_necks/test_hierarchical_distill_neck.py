@@ -1,0 +1,108 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import pytest
+import torch
+from mmdet3d.registry import MODELS
+
+
+def build_neck(**kwargs):
+    cfg = dict(
+        type='HierarchicalDistillNeck',
+        student_channels=[8, 6],
+        teacher_channels=[5, 4])
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def make_batch(num_points=40, num_pairs=30, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    point_feats = [
+        torch.randn(num_points, 8, generator=gen, requires_grad=True),
+        torch.randn(num_points, 6, generator=gen, requires_grad=True)
+    ]
+    teacher = [torch.randn(4, 5, 2, 3), torch.randn(4, 4, 2, 3)]
+    pairs = dict(
+        point_idx=torch.randperm(num_points, generator=gen)[:num_pairs],
+        img_idx=torch.randint(0, 4, (num_pairs, ), generator=gen),
+        uv=torch.rand(num_pairs, 2, generator=gen) * torch.tensor([42., 28.]))
+    return point_feats, teacher, pairs
+
+
+def test_level_count_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match='student gives 2 levels.*teacher 3'):
+        build_neck(teacher_channels=[5, 4, 3])
+
+
+@pytest.mark.parametrize('loss_type', ['cosine', 'l2'])
+def test_loss_per_level_reaches_student_not_teacher(loss_type):
+    neck = build_neck(loss_type=loss_type, level_weights=[1.0, 0.5])
+    point_feats, teacher, pairs = make_batch()
+    losses = neck.loss(point_feats, teacher, image_size=(28, 42), **pairs)
+    assert set(losses) == {'loss_distill_l0', 'loss_distill_l1'}
+    total = sum(losses.values())
+    assert torch.isfinite(total) and total > 0
+    total.backward()
+    for feats in point_feats:
+        touched = feats.grad.abs().sum(1) > 0
+        # Exactly the paired points receive gradient.
+        assert set(torch.nonzero(touched).view(-1).tolist()) == set(
+            pairs['point_idx'].tolist())
+
+
+def test_training_the_heads_aligns_student_with_teacher():
+    torch.manual_seed(0)
+    neck = build_neck(student_channels=[5, 4])
+    _, teacher, pairs = make_batch()
+    from projects.HilDA.hilda.models.utils import bilinear_sample
+
+    # Student features that carry the teacher's information (permuted).
+    feats = [
+        torch.zeros(40, t.shape[1]).index_put_(
+            (pairs['point_idx'], ),
+            bilinear_sample(t, pairs['img_idx'], pairs['uv'],
+                            (28, 42))[:, torch.randperm(t.shape[1])])
+        for t in teacher
+    ]
+    optim = torch.optim.Adam(neck.parameters(), lr=0.05)
+    first = None
+    for _ in range(100):
+        loss = sum(neck.loss(feats, teacher, image_size=(28, 42),
+                             **pairs).values())
+        first = loss.item() if first is None else first
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    assert loss.item() < 0.05 < first
+
+
+def test_zero_correspondences_give_zero_loss_not_nan():
+    neck = build_neck()
+    point_feats, teacher, _ = make_batch()
+    empty = dict(
+        point_idx=torch.zeros(0, dtype=torch.long),
+        img_idx=torch.zeros(0, dtype=torch.long),
+        uv=torch.zeros(0, 2))
+    losses = neck.loss(point_feats, teacher, image_size=(28, 42), **empty)
+    total = sum(losses.values())
+    assert total.item() == 0.0
+    total.backward()  # the graph exists, gradients are zero
+    assert all(p.grad is not None and not p.grad.any()
+               for p in neck.parameters())
+    assert neck.num_empty_batches == 1
+
+
+def test_infonce_prefers_matching_superpixels():
+    from projects.HilDA.hilda.models.losses import superpixel_infonce_loss
+    torch.manual_seed(0)
+    teacher = torch.randn(60, 16)
+    segment = torch.arange(60) // 6  # 10 superpixels
+    matched = superpixel_infonce_loss(teacher.clone(), teacher, segment)
+    shuffled = superpixel_infonce_loss(teacher[torch.randperm(60)], teacher,
+                                       segment)
+    assert matched < 0.1 < shuffled
+
+
+def test_infonce_without_superpixels_says_what_to_add():
+    neck = build_neck(loss_type='infonce')
+    point_feats, teacher, pairs = make_batch()
+    with pytest.raises(ValueError, match='ImageSuperpixels'):
+        neck.loss(point_feats, teacher, image_size=(28, 42), **pairs)
