@@ -1,0 +1,112 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""tools/create_demo_data.py and tools/analysis_tools/draw_projections.py.
+"""
+import glob
+import os.path as osp
+
+import mmengine
+import pytest
+
+from tests.conftest import REPO_ROOT, load_tool
+
+REAL_ROOT = osp.join(REPO_ROOT, '..', 'shared', 'data', 'nuscenes_mini_real')
+REAL_INFO = osp.join(REAL_ROOT, 'n015-2018-07-24-11-22-45+0800.pkl')
+CAMERAS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
+           'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
+
+
+@pytest.fixture(scope='module')
+def cli_root(tmp_path_factory):
+    """A tiny set written through the command line: 3 scenes, 1 for val."""
+    root = str(tmp_path_factory.mktemp('demo_cli'))
+    load_tool('create_demo_data.py').main([
+        '--out-dir', root, '--scenes', '3', '--frames', '2', '--seed', '1',
+        '--img-size', '160', '96', '--val-scenes', '1', '--azimuth-steps',
+        '300'
+    ])
+    return root
+
+
+@pytest.fixture(scope='module')
+def draw_tool():
+    return load_tool('analysis_tools/draw_projections.py')
+
+
+def test_cli_writes_nuscenes_layout_and_both_info_files(cli_root):
+    train = mmengine.load(osp.join(cli_root, 'nuscenes_infos_train.pkl'))
+    val = mmengine.load(osp.join(cli_root, 'nuscenes_infos_val.pkl'))
+    assert len(train['data_list']) == 2 * 2 and len(val['data_list']) == 2
+    assert [i['sample_idx'] for i in train['data_list']] == [0, 1, 2, 3]
+    # The val scene is the last one and no scene is in both splits.
+    assert not ({i['scene_token']
+                 for i in train['data_list']}
+                & {i['scene_token']
+                   for i in val['data_list']})
+    assert val['data_list'][0]['lidar_points']['lidar_path'].startswith(
+        'n900-demo-seed1-scene0002')
+    for info in train['data_list'] + val['data_list']:
+        assert osp.isfile(
+            osp.join(cli_root, 'samples', 'LIDAR_TOP',
+                     info['lidar_points']['lidar_path']))
+        assert osp.isfile(
+            osp.join(cli_root, 'lidarseg', 'v1.0-demo',
+                     info['pts_semantic_mask_path']))
+        for cam in CAMERAS:
+            assert osp.isfile(
+                osp.join(cli_root, 'samples', cam,
+                         info['images'][cam]['img_path']))
+    assert len(glob.glob(osp.join(cli_root, 'samples', '*', '*'))) == \
+        6 * (1 + len(CAMERAS))
+
+
+def test_cli_rejects_more_val_scenes_than_scenes(tmp_path):
+    with pytest.raises(SystemExit):
+        load_tool('create_demo_data.py').main(
+            ['--out-dir',
+             str(tmp_path), '--scenes', '2', '--val-scenes', '3'])
+    assert not glob.glob(str(tmp_path / '*'))
+
+
+@pytest.mark.parametrize('color_by', ['depth', 'class'])
+def test_draw_projections_on_demo_set(cli_root, draw_tool, tmp_path, color_by):
+    out = str(tmp_path / f'{color_by}.png')
+    counts = draw_tool.draw_projections(
+        osp.join(cli_root, 'nuscenes_infos_val.pkl'),
+        cli_root,
+        out,
+        index=1,
+        color_by=color_by,
+        occlusion_stride=8)
+    assert set(counts) == set(CAMERAS)
+    assert all(n > 50 for n in counts.values())
+    with open(out, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def real_frame():
+    if not osp.isfile(REAL_INFO):
+        pytest.skip('../shared/data/nuscenes_mini_real is absent')
+    return REAL_INFO
+
+
+def test_draw_projections_on_real_nuscenes_frame(draw_tool, tmp_path):
+    info = real_frame()
+    out = str(tmp_path / 'real.png')
+    draw_tool.main([info, '--data-root', REAL_ROOT, '--out', out])
+    assert osp.getsize(out) > 10000
+    counts = draw_tool.draw_projections(info, REAL_ROOT,
+                                        str(tmp_path / 'again.png'))
+    # About 22k of the frame's 34,688 points lie in some camera.
+    assert 15000 < sum(counts.values()) < 30000
+
+
+def test_class_colouring_without_lidarseg_is_a_clear_error(
+        draw_tool, tmp_path):
+    info = real_frame()
+    with pytest.raises(SystemExit) as exc:
+        draw_tool.main([
+            info, '--data-root', REAL_ROOT, '--color-by', 'class', '--out',
+            str(tmp_path / 'x.png')
+        ])
+    assert 'needs lidarseg labels' in str(exc.value)
+    assert not osp.exists(tmp_path / 'x.png')

@@ -1,0 +1,80 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Generate HilDA's embedded demo world in nuScenes format.
+
+Writes LiDAR scans, six camera images, lidarseg labels and mmdet3d (v1.1)
+info files (``nuscenes_infos_{train,val}.pkl``) of a procedural street
+world; see ``projects/HilDA/hilda/datasets/demo_world`` for what it holds.
+
+Example:
+    python tools/create_demo_data.py --out-dir data/hilda_demo
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+# Make `projects.HilDA.hilda` importable from any working directory, as
+# tools/train.py does.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from projects.HilDA.hilda.datasets.demo_world import \
+    create_demo_dataset  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        '--out-dir', default='data/hilda_demo', help='data root to write into')
+    parser.add_argument(
+        '--scenes', type=int, default=8, help='number of scenes')
+    parser.add_argument(
+        '--frames',
+        type=int,
+        default=10,
+        help='keyframes per scene (0.5 s apart)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs=2,
+        default=[400, 224],
+        metavar=('W', 'H'),
+        help='image width and height')
+    parser.add_argument(
+        '--val-scenes',
+        type=int,
+        default=2,
+        help='the last V scenes form the val split')
+    parser.add_argument(
+        '--azimuth-steps',
+        type=int,
+        default=1084,
+        help='LiDAR azimuth steps per revolution')
+    args = parser.parse_args(argv)
+    if not 0 <= args.val_scenes <= args.scenes:
+        parser.error(f'--val-scenes must be in [0, {args.scenes}]')
+    if args.scenes < 1 or args.frames < 1 or min(args.img_size) < 1:
+        parser.error('--scenes, --frames and --img-size must be positive')
+    if args.seed < 0 or args.azimuth_steps < 1:
+        parser.error('--seed must be >= 0 and --azimuth-steps positive')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.time()
+    paths = create_demo_dataset(
+        args.out_dir,
+        num_scenes=args.scenes,
+        num_frames=args.frames,
+        seed=args.seed,
+        img_size=tuple(args.img_size),
+        val_scenes=args.val_scenes,
+        num_azimuth=args.azimuth_steps)
+    for split, path in paths.items():
+        print(f'wrote {split} infos: {path}')
+    print(f'done in {time.time() - start:.1f} s')
+
+
+if __name__ == '__main__':
+    main()
