@@ -1,0 +1,9 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from .bev_pooling import (bev_cell_index, bev_grid_shape, bev_pool,
+                          sample_bev_patch_mask)
+from .occupancy_diffusion_head import OccupancyDiffusionHead
+
+__all__ = [
+    'OccupancyDiffusionHead', 'bev_cell_index', 'bev_grid_shape', 'bev_pool',
+    'sample_bev_patch_mask'
+]

@@ -1,0 +1,170 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Bird's-eye-view pooling of point features and BEV patch masking.
+
+The grid is exactly the one of
+:func:`projects.HilDA.hilda.datasets.transforms.bev_occupancy`: cell
+``(iy, ix)`` with ``iy = floor((y - y_min) / cell_size)`` (rows along y) and
+``ix = floor((x - x_min) / cell_size)`` (columns along x), ``H`` and ``W``
+rounded from the range, so pooled conditioning and occupancy target align
+cell for cell.
+"""
+import math
+from typing import Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+
+def bev_grid_shape(point_cloud_range: Sequence[float],
+                   cell_size: float) -> Tuple[int, int]:
+    """BEV grid size ``(H, W)`` (rows along y, columns along x).
+
+    Args:
+        point_cloud_range (Sequence[float]): [x_min, y_min, z_min, x_max,
+            y_max, z_max] in metres.
+        cell_size (float): BEV cell edge in metres.
+
+    Returns:
+        tuple[int, int]: ``(H, W)``, rounded like ``bev_occupancy``.
+    """
+    x0, y0, _, x1, y1, _ = point_cloud_range
+    return (int(round(
+        (y1 - y0) / cell_size)), int(round((x1 - x0) / cell_size)))
+
+
+def bev_cell_index(xyz: Tensor,
+                   point_cloud_range: Sequence[float],
+                   cell_size: float,
+                   check_z: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+    """BEV cell of every point, with the arithmetic of ``bev_occupancy``.
+
+    Args:
+        xyz (Tensor): (N, >=3) point coordinates in metres.
+        point_cloud_range (Sequence[float]): [x_min, y_min, z_min, x_max,
+            y_max, z_max] in metres.
+        cell_size (float): BEV cell edge in metres.
+        check_z (bool): Whether points outside [z_min, z_max) count as
+            outside. Defaults to True.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: ``iy`` (N,) and ``ix`` (N,) long cell
+        indices (meaningful where inside) and ``inside`` (N,) bool.
+    """
+    x0, y0, z0, x1, y1, z1 = point_cloud_range
+    height, width = bev_grid_shape(point_cloud_range, cell_size)
+    # Same float32 expression as the numpy target so boundary points land in
+    # the same cell.
+    ix = torch.floor((xyz[:, 0] - x0) / cell_size).long()
+    iy = torch.floor((xyz[:, 1] - y0) / cell_size).long()
+    inside = (ix >= 0) & (ix < width) & (iy >= 0) & (iy < height)
+    if check_z:
+        inside &= (xyz[:, 2] >= z0) & (xyz[:, 2] < z1)
+    return iy, ix, inside
+
+
+def bev_pool(feats: Tensor,
+             xyz: Tensor,
+             batch: Tensor,
+             batch_size: int,
+             point_cloud_range: Sequence[float],
+             cell_size: float,
+             reduce: str = 'mean') -> Tensor:
+    """Scatter point features into a BEV grid (vectorised, any device).
+
+    Points outside ``point_cloud_range`` (x, y and z) are dropped; empty
+    cells are 0. The sums are accumulated in float32, also under autocast,
+    so that crowded cells keep their precision.
+
+    Args:
+        feats (Tensor): (N, C) point (or voxel) features.
+        xyz (Tensor): (N, >=3) their coordinates in metres.
+        batch (Tensor): (N,) long sample index in ``[0, batch_size)``.
+        batch_size (int): Number of samples B.
+        point_cloud_range (Sequence[float]): [x_min, y_min, z_min, x_max,
+            y_max, z_max] in metres.
+        cell_size (float): BEV cell edge in metres.
+        reduce (str): ``'mean'`` or ``'max'`` over the points of a cell.
+
+    Returns:
+        Tensor: (B, C, H, W) float32 BEV features, row = y, column = x.
+    """
+    if reduce not in ('mean', 'max'):
+        raise ValueError(f"reduce must be 'mean' or 'max', got {reduce!r}")
+    if not (feats.shape[0] == xyz.shape[0] == batch.shape[0]):
+        raise ValueError('feats, xyz and batch must have the same length, '
+                         f'got {feats.shape[0]}, {xyz.shape[0]} and '
+                         f'{batch.shape[0]}')
+    height, width = bev_grid_shape(point_cloud_range, cell_size)
+    channels = feats.shape[1]
+    iy, ix, inside = bev_cell_index(xyz, point_cloud_range, cell_size)
+    cell = ((batch.long() * height + iy) * width + ix)[inside]
+    src = feats[inside].float()
+    num_cells = batch_size * height * width
+    out = src.new_zeros(num_cells, channels)
+    if reduce == 'mean':
+        out = out.index_add(0, cell, src)
+        count = src.new_zeros(num_cells).index_add(0, cell,
+                                                   src.new_ones(cell.shape[0]))
+        out = out / count.clamp(min=1).unsqueeze(1)
+    else:
+        # include_self=False leaves empty cells at their initial 0.
+        out = out.scatter_reduce(
+            0,
+            cell.unsqueeze(1).expand(-1, channels),
+            src,
+            reduce='amax',
+            include_self=False)
+    return out.view(batch_size, height, width,
+                    channels).permute(0, 3, 1, 2).contiguous()
+
+
+def sample_bev_patch_mask(xyz: Tensor,
+                          batch: Tensor,
+                          batch_size: int,
+                          point_cloud_range: Sequence[float],
+                          cell_size: float,
+                          patch_size: int = 4,
+                          mask_ratio: float = 0.3) -> Tuple[Tensor, Tensor]:
+    """Pick random square BEV patches to hide from the student.
+
+    The grid is tiled by ``patch_size`` x ``patch_size`` cell patches (the
+    last row/column of patches may be cut by the border); in every sample
+    ``max(1, round(mask_ratio * num_patches))`` of them are masked. A point
+    is dropped when its (x, y) falls in a masked cell, whatever its height,
+    so nothing of a masked column reaches the student. Uses torch's global
+    RNG (seeded by mmengine).
+
+    Args:
+        xyz (Tensor): (N, >=3) point coordinates in metres.
+        batch (Tensor): (N,) long sample index in ``[0, batch_size)``.
+        batch_size (int): Number of samples B.
+        point_cloud_range (Sequence[float]): [x_min, y_min, z_min, x_max,
+            y_max, z_max] in metres.
+        cell_size (float): BEV cell edge in metres.
+        patch_size (int): Patch edge in cells. Defaults to 4.
+        mask_ratio (float): Fraction of patches masked. Defaults to 0.3.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``keep`` (N,) bool, False for the points to
+        drop before the student runs, and ``bev_mask`` (B, 1, H, W) float32,
+        1 on masked cells.
+    """
+    if not 0 < mask_ratio <= 1:
+        raise ValueError(f'mask_ratio must be in (0, 1], got {mask_ratio}')
+    height, width = bev_grid_shape(point_cloud_range, cell_size)
+    rows, cols = math.ceil(height / patch_size), math.ceil(width / patch_size)
+    num_patches = rows * cols
+    num_masked = min(num_patches, max(1, round(mask_ratio * num_patches)))
+    scores = torch.rand(batch_size, num_patches, device=xyz.device)
+    # Rank of each patch in a random permutation: exactly num_masked per
+    # sample, without a Python loop.
+    masked = scores.argsort(dim=1).argsort(dim=1) < num_masked
+    cells = masked.view(batch_size, rows, cols)
+    cells = cells.repeat_interleave(
+        patch_size, dim=1).repeat_interleave(
+            patch_size, dim=2)[:, :height, :width]
+    iy, ix, inside = bev_cell_index(
+        xyz, point_cloud_range, cell_size, check_z=False)
+    hit = cells[batch.long(), iy.clamp(0, height - 1), ix.clamp(0, width - 1)]
+    keep = ~(inside & hit)
+    return keep, cells.unsqueeze(1).float()

@@ -1,0 +1,292 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import pytest
+import torch
+from mmdet3d.registry import MODELS
+
+from projects.HilDA.hilda.datasets.transforms import bev_occupancy
+from projects.HilDA.hilda.models.heads import OccupancyDiffusionHead
+
+PCR = (0.0, 0.0, 0.0, 16.0, 16.0, 4.0)  # 16 x 16 cells of 1 m
+K = 4
+C = 8
+
+
+def build_head(mode='temporal', **kwargs):
+    cfg = dict(
+        type='OccupancyDiffusionHead',
+        in_channels=C,
+        point_cloud_range=PCR,
+        cell_size=1.0,
+        num_height_bins=K,
+        mode=mode,
+        cond_channels=16,
+        block_out_channels=(16, 32),
+        norm_num_groups=8,
+        num_train_timesteps=100,
+        mask_patch_size=4,
+        mask_ratio=0.25)
+    cfg.update(kwargs)
+    head = MODELS.build(cfg)
+    assert isinstance(head, OccupancyDiffusionHead)
+    return head
+
+
+def make_scan(num=300, batch_size=2, seed=0):
+    """Points with one-hot height-bin features and their occupancy."""
+    gen = torch.Generator().manual_seed(seed)
+    xyz = torch.rand(
+        num * batch_size, 3, generator=gen) * torch.tensor([16.0, 16.0, 4.0])
+    feats = torch.nn.functional.one_hot(xyz[:, 2].long(), C).float()
+    batch = torch.arange(batch_size).repeat_interleave(num)
+    occ = torch.stack([
+        torch.from_numpy(bev_occupancy(xyz[batch == b].numpy(), PCR, 1.0, K))
+        for b in range(batch_size)
+    ])
+    return feats, xyz, batch, occ
+
+
+def temporal_inputs(seed=0):
+    feats_prev, xyz_prev, batch_prev, _ = make_scan(seed=seed)
+    feats_t0, xyz_t0, batch_t0, _ = make_scan(seed=seed + 1)
+    _, _, _, occ_next = make_scan(seed=seed + 2)
+    return dict(
+        feats_prev=feats_prev.requires_grad_(),
+        xyz_prev=xyz_prev,
+        batch_prev=batch_prev,
+        feats_t0=feats_t0.requires_grad_(),
+        xyz_t0=xyz_t0,
+        batch_t0=batch_t0,
+        occ_target=occ_next)
+
+
+def masked_inputs(head, seed=0):
+    feats, xyz, batch, occ = make_scan(seed=seed)
+    torch.manual_seed(seed)
+    keep, bev_mask = head.sample_bev_patch_mask(xyz, batch, 2)
+    return dict(
+        feats_prev=None,
+        xyz_prev=None,
+        batch_prev=None,
+        feats_t0=feats[keep].requires_grad_(),
+        xyz_t0=xyz[keep],
+        batch_t0=batch[keep],
+        occ_target=occ,
+        bev_mask=bev_mask)
+
+
+@pytest.mark.parametrize('mode', ['temporal', 'masked'])
+def test_loss_is_positive_and_reaches_the_input_features(mode):
+    torch.manual_seed(0)
+    head = build_head(mode)
+    inputs = temporal_inputs() if mode == 'temporal' else masked_inputs(head)
+    losses = head.loss(**inputs)
+    assert set(losses) == {'loss_diffusion'}
+    loss = losses['loss_diffusion']
+    assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
+    loss.backward()
+    for key in ('feats_prev', 'feats_t0'):
+        if inputs[key] is not None:
+            assert inputs[key].grad.abs().sum() > 0, key
+
+
+def test_loss_weight_scales_the_loss():
+    inputs = temporal_inputs()
+    torch.manual_seed(0)
+    head = build_head()
+    torch.manual_seed(1)
+    base = head.loss(**inputs)['loss_diffusion']
+    head.loss_weight = 0.5
+    torch.manual_seed(1)
+    half = head.loss(**inputs)['loss_diffusion']
+    torch.testing.assert_close(half, base * 0.5)
+
+
+def test_masked_loss_ignores_the_target_outside_masked_cells():
+    torch.manual_seed(0)
+    head = build_head('masked')
+    inputs = masked_inputs(head)
+    masked = inputs['bev_mask'].expand(-1, K, -1, -1) > 0
+
+    def loss_with(occ):
+        torch.manual_seed(5)
+        return head.loss(**dict(inputs, occ_target=occ))['loss_diffusion']
+
+    base = loss_with(inputs['occ_target'])
+    outside_flipped = torch.where(masked, inputs['occ_target'],
+                                  -inputs['occ_target'])
+    inside_flipped = torch.where(masked, -inputs['occ_target'],
+                                 inputs['occ_target'])
+    torch.testing.assert_close(loss_with(outside_flipped), base)
+    assert not torch.allclose(loss_with(inside_flipped), base)
+
+
+def test_masked_loss_averages_only_over_masked_cells():
+    torch.manual_seed(0)
+    head = build_head('masked')
+    inputs = masked_inputs(head)
+    x0 = inputs['occ_target']
+    alphas_cumprod = head.scheduler.alphas_cumprod
+    masked = inputs['bev_mask'] > 0
+
+    def denoiser_wrong_by(error_outside, error_inside):
+
+        def forward(noisy, timesteps, cond, bev_mask=None):
+            alpha = alphas_cumprod[timesteps].view(-1, 1, 1, 1)
+            eps = (noisy - alpha.sqrt() * x0) / (1 - alpha).sqrt()
+            return eps + torch.where(masked, error_inside, error_outside)
+
+        return forward
+
+    head.forward = denoiser_wrong_by(error_outside=5.0, error_inside=0.0)
+    assert head.loss(**inputs)['loss_diffusion'] < 1e-6
+    head.forward = denoiser_wrong_by(error_outside=0.0, error_inside=0.5)
+    torch.testing.assert_close(
+        head.loss(**inputs)['loss_diffusion'], torch.tensor(0.25))
+
+
+def test_same_seed_gives_the_same_loss():
+    torch.manual_seed(0)
+    head = build_head()
+    inputs = temporal_inputs()
+
+    def loss_with_seed(seed):
+        torch.manual_seed(seed)
+        return head.loss(**inputs)['loss_diffusion'].item()
+
+    assert loss_with_seed(3) == loss_with_seed(3)
+    assert loss_with_seed(3) != loss_with_seed(4)
+
+
+def test_loss_runs_under_autocast_with_float32_scheduler_math():
+    torch.manual_seed(0)
+    head = build_head()
+    inputs = temporal_inputs()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        cond = head.build_condition(inputs['feats_t0'], inputs['xyz_t0'],
+                                    inputs['batch_t0'], 2,
+                                    inputs['feats_prev'], inputs['xyz_prev'],
+                                    inputs['batch_prev'])
+        loss = head.loss(**inputs)['loss_diffusion']
+    assert cond.dtype == torch.bfloat16  # the conv ran in low precision
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    loss.backward()
+    assert inputs['feats_t0'].grad.abs().sum() > 0
+
+
+def test_grid_not_divisible_by_the_unet_gives_a_clear_error():
+    with pytest.raises(ValueError, match='divisible by 4'):
+        build_head(
+            point_cloud_range=(0, 0, 0, 18, 16, 4),
+            block_out_channels=(8, 8, 8))
+
+
+def test_target_shape_mismatch_is_reported():
+    torch.manual_seed(0)
+    head = build_head()
+    inputs = temporal_inputs()
+    inputs['occ_target'] = inputs['occ_target'][:, :2]
+    with pytest.raises(ValueError, match='num_height_bins'):
+        head.loss(**inputs)
+
+
+def test_masked_mode_requires_the_bev_mask():
+    torch.manual_seed(0)
+    head = build_head('masked')
+    inputs = masked_inputs(head)
+    inputs['bev_mask'] = None
+    with pytest.raises(ValueError, match='bev_mask'):
+        head.loss(**inputs)
+
+
+def test_init_cfg_is_applied():
+    head = build_head(
+        init_cfg=dict(type='Constant', layer='Conv2d', val=0.5, bias=0.0))
+    head.init_weights()
+    assert torch.all(head.cond_conv[0].weight == 0.5)
+    assert torch.all(head.unet.conv_in.weight == 0.5)
+
+
+@pytest.mark.parametrize('scheduler', ['ddim', 'ddpm'])
+def test_sample_shape_and_range(scheduler):
+    torch.manual_seed(0)
+    head = build_head().eval()
+    inputs = temporal_inputs()
+    inputs.pop('occ_target')
+    gen = torch.Generator().manual_seed(0)
+    out = head.sample(
+        **inputs, num_inference_steps=4, scheduler=scheduler, generator=gen)
+    assert out.shape == (2, K, 16, 16) and out.dtype == torch.float32
+    assert out.min() >= -1 and out.max() <= 1
+    again = head.sample(
+        **inputs,
+        num_inference_steps=4,
+        scheduler=scheduler,
+        generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, again)
+
+
+def test_masked_sample_only_predicts_masked_cells():
+    torch.manual_seed(0)
+    head = build_head('masked').eval()
+    inputs = masked_inputs(head)
+    out = head.sample(
+        feats_t0=inputs['feats_t0'],
+        xyz_t0=inputs['xyz_t0'],
+        batch_t0=inputs['batch_t0'],
+        bev_mask=inputs['bev_mask'],
+        num_inference_steps=3)
+    outside = inputs['bev_mask'].expand_as(out) == 0
+    assert torch.all(out[outside] == 0)
+    assert torch.count_nonzero(out[~outside]) > 0
+
+
+@pytest.mark.parametrize('scheduler', ['ddim', 'ddpm'])
+def test_reverse_process_with_an_oracle_denoiser_recovers_x0(scheduler):
+    """The exact noise of a known x0 must lead the sampler back to x0."""
+    torch.manual_seed(0)
+    head = build_head()
+    x0 = torch.where(torch.rand(2, K, 16, 16) > 0.5, 1.0, -1.0)
+    alphas_cumprod = head.scheduler.alphas_cumprod
+
+    def oracle(noisy, timesteps, cond, bev_mask=None):
+        alpha = alphas_cumprod[timesteps].view(-1, 1, 1, 1)
+        return (noisy - alpha.sqrt() * x0) / (1 - alpha).sqrt()
+
+    head.forward = oracle
+    out = head.sample(
+        torch.zeros(2, 16, 16, 16),
+        num_inference_steps=10,
+        scheduler=scheduler,
+        generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(out, x0, atol=1e-4, rtol=0)
+
+
+def test_trained_tiny_denoiser_recovers_its_example():
+    torch.manual_seed(0)
+    head = build_head()
+    feats, xyz, batch, occ = make_scan(num=600, batch_size=1, seed=1)
+    # The same example 8 times: more timesteps per optimiser step.
+    feats, xyz, occ = feats.repeat(8,
+                                   1), xyz.repeat(8,
+                                                  1), occ.repeat(8, 1, 1, 1)
+    batch = torch.arange(8).repeat_interleave(600)
+    occupied = (occ[0] > 0).float().mean()
+    assert 0.3 < occupied < 0.7  # so that "all empty" is no good answer
+    optim = torch.optim.Adam(head.parameters(), lr=3e-3)
+    for _ in range(200):
+        loss = head.loss(feats, xyz, batch, feats, xyz, batch,
+                         occ)['loss_diffusion']
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    out = head.eval().sample(
+        feats_prev=feats[:600],
+        xyz_prev=xyz[:600],
+        batch_prev=batch[:600],
+        feats_t0=feats[:600],
+        xyz_t0=xyz[:600],
+        batch_t0=batch[:600],
+        num_inference_steps=10,
+        generator=torch.Generator().manual_seed(0))
+    accuracy = ((out[0] > 0) == (occ[0] > 0)).float().mean()
+    assert accuracy > 0.85
