@@ -1,10 +1,17 @@
 # Copyright (c) HilDA authors. All rights reserved.
+from .backbones import (MultiLevelMinkUNet, PointSparseEncoder, SparseLevel,
+                        points_voxel_coors, prefixed_state_dict,
+                        sparse_shape_from_range, to_spconv1_layout,
+                        voxelize_for_sparse_encoder)
 from .data_preprocessors import (HilDADataPreprocessor,
                                  HilDAPretrainDataPreprocessor)
 from .heads import OccupancyDiffusionHead, bev_pool, sample_bev_patch_mask
 from .necks import GlobalTokenHead, HierarchicalDistillNeck
 
 __all__ = [
+    'MultiLevelMinkUNet', 'PointSparseEncoder', 'SparseLevel',
+    'points_voxel_coors', 'prefixed_state_dict', 'sparse_shape_from_range',
+    'to_spconv1_layout', 'voxelize_for_sparse_encoder',
     'HilDADataPreprocessor', 'HilDAPretrainDataPreprocessor',
     'OccupancyDiffusionHead', 'bev_pool', 'sample_bev_patch_mask',
     'GlobalTokenHead', 'HierarchicalDistillNeck'

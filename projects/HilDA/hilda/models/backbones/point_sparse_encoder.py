@@ -1,0 +1,301 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""SparseEncoder (SECOND / CenterPoint ``pts_middle_encoder``) as a student.
+
+How HilDA feeds it: SparseEncoder wants voxel coordinates in
+``(b, z, y, x)`` order on a fixed grid given by a point-cloud range and a
+voxel size (``sparse_shape = [gz + 1, gy, gx]``, the extra z cell being
+SECOND's convention), not MinkUNet's min-shifted ``(b, x, y, z)`` voxels.
+Two ways:
+
+- :func:`voxelize_for_sparse_encoder` on the raw points (any device): mean
+  point features per voxel (as ``DynamicSimpleVFE``), ``(b, z, y, x)``
+  coors, per-sample ``point2voxel`` maps and the ``sparse_shape``.
+- mmdet3d's own path, as CenterPoint's config: ``Det3DDataPreprocessor``
+  (or ``HilDADataPreprocessor``) with ``voxel_type='hard'`` and
+  ``HardSimpleVFE``; it gives ``(b, z, y, x)`` coors but no point-to-voxel
+  map, so pass :func:`points_voxel_coors` of the points to
+  :meth:`PointSparseEncoder.points_features` instead.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmdet3d.models.middle_encoders import SparseEncoder
+from mmdet3d.registry import MODELS
+from mmdet3d.utils import OptConfigType
+from mmengine.runner import amp
+from spconv.pytorch import SparseConvTensor
+from torch import Tensor
+
+from .voxel_to_point import (SparseLevel, points_to_levels,
+                             strided_conv_geometries)
+
+TwoTupleIntType = Tuple[Tuple[int, ...], ...]
+
+
+def _grid_size(point_cloud_range: Sequence[float],
+               voxel_size: Sequence[float]) -> List[int]:
+    """Voxels per axis (x, y, z), rounded as mmcv's ``Voxelization``."""
+    return [
+        int(
+            round((point_cloud_range[i + 3] - point_cloud_range[i]) /
+                  voxel_size[i])) for i in range(3)
+    ]
+
+
+def sparse_shape_from_range(point_cloud_range: Sequence[float],
+                            voxel_size: Sequence[float]) -> List[int]:
+    """SparseEncoder's ``sparse_shape`` ``[gz + 1, gy, gx]`` for a grid.
+
+    E.g. CenterPoint nuScenes: ``[-51.2, -51.2, -5, 51.2, 51.2, 3]`` with
+    ``[0.1, 0.1, 0.2]`` gives ``[41, 1024, 1024]``.
+    """
+    gx, gy, gz = _grid_size(point_cloud_range, voxel_size)
+    return [gz + 1, gy, gx]
+
+
+def points_voxel_coors(points: Sequence[Tensor],
+                       point_cloud_range: Sequence[float],
+                       voxel_size: Sequence[float]) -> List[Tensor]:
+    """Per-sample ``(b, z, y, x)`` voxel coordinates of every point.
+
+    Voxel indices are ``floor((p - range_min) / voxel_size)`` as in mmcv's
+    ``Voxelization``; points outside the range get the row ``(-1, -1, -1,
+    -1)``.
+
+    Args:
+        points (Sequence[Tensor]): Per sample (N_i, C) points, xyz first.
+        point_cloud_range (Sequence[float]): [x0, y0, z0, x1, y1, z1].
+        voxel_size (Sequence[float]): [vx, vy, vz].
+
+    Returns:
+        list[Tensor]: (N_i, 4) long coordinates.
+    """
+    out = []
+    for i, pts in enumerate(points):
+        low = pts.new_tensor(point_cloud_range[:3])
+        size = pts.new_tensor(voxel_size)
+        grid = torch.tensor(
+            _grid_size(point_cloud_range, voxel_size), device=pts.device)
+        xyz = torch.floor((pts[:, :3] - low) / size).long()
+        inside = ((xyz >= 0) & (xyz < grid)).all(1)
+        coors = torch.cat([xyz.new_full((len(xyz), 1), i), xyz.flip(1)], 1)
+        out.append(torch.where(inside[:, None], coors, -1))
+    return out
+
+
+def voxelize_for_sparse_encoder(points: Sequence[Tensor],
+                                point_cloud_range: Sequence[float],
+                                voxel_size: Sequence[float]) -> Dict:
+    """Voxelise a batch for :class:`PointSparseEncoder` on any device.
+
+    Args:
+        points (Sequence[Tensor]): Per sample (N_i, C) points, xyz first.
+        point_cloud_range (Sequence[float]): [x0, y0, z0, x1, y1, z1].
+        voxel_size (Sequence[float]): [vx, vy, vz].
+
+    Returns:
+        dict: ``voxels`` (M, C) mean point features, ``coors`` (M, 4) int32
+        ``(b, z, y, x)`` sorted (samples one after the other),
+        ``point2voxel`` (list of (N_i,) long indices into each sample's
+        voxels, -1 outside the range), ``sparse_shape`` and ``batch_size``.
+    """
+    point_coors = points_voxel_coors(points, point_cloud_range, voxel_size)
+    all_coors = torch.cat(point_coors)
+    all_feats = torch.cat(list(points))
+    inside = all_coors[:, 0] >= 0
+    coors, inverse = torch.unique(
+        all_coors[inside], dim=0, return_inverse=True)
+    counts = torch.bincount(inverse, minlength=len(coors)).clamp(min=1)
+    voxels = all_feats.new_zeros(len(coors), all_feats.shape[1])
+    voxels.index_add_(0, inverse, all_feats[inside])
+    voxels = voxels / counts[:, None].to(voxels.dtype)
+
+    # Back to per-sample indices, as HilDADataPreprocessor stores them.
+    global_map = torch.full_like(all_coors[:, 0], -1)
+    global_map[inside] = inverse
+    per_sample = torch.bincount(coors[:, 0], minlength=len(points))
+    offsets = (torch.cumsum(per_sample, 0) - per_sample).tolist()
+    point2voxel = []
+    for i, local in enumerate(global_map.split([len(p) for p in points])):
+        point2voxel.append(torch.where(local >= 0, local - offsets[i], local))
+    return dict(
+        voxels=voxels,
+        coors=coors.int(),
+        point2voxel=point2voxel,
+        sparse_shape=sparse_shape_from_range(point_cloud_range, voxel_size),
+        batch_size=len(points))
+
+
+@MODELS.register_module()
+class PointSparseEncoder(SparseEncoder):
+    """SparseEncoder that also exposes its stages and per-point features.
+
+    Parameters (and their names) are those of mmdet3d's
+    :class:`SparseEncoder` for the same config, so the weights load into
+    SECOND's ``middle_encoder`` / CenterPoint's ``pts_middle_encoder`` (it
+    is a plain ``nn.Module``: use a key converter and ``load_from``, not
+    ``init_cfg``). ``forward(...)['bev']`` equals ``SparseEncoder.forward``.
+
+    Level order: execution order, index 0 = first encoder stage (finest),
+    index -1 = last encoder stage (coarsest and deepest). The strides
+    follow the config: (1, 2, 4, 8) for ``block_type='conv_module'``
+    (SECOND), (2, 4, 8, 8) for CenterPoint's ``'basicblock'`` (its stages
+    end, not start, with the strided conv); see :attr:`level_strides`.
+
+    Args:
+        in_channels (int): Input voxel feature channels.
+        sparse_shape (list[int]): Grid extent (z, y, x); see
+            :func:`sparse_shape_from_range`.
+        order (tuple[str]): Conv module order. Defaults to
+            ('conv', 'norm', 'act').
+        norm_cfg (dict, optional): Norm config. Defaults to
+            ``dict(type='BN1d', eps=1e-3, momentum=0.01)``.
+        base_channels (int): Defaults to 16.
+        output_channels (int): Defaults to 128.
+        encoder_channels (tuple[tuple[int]]): Defaults to SECOND's.
+        encoder_paddings (tuple[tuple[int]]): Defaults to SECOND's.
+        block_type (str): 'conv_module' or 'basicblock'.
+        num_levels (int): Encoder stages mapped to points by
+            :meth:`points_features` (K+1). Defaults to 4.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 sparse_shape: Sequence[int],
+                 order: Tuple[str, ...] = ('conv', 'norm', 'act'),
+                 norm_cfg: OptConfigType = None,
+                 base_channels: int = 16,
+                 output_channels: int = 128,
+                 encoder_channels: TwoTupleIntType = ((16, ), (32, 32, 32),
+                                                      (64, 64, 64), (64, 64,
+                                                                     64)),
+                 encoder_paddings: TwoTupleIntType = ((1, ), (1, 1, 1),
+                                                      (1, 1, 1), ((0, 1, 1), 1,
+                                                                  1)),
+                 block_type: str = 'conv_module',
+                 num_levels: int = 4) -> None:
+        if norm_cfg is None:
+            norm_cfg = dict(type='BN1d', eps=1e-3, momentum=0.01)
+        super().__init__(
+            in_channels=in_channels,
+            sparse_shape=list(sparse_shape),
+            order=tuple(order),
+            norm_cfg=norm_cfg,
+            base_channels=base_channels,
+            output_channels=output_channels,
+            encoder_channels=encoder_channels,
+            encoder_paddings=encoder_paddings,
+            block_type=block_type)
+        assert 1 <= num_levels <= self.stage_num, \
+            f'num_levels must be in [1, {self.stage_num}], got {num_levels}'
+        self.num_levels = num_levels
+        # The strided convs of each stage, for the point -> voxel mapping.
+        self.stage_geometries = [
+            strided_conv_geometries(stage)
+            for stage in self.encoder_layers.children()
+        ]
+        strides, stride = [], (1, 1, 1)
+        for geometries in self.stage_geometries:
+            for g in geometries:
+                stride = tuple(a * b for a, b in zip(stride, g.stride))
+            strides.append(stride)
+        self.stage_strides = tuple(strides)
+
+    @property
+    def level_channels(self) -> Tuple[int, ...]:
+        """Channels of the :meth:`points_features` levels, in their order."""
+        channels = [tuple(c)[-1] for c in self.encoder_channels]
+        return tuple(channels[-self.num_levels:])
+
+    @property
+    def level_strides(self) -> Tuple[Tuple[int, int, int], ...]:
+        """(z, y, x) strides of the :meth:`points_features` levels."""
+        return self.stage_strides[-self.num_levels:]
+
+    @property
+    def bottleneck_channels(self) -> int:
+        """Channels of ``out['bottleneck']['feats']``."""
+        return tuple(self.encoder_channels[-1])[-1]
+
+    @amp.autocast(enabled=False)
+    def forward(self,
+                voxel_features: Tensor,
+                coors: Tensor,
+                batch_size: int,
+                return_bev: bool = True) -> Dict[str, Union[Tensor, list]]:
+        """Encode, keeping every stage.
+
+        Args:
+            voxel_features (Tensor): (M, C) voxel features.
+            coors (Tensor): (M, 4) ``(b, z, y, x)`` voxel coordinates.
+            batch_size (int): Batch size.
+            return_bev (bool): Also run ``conv_out`` and densify (the
+                detection input); pre-training may not need it.
+
+        Returns:
+            dict: ``encode_feats`` (list[SparseLevel], one per stage,
+            execution order, coors ``(b, z, y, x)``), ``bottleneck`` (the
+            last stage as a dict of ``feats``, ``coors``, ``stride``),
+            ``coors`` (the input coors), ``spatial_shape`` (``sparse_shape``)
+            and, with ``return_bev``, ``bev`` (B, C*D, H, W), equal to
+            ``SparseEncoder.forward``.
+        """
+        coors = coors.int()
+        x = SparseConvTensor(voxel_features, coors, self.sparse_shape,
+                             batch_size)
+        x = self.conv_input(x)
+        encode_feats = []
+        for encoder_layer, stride in zip(self.encoder_layers,
+                                         self.stage_strides):
+            x = encoder_layer(x)
+            encode_feats.append(SparseLevel(x.features, x.indices, stride))
+        out = dict(
+            encode_feats=encode_feats,
+            bottleneck=encode_feats[-1]._asdict(),
+            coors=coors,
+            spatial_shape=tuple(self.sparse_shape))
+        if return_bev:
+            bev = self.conv_out(x).dense()
+            n, c, d, h, w = bev.shape
+            out['bev'] = bev.view(n, c * d, h, w)
+        return out
+
+    def points_features(
+        self,
+        out: dict,
+        points: Union[Tensor, Sequence[Tensor]],
+        num_levels: Optional[int] = None,
+        return_valid: bool = False
+    ) -> Union[List[Tensor], Tuple[List[Tensor], List[Tensor]]]:
+        """Features of the last ``num_levels`` encoder stages at the points.
+
+        A point in input voxel ``(b, z, y, x)`` takes, at each stage, the
+        voxel ``floor(c / stride)`` reached through the strided convs (see
+        :mod:`.voxel_to_point`; with padding 0 in z the border cell is
+        clamped onto the last output its kernel reaches).
+
+        Args:
+            out (dict): The output of :meth:`forward`.
+            points (Tensor | Sequence[Tensor]): Per-sample ``point2voxel``
+                maps (e.g. from :func:`voxelize_for_sparse_encoder`), one
+                (N,) tensor of batch voxel indices, or ``(b, z, y, x)``
+                point voxel coordinates (:func:`points_voxel_coors`).
+            num_levels (int, optional): Defaults to ``self.num_levels``.
+            return_valid (bool): Also return the validity masks.
+
+        Returns:
+            list[Tensor] | tuple[list[Tensor], list[Tensor]]: (N_total, C_l)
+            features, execution order (index -1: deepest = coarsest stage),
+            and optionally (N,) bool masks.
+        """
+        num_levels = num_levels or self.num_levels
+        assert 1 <= num_levels <= self.stage_num
+        first = self.stage_num - num_levels
+        geometries = [
+            sum(self.stage_geometries[:i + 1], [])
+            for i in range(first, self.stage_num)
+        ]
+        feats, valids = points_to_levels(out['encode_feats'][first:],
+                                         geometries, out['coors'], points,
+                                         out['spatial_shape'])
+        return (feats, valids) if return_valid else feats
