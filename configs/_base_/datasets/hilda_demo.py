@@ -15,7 +15,7 @@ data_prefix = dict(
        for cam in cam_names})
 # Demo images are 400x224; crops of 224x392 are 16x28 ViT patches.
 image_size = (224, 392)
-point_cloud_range = [-32.0, -32.0, -3.0, 32.0, 32.0, 5.0]
+occupancy_range = [-32.0, -32.0, -3.0, 32.0, 32.0, 5.0]
 
 pretrain_pipeline = [
     dict(
@@ -38,7 +38,7 @@ pretrain_pipeline = [
         translation_std=(0.1, 0.1, 0.1)),
     dict(
         type='BEVOccupancyTarget',
-        point_cloud_range=point_cloud_range,
+        point_cloud_range=occupancy_range,
         cell_size=0.8,
         num_height_bins=8),
     dict(type='PackHilDAInputs'),

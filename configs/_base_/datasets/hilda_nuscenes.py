@@ -18,7 +18,7 @@ backend_args = None
 # Teacher input: a multiple of the ViT patch (14) in both directions.
 image_size = (224, 448)  # (H, W)
 occlusion_stride = 14
-point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
+occupancy_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
 occ_cell_size = 0.8
 occ_height_bins = 8
 
@@ -53,7 +53,7 @@ pretrain_pipeline = [
         flip_ratio_bev_vertical=0.5),
     dict(
         type='BEVOccupancyTarget',
-        point_cloud_range=point_cloud_range,
+        point_cloud_range=occupancy_range,
         cell_size=occ_cell_size,
         num_height_bins=occ_height_bins),
     dict(type='PackHilDAInputs'),

@@ -7,6 +7,8 @@ from .data_preprocessors import (HilDADataPreprocessor,
                                  HilDAPretrainDataPreprocessor)
 from .heads import OccupancyDiffusionHead, bev_pool, sample_bev_patch_mask
 from .necks import GlobalTokenHead, HierarchicalDistillNeck
+from .pretrainers import HilDAPretrainer
+from .teachers import BaseImageTeacher, DINOv2Teacher, EfficientNetLiteTeacher
 
 __all__ = [
     'MultiLevelMinkUNet', 'PointSparseEncoder', 'SparseLevel',
@@ -14,5 +16,6 @@ __all__ = [
     'to_spconv1_layout', 'voxelize_for_sparse_encoder',
     'HilDADataPreprocessor', 'HilDAPretrainDataPreprocessor',
     'OccupancyDiffusionHead', 'bev_pool', 'sample_bev_patch_mask',
-    'GlobalTokenHead', 'HierarchicalDistillNeck'
+    'GlobalTokenHead', 'HierarchicalDistillNeck', 'HilDAPretrainer',
+    'BaseImageTeacher', 'DINOv2Teacher', 'EfficientNetLiteTeacher'
 ]

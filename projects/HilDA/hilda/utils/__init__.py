@@ -8,11 +8,13 @@ from .launcher import setup_launcher
 from .registry_report import (format_registered_hilda_modules,
                               registered_hilda_modules)
 from .spconv_cpu import patch_spconv_for_cpu
+from .weight_export import TARGET_PREFIXES, export_student, student_state_dict
 
 __all__ = [
     'CheckedDictAction', 'add_common_args', 'apply_common_args',
     'build_runner', 'finish_args', 'run_tool', 'PLUGIN', 'ConfigError',
     'check_cfg_options', 'imports_plugin', 'load_config', 'setup_launcher',
     'format_registered_hilda_modules', 'registered_hilda_modules',
-    'patch_spconv_for_cpu', 'register_checkpoint_safe_globals'
+    'patch_spconv_for_cpu', 'register_checkpoint_safe_globals',
+    'TARGET_PREFIXES', 'export_student', 'student_state_dict'
 ]

@@ -97,7 +97,9 @@ class HierarchicalDistillNeck(BaseModule):
              img_idx: Tensor,
              uv: Tensor,
              image_size: Tuple[int, int],
-             superpixel: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             superpixel: Optional[Tensor] = None,
+             feature_strides: Optional[Sequence[int]] = None
+             ) -> Dict[str, Tensor]:
         """Compute L_distill.
 
         Args:
@@ -110,6 +112,10 @@ class HierarchicalDistillNeck(BaseModule):
             image_size (tuple[int, int]): (H, W) of the teacher's input.
             superpixel (Tensor, optional): (P,) superpixel id of each pair,
                 unique over the batch; required for 'infonce'.
+            feature_strides (Sequence[int], optional): Input pixels per
+                feature cell of each teacher level. Needed when the teacher
+                padded its input (CNN maps of ``ceil(W / s)`` cells); by
+                default a map is taken to cover exactly ``image_size``.
 
         Returns:
             dict[str, Tensor]: ``loss_distill_l{i}`` per level (weighted).
@@ -145,7 +151,10 @@ class HierarchicalDistillNeck(BaseModule):
                 zip(self.heads, point_feats, teacher_feats,
                     self.level_weights)):
             student = head(feats[point_idx])
-            teacher = bilinear_sample(maps, img_idx, uv, image_size)
+            covered = image_size if feature_strides is None else (
+                maps.shape[-2] * feature_strides[i],
+                maps.shape[-1] * feature_strides[i])
+            teacher = bilinear_sample(maps, img_idx, uv, covered)
             if self.loss_type == 'infonce':
                 value = DISTILL_LOSSES['infonce'](student, teacher,
                                                   superpixel,

@@ -1,0 +1,19 @@
+# HilDA pre-training as in the paper: MinkUNet34 from DINOv2 ViT-B/14 on
+# nuScenes (6 cameras, t-1/t0/t+1), 8 GPUs x 2 samples, AMP, 50 epochs.
+#   bash tools/dist_train.sh \
+#       configs/hilda/hilda_minkunet34-dinov2-vitb14_8xb2-amp-50e_nuscenes.py 8
+_base_ = [
+    '../_base_/datasets/hilda_nuscenes.py',
+    '../_base_/models/hilda_minkunet34_dinov2-vitb14.py',
+    '../_base_/schedules/hilda_adamw_50e.py',
+    '../_base_/default_runtime.py',
+]
+
+optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
+# Heads that a batch does not use (e.g. no correspondence) keep DDP happy.
+find_unused_parameters = True
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    visualization=None)
+log_processor = dict(by_epoch=True)

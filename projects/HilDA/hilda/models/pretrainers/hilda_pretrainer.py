@@ -1,0 +1,338 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmdet3d.registry import MODELS
+from mmdet3d.structures import Det3DDataSample
+from mmdet3d.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.model import BaseModel
+from torch import Tensor
+
+LOSS_TERMS = ('distill', 'cls', 'diffusion')
+
+
+@MODELS.register_module()
+class HilDAPretrainer(BaseModel):
+    """HilDA pre-training: the student learns from a frozen image teacher.
+
+    One training step:
+
+    1. the data preprocessor has voxelised the t0 and t-1 scans of the
+       batch together (:class:`HilDAPretrainDataPreprocessor`), so the
+       student runs once on both (``'masked'`` mode: t0 only, with the
+       voxels of random BEV patches removed first);
+    2. the teacher (frozen, no gradient) encodes the B x num_cams images;
+    3. L_distill: student point features of the last K+1 decoder stages vs
+       teacher maps of the last K+1 blocks at the points' pixels
+       (:class:`HierarchicalDistillNeck`);
+    4. L_CLS: the global token of the t0 bottleneck vs the teacher's CLS
+       tokens averaged over cameras (:class:`GlobalTokenHead`);
+    5. L_diffusion: t-1 and t0 point features pooled in BEV condition the
+       occupancy denoiser (:class:`OccupancyDiffusionHead`).
+
+    ``L = w_distill * L_distill + w_cls * L_CLS + w_diff * L_diffusion``;
+    a part whose config is None (or weight 0) is switched off, which gives
+    the ablations (e.g. last level only and nothing else: ScaLR-style).
+    Only ``student`` is kept after pre-training
+    (``tools/model_converters/hilda_to_mmdet3d.py``).
+
+    Args:
+        student (dict): Student backbone config (e.g.
+            ``MultiLevelMinkUNet``); must provide ``points_features``,
+            ``level_channels``, ``bottleneck_channels``.
+        teacher (dict): Frozen teacher config (``DINOv2Teacher``,
+            ``EfficientNetLiteTeacher``).
+        distill_neck (dict, optional): ``HierarchicalDistillNeck`` config;
+            ``student_channels``/``teacher_channels`` are filled in.
+        global_token (dict, optional): ``GlobalTokenHead`` config;
+            channels are filled in.
+        diffusion_head (dict, optional): ``OccupancyDiffusionHead`` config;
+            ``in_channels`` is filled in.
+        loss_weights (dict): ``distill``, ``cls``, ``diffusion`` weights.
+        data_preprocessor (dict, optional): Usually
+            ``HilDAPretrainDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 student: ConfigType,
+                 teacher: ConfigType,
+                 distill_neck: OptConfigType = None,
+                 global_token: OptConfigType = None,
+                 diffusion_head: OptConfigType = None,
+                 loss_weights: Optional[Dict[str, float]] = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MODELS.build(student)
+        self.teacher = MODELS.build(teacher)
+        self._check_normalisation()
+        # The frozen teacher stays out of checkpoints (it is rebuilt from
+        # its own checkpoint); loading puts its current weights back.
+        self._register_state_dict_hook(_drop_teacher_keys)
+        self._register_load_state_dict_pre_hook(
+            self._restore_teacher_keys, with_module=False)
+        self.loss_weights = dict(distill=1.0, cls=1.0, diffusion=1.0)
+        self.loss_weights.update(loss_weights or {})
+        unknown = set(self.loss_weights) - set(LOSS_TERMS)
+        if unknown:
+            raise ValueError(f'unknown loss_weights {sorted(unknown)}; '
+                             f'terms are {LOSS_TERMS}')
+
+        self.distill_neck = None
+        if distill_neck is not None and self.loss_weights['distill']:
+            self._check_levels()
+            distill_neck = dict(distill_neck)
+            distill_neck.setdefault('student_channels',
+                                    list(self.student.level_channels))
+            distill_neck.setdefault('teacher_channels',
+                                    list(self.teacher.out_channels))
+            self.distill_neck = MODELS.build(distill_neck)
+        self.global_token = None
+        if global_token is not None and self.loss_weights['cls']:
+            global_token = dict(global_token)
+            global_token.setdefault('in_channels',
+                                    self.student.bottleneck_channels)
+            global_token.setdefault('teacher_channels',
+                                    self.teacher.cls_channels)
+            self.global_token = MODELS.build(global_token)
+        self.diffusion_head = None
+        if diffusion_head is not None and self.loss_weights['diffusion']:
+            diffusion_head = dict(diffusion_head)
+            diffusion_head.setdefault('in_channels',
+                                      self.student.level_channels[-1])
+            self.diffusion_head = MODELS.build(diffusion_head)
+        if not (self.distill_neck or self.global_token
+                or self.diffusion_head):
+            raise ValueError('every objective is switched off: configure '
+                             'at least one of distill_neck, global_token, '
+                             'diffusion_head with a non-zero weight')
+
+    def _restore_teacher_keys(self, state_dict, prefix, *args) -> None:
+        for key, value in self.teacher.state_dict().items():
+            state_dict.setdefault(f'{prefix}teacher.{key}', value)
+
+    @property
+    def masked_mode(self) -> bool:
+        """Whether the diffusion objective runs in ``'masked'`` mode."""
+        return (self.diffusion_head is not None
+                and self.diffusion_head.mode == 'masked')
+
+    def _check_normalisation(self) -> None:
+        """The images must reach the teacher normalised its own way."""
+        pre = self.data_preprocessor
+        if not getattr(pre, '_enable_normalize', False):
+            raise ValueError('data_preprocessor must normalise the images '
+                             f'with the teacher\'s mean {self.teacher.mean} '
+                             f'and std {self.teacher.std}')
+        mean = pre.mean.view(-1).tolist()
+        std = pre.std.view(-1).tolist()
+        if not (torch.allclose(torch.tensor(mean),
+                               torch.tensor(self.teacher.mean), atol=0.5)
+                and torch.allclose(
+                    torch.tensor(std), torch.tensor(self.teacher.std),
+                    atol=0.5)):
+            raise ValueError(
+                f'data_preprocessor normalises images with mean {mean} and '
+                f'std {std}, but {type(self.teacher).__name__} expects mean '
+                f'{list(self.teacher.mean)} and std {list(self.teacher.std)}')
+
+    def _check_levels(self) -> None:
+        student_levels = len(self.student.level_channels)
+        teacher_levels = len(self.teacher.out_channels)
+        if student_levels != teacher_levels:
+            raise ValueError(
+                f'student {type(self.student).__name__} gives '
+                f'{student_levels} levels (num_levels) but teacher '
+                f'{type(self.teacher).__name__} gives {teacher_levels}; '
+                'set the same K+1 for both')
+
+    def forward(self,
+                inputs: dict,
+                data_samples: Optional[List[Det3DDataSample]] = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], list]:
+        """``mode='loss'`` returns the loss dict; ``'tensor'`` the student's
+        t0 point features per level (for analysis tools)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_point_feats(inputs, data_samples)
+        raise ValueError(f'HilDAPretrainer has no mode {mode!r}: pre-training '
+                         "has no predictions ('loss' or 'tensor')")
+
+    # Student --------------------------------------------------------------
+    def _run_student(self, inputs: dict, data_samples: list,
+                     keep_voxel: Optional[Tensor] = None) -> Tuple[dict, list]:
+        """Run the student once on all voxels (t0 and t-1 samples).
+
+        Returns the student output and the per-sample point-to-voxel maps
+        (t0 samples first, then t-1), remapped if ``keep_voxel`` drops
+        voxels.
+        """
+        voxels = inputs['voxels']
+        feats, coors = voxels['voxels'], voxels['coors']
+        maps = [s.point2voxel_map for s in data_samples] + list(
+            inputs.get('prev_point2voxel', []))
+        if keep_voxel is not None:
+            feats, coors, maps = drop_voxels(feats, coors, maps, keep_voxel)
+        return self.student(feats, coors), maps
+
+    def extract_point_feats(self, inputs: dict,
+                            data_samples: list) -> List[Tensor]:
+        """Student point features per level of the t0 points."""
+        out, maps = self._run_student(inputs, data_samples)
+        feats = self.student.points_features(out, maps)
+        num_t0 = sum(len(m) for m in maps[:len(data_samples)])
+        return [f[:num_t0] for f in feats]
+
+    # Losses ---------------------------------------------------------------
+    def loss(self, inputs: dict,
+             data_samples: List[Det3DDataSample]) -> Dict[str, Tensor]:
+        batch_size = len(data_samples)
+        points = inputs['points']
+        bev_mask = keep_voxel = None
+        if self.masked_mode:
+            voxels = inputs['voxels']
+            keep_voxel, bev_mask = self.diffusion_head.sample_bev_patch_mask(
+                voxels['voxels'][:, :3], voxels['coors'][:, 0].long(),
+                batch_size)
+        out, maps = self._run_student(inputs, data_samples, keep_voxel)
+        point_feats, valid = self.student.points_features(
+            out, maps, return_valid=True)
+        sizes = [len(m) for m in maps]
+        num_t0 = sum(sizes[:batch_size])
+        losses = {}
+
+        if self.distill_neck is not None or self.global_token is not None:
+            teacher_feats, teacher_cls = self._run_teacher(inputs['imgs'])
+        if self.distill_neck is not None:
+            losses.update(
+                self._distill_loss([f[:num_t0] for f in point_feats],
+                                   valid[-1][:num_t0], teacher_feats,
+                                   inputs['imgs'], data_samples,
+                                   sizes[:batch_size]))
+        if self.global_token is not None:
+            bottleneck = out['bottleneck']
+            is_t0 = bottleneck['coors'][:, 0] < batch_size
+            losses.update(
+                self.global_token.loss(
+                    bottleneck['feats'][is_t0],
+                    bottleneck['coors'][is_t0, 0].long(), teacher_cls))
+        if self.diffusion_head is not None:
+            losses.update(
+                self._diffusion_loss(point_feats[-1], valid[-1], points,
+                                     inputs.get('points_prev'), sizes,
+                                     data_samples, bev_mask))
+        return self._weighted(losses)
+
+    def _weighted(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        for name in list(losses):
+            term = name.split('_')[1]  # loss_<term>[_l<i>]
+            losses[name] = losses[name] * self.loss_weights[term]
+        return losses
+
+    @torch.no_grad()
+    def _run_teacher(self, imgs: Tensor) -> Tuple[List[Tensor], Tensor]:
+        """Teacher maps of all B*num_cams images and the scene CLS (B, D)."""
+        batch_size, num_cams = imgs.shape[:2]
+        out = self.teacher(imgs.flatten(0, 1))
+        cls = out['cls'].view(batch_size, num_cams, -1).mean(1)
+        return [f.detach() for f in out['feats']], cls.detach()
+
+    def _distill_loss(self, point_feats: List[Tensor], valid: Tensor,
+                      teacher_feats: List[Tensor], imgs: Tensor,
+                      data_samples: list,
+                      sizes: Sequence[int]) -> Dict[str, Tensor]:
+        num_cams = imgs.shape[1]
+        offsets = torch.tensor([0, *sizes[:-1]], device=imgs.device).cumsum(0)
+        point_idx, img_idx, uv, superpixel = [], [], [], []
+        for b, sample in enumerate(data_samples):
+            pairs = sample.correspondences
+            point_idx.append(pairs.point_idx + offsets[b])
+            img_idx.append(pairs.cam_idx + b * num_cams)
+            uv.append(pairs.uv)
+            if 'superpixels' in sample:
+                sp = sample.superpixels
+                ids = sp[pairs.cam_idx, pairs.uv[:, 1].long(),
+                         pairs.uv[:, 0].long()].long()
+                # Unique over the batch: (sample, camera, superpixel).
+                superpixel.append((b * num_cams + pairs.cam_idx) *
+                                  (int(sp.max()) + 1) + ids)
+        point_idx = torch.cat(point_idx).long()
+        img_idx = torch.cat(img_idx).long()
+        uv = torch.cat(uv).float()
+        superpixel = torch.cat(superpixel) if superpixel else None
+        # Points without a student feature (masked or dropped) take no part.
+        keep = valid[point_idx]
+        if superpixel is not None:
+            superpixel = superpixel[keep]
+        strides = self.teacher.strides
+        return self.distill_neck.loss(
+            point_feats,
+            teacher_feats,
+            point_idx[keep],
+            img_idx[keep],
+            uv[keep],
+            image_size=imgs.shape[-2:],
+            superpixel=superpixel,
+            feature_strides=strides)
+
+    def _diffusion_loss(self, feats: Tensor, valid: Tensor,
+                        points: List[Tensor],
+                        points_prev: Optional[List[Tensor]],
+                        sizes: Sequence[int], data_samples: list,
+                        bev_mask: Optional[Tensor]) -> Dict[str, Tensor]:
+        batch_size = len(data_samples)
+        device = feats.device
+        batch = torch.cat([
+            torch.full((n, ), i % batch_size, device=device)
+            for i, n in enumerate(sizes)
+        ])
+        xyz = torch.cat([p[:, :3] for p in points] +
+                        [p[:, :3] for p in (points_prev or [])])
+        is_t0 = torch.zeros_like(valid)
+        is_t0[:sum(sizes[:batch_size])] = True
+        t0, prev = valid & is_t0, valid & ~is_t0
+        target = torch.stack([s.occ_target for s in data_samples])
+        if self.masked_mode:
+            return self.diffusion_head.loss(None, None, None, feats[t0],
+                                            xyz[t0], batch[t0], target,
+                                            bev_mask)
+        return self.diffusion_head.loss(feats[prev], xyz[prev], batch[prev],
+                                        feats[t0], xyz[t0], batch[t0],
+                                        target)
+
+
+def _drop_teacher_keys(module, state_dict, prefix, local_metadata):
+    """State-dict hook: remove the frozen teacher's tensors."""
+    for key in [k for k in state_dict if k.startswith(prefix + 'teacher.')]:
+        del state_dict[key]
+    return state_dict
+
+
+def drop_voxels(feats: Tensor, coors: Tensor, maps: List[Tensor],
+                keep: Tensor) -> Tuple[Tensor, Tensor, List[Tensor]]:
+    """Remove voxels and remap per-sample point-to-voxel maps (-1: gone).
+
+    Args:
+        feats (Tensor): (M, C) voxel features, samples one after another.
+        coors (Tensor): (M, 4) batch-first coordinates.
+        maps (list[Tensor]): Per sample (N_i,) indices into that sample's
+            voxels.
+        keep (Tensor): (M,) bool.
+    """
+    batch = coors[:, 0].long()
+    counts = torch.bincount(batch, minlength=len(maps))
+    starts = torch.cumsum(counts, 0) - counts
+    kept_rank = torch.cumsum(keep.long(), 0) - 1
+    kept_starts = torch.cumsum(
+        torch.bincount(batch[keep], minlength=len(maps)), 0)
+    kept_starts = torch.cat([kept_starts.new_zeros(1), kept_starts[:-1]])
+    new_maps = []
+    for b, m in enumerate(maps):
+        global_idx = m + starts[b]
+        valid = (m >= 0) & keep[global_idx.clamp(min=0)]
+        local = kept_rank[global_idx.clamp(min=0)] - kept_starts[b]
+        new_maps.append(torch.where(valid, local, torch.full_like(m, -1)))
+    return feats[keep], coors[keep], new_maps

@@ -1,0 +1,81 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Keep only the student of a HilDA checkpoint, renamed for mmdet3d.
+
+Sparse-convolution weights are written in mmcv's spconv-1 layout without
+state-dict metadata: mmdet3d's spconv loader turns that layout into
+spconv-2 on every loading path (``load_from`` and
+``init_cfg=dict(type='Pretrained', prefix=...)``, which drops metadata),
+whereas spconv-2 weights without their metadata would fail to load (see
+``models/backbones/state_dict_utils.py``).
+"""
+from collections import OrderedDict
+from typing import Dict, Tuple
+
+import torch
+
+from ..models.backbones.state_dict_utils import spconv1_weight
+
+# Where the student's weights live in mmdet3d's downstream models.
+TARGET_PREFIXES = dict(
+    minkunet='backbone.',  # MinkUNet segmentor (MinkUNetBackbone)
+    cylinder3d='backbone.',
+    centerpoint='pts_middle_encoder.',  # MVXTwoStageDetector/CenterPoint
+    second='middle_encoder.',  # VoxelNet (SECOND, PointPillars)
+)
+STUDENT_PREFIX = 'student.'
+
+
+def student_state_dict(state_dict: Dict[str, torch.Tensor],
+                       target: str) -> Tuple[OrderedDict, list]:
+    """Select the student's tensors and rename them for ``target``.
+
+    Args:
+        state_dict (dict): A HilDA pre-trainer state dict.
+        target (str): A key of :data:`TARGET_PREFIXES`.
+
+    Returns:
+        tuple[OrderedDict, list[str]]: The renamed student tensors and the
+        names of the dropped keys (teacher, heads, diffusion UNet).
+
+    Raises:
+        ValueError: Unknown target, or no student key at all.
+    """
+    if target not in TARGET_PREFIXES:
+        raise ValueError(f'unknown target {target}; choose one of '
+                         f'{sorted(TARGET_PREFIXES)}')
+    prefix = TARGET_PREFIXES[target]
+    kept, dropped = OrderedDict(), []
+    for key, value in state_dict.items():
+        if key.startswith(STUDENT_PREFIX):
+            # The students' only 5-D weights are sparse convolutions.
+            if key.endswith('.weight') and value.dim() == 5:
+                value = spconv1_weight(value)
+            kept[prefix + key[len(STUDENT_PREFIX):]] = value
+        else:
+            dropped.append(key)
+    if not kept:
+        raise ValueError(f'no "{STUDENT_PREFIX}*" key among '
+                         f'{len(state_dict)} keys: not a HilDA pre-training '
+                         'checkpoint')
+    return kept, dropped
+
+
+def export_student(src: str, dst: str, target: str) -> Dict[str, int]:
+    """Write ``dst`` with the student of checkpoint ``src`` for ``target``.
+
+    The output is an mmengine-style checkpoint (``state_dict`` + ``meta``)
+    that ``load_from`` or ``init_cfg=dict(type='Pretrained', ...)`` reads.
+
+    Returns:
+        dict[str, int]: ``kept`` and ``dropped`` key counts.
+    """
+    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    kept, dropped = student_state_dict(state_dict, target)
+    meta = dict(
+        hilda_source=str(src),
+        target=target,
+        kept_keys=len(kept),
+        dropped_keys=len(dropped))
+    torch.save(dict(state_dict=kept, meta=meta), dst)
+    return dict(kept=len(kept), dropped=len(dropped))

@@ -1,0 +1,100 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""A HilDA pre-trainer small enough for unit tests on CPU, and its data.
+
+The parts are the real ones (MultiLevelMinkUNet on spconv, a DINOv2 ViT
+from mmpretrain with random weights, the neck, the global token and the
+diffusers UNet); only the widths are tiny.
+"""
+import copy
+
+from mmdet3d.registry import DATASETS
+
+from tests.helpers.synthetic_nuscenes import write_sequence
+
+OCC_RANGE = [-32.0, -32.0, -3.0, 32.0, 32.0, 5.0]
+TINY_VIT = dict(
+    embed_dims=48, num_layers=4, num_heads=3, feedforward_channels=96)
+
+TINY_MODEL = dict(
+    type='HilDAPretrainer',
+    data_preprocessor=dict(
+        type='HilDAPretrainDataPreprocessor',
+        voxel=True,
+        voxel_type='minkunet',
+        batch_first=True,
+        max_voxels=None,
+        voxel_layer=dict(
+            max_num_points=-1,
+            point_cloud_range=[-100, -100, -20, 100, 100, 20],
+            voxel_size=[0.5, 0.5, 0.5],
+            max_voxels=(-1, -1)),
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    student=dict(
+        type='MultiLevelMinkUNet',
+        in_channels=4,
+        base_channels=8,
+        num_stages=4,
+        encoder_channels=[8, 16, 16, 16],
+        encoder_blocks=[1, 1, 1, 1],
+        decoder_channels=[16, 16, 16, 16],
+        decoder_blocks=[1, 1, 1, 1],
+        num_levels=2,
+        pad_spatial_shape=True),
+    teacher=dict(
+        type='DINOv2Teacher', arch=TINY_VIT, num_levels=2, img_size=56),
+    distill_neck=dict(type='HierarchicalDistillNeck'),
+    global_token=dict(type='GlobalTokenHead', num_heads=2),
+    diffusion_head=dict(
+        type='OccupancyDiffusionHead',
+        point_cloud_range=OCC_RANGE,
+        cell_size=4.0,
+        num_height_bins=4,
+        cond_channels=8,
+        block_out_channels=(8, 16),
+        norm_num_groups=4,
+        num_train_timesteps=100))
+
+
+def tiny_model_cfg(**overrides):
+    """A deep copy of the tiny model config with top-level overrides."""
+    cfg = copy.deepcopy(TINY_MODEL)
+    cfg.update(overrides)
+    return cfg
+
+
+def tiny_pipeline(temporal=True):
+    pipeline = [
+        dict(
+            type='LoadCheckedPointsFromFile',
+            coord_type='LIDAR',
+            load_dim=5,
+            use_dim=4),
+        dict(type='LoadCheckedMultiViewImages', num_views=6),
+        dict(type='MultiViewImageAug', final_size=(42, 56), flip_ratio=0.5),
+        dict(type='ProjectPointsToImages', occlusion_stride=14),
+        dict(type='ConsistentPointAug', translation_std=(0.2, 0.2, 0.1)),
+        dict(
+            type='BEVOccupancyTarget',
+            point_cloud_range=OCC_RANGE,
+            cell_size=4.0,
+            num_height_bins=4,
+            source_key='points_next' if temporal else 'points'),
+        dict(type='PackHilDAInputs'),
+    ]
+    if temporal:
+        pipeline.insert(1, dict(type='LoadTemporalPoints'))
+    return pipeline
+
+
+def tiny_dataset(root, temporal=True, num_frames=3):
+    info, _, _ = write_sequence(str(root), num_frames=num_frames)
+    return DATASETS.build(
+        dict(
+            type='HilDANuScenesDataset',
+            data_root=str(root),
+            ann_file=info,
+            data_prefix=dict(pts='', img=''),
+            pipeline=tiny_pipeline(temporal),
+            temporal=temporal))

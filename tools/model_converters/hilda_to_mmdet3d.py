@@ -1,0 +1,45 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Export the student of a HilDA pre-training checkpoint for mmdet3d.
+
+Examples:
+    # MinkUNet segmentor: init_cfg=dict(type='Pretrained', checkpoint=OUT,
+    # prefix='backbone.') on the backbone, or load_from=OUT
+    python tools/model_converters/hilda_to_mmdet3d.py \
+        work_dirs/hilda/iter_N.pth hilda_minkunet34.pth --target minkunet
+    # CenterPoint: load_from=OUT (SparseEncoder is not a BaseModule)
+    python tools/model_converters/hilda_to_mmdet3d.py CKPT OUT \
+        --target centerpoint
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+from projects.HilDA.hilda.utils import TARGET_PREFIXES, export_student
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='HilDA pre-training checkpoint')
+    parser.add_argument('dst', help='output checkpoint')
+    parser.add_argument(
+        '--target',
+        choices=sorted(TARGET_PREFIXES),
+        default='minkunet',
+        help='downstream model the weights are for')
+    args = parser.parse_args()
+    if not osp.isfile(args.src):
+        sys.exit(f'hilda_to_mmdet3d.py: error: {args.src} does not exist')
+    try:
+        counts = export_student(args.src, args.dst, args.target)
+    except ValueError as e:
+        sys.exit(f'hilda_to_mmdet3d.py: error: {args.src}: {e}')
+    print(f'kept {counts["kept"]} student keys as '
+          f'"{TARGET_PREFIXES[args.target]}*", dropped {counts["dropped"]} '
+          f'(teacher, heads, diffusion); wrote {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
