@@ -111,3 +111,12 @@ def test_ablation_without_cls_and_diffusion_builds_only_the_neck():
             loss_weights=dict(cls=0.0)))
     assert model.global_token is None and model.diffusion_head is None
     assert model.distill_neck is not None
+
+
+def test_without_temporal_diffusion_t_minus_1_is_not_voxelised(dataset):
+    model = MODELS.build(tiny_model_cfg(diffusion_head=None))
+    batch = preprocessed_batch(model, dataset)
+    assert 'points_prev' not in batch['inputs']
+    assert set(batch['inputs']['voxels']['coors'][:, 0].tolist()) == {0, 1}
+    losses = model(**batch, mode='loss')
+    assert 'loss_diffusion' not in losses

@@ -24,13 +24,24 @@ class HilDAPretrainDataPreprocessor(HilDADataPreprocessor):
     (N_i,) long maps of the t-1 points into the joint voxels). Each t0
     data sample gets ``point2voxel_map`` as in mmdet3d.
 
-    Args are those of :class:`HilDADataPreprocessor`.
+    Args:
+        voxelize_prev (bool): Voxelise ``points_prev`` when present. The
+            pre-trainer turns it off when no objective uses t-1 (ablations
+            without temporal diffusion), so the student does not run on
+            scans nobody reads. Defaults to True.
+        **kwargs: The arguments of :class:`HilDADataPreprocessor`.
     """
+
+    def __init__(self, voxelize_prev: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.voxelize_prev = voxelize_prev
 
     def simple_process(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
         prev = inputs.pop('points_prev', None)
         inputs.pop('points_next', None)
+        if not self.voxelize_prev:
+            prev = None
         # mmdet3d's simple_process would voxelise t0 alone; it is done
         # below for t0 and t-1 together.
         voxel, self.voxel = self.voxel, False

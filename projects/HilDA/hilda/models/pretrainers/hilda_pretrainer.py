@@ -103,6 +103,11 @@ class HilDAPretrainer(BaseModel):
             diffusion_head.setdefault('in_channels',
                                       self.student.level_channels[-1])
             self.diffusion_head = MODELS.build(diffusion_head)
+        # Only temporal diffusion reads t-1: skip its voxels otherwise.
+        if hasattr(self.data_preprocessor, 'voxelize_prev'):
+            self.data_preprocessor.voxelize_prev = (
+                self.diffusion_head is not None
+                and self.diffusion_head.mode == 'temporal')
         if not (self.distill_neck or self.global_token
                 or self.diffusion_head):
             raise ValueError('every objective is switched off: configure '

@@ -1,0 +1,59 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Every shipped pre-training config loads, and its parts fit together."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from projects.HilDA.hilda.utils import imports_plugin
+from tests.conftest import REPO_ROOT
+
+PRETRAIN_CONFIGS = sorted(
+    glob.glob(osp.join(REPO_ROOT, 'configs', 'hilda', '**', '*.py'),
+              recursive=True))
+
+
+def test_there_are_paper_demo_and_ablation_configs():
+    names = [osp.basename(p) for p in PRETRAIN_CONFIGS]
+    assert any(n.endswith('_nuscenes.py') and n.startswith('hilda_')
+               for n in names)
+    assert any(n.endswith('_demo.py') for n in names)
+    for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr'):
+        assert any(n.startswith(f'hilda-{ablation}_') for n in names)
+
+
+@pytest.mark.parametrize('path', PRETRAIN_CONFIGS, ids=osp.basename)
+def test_config_is_consistent(path):
+    cfg = Config.fromfile(path)
+    assert imports_plugin(cfg)
+    model = cfg.model
+    assert model.type == 'HilDAPretrainer'
+    assert model.student.num_levels == model.teacher.num_levels
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    types = [t['type'] for t in pipeline]
+    assert types[-1] == 'PackHilDAInputs'
+    temporal = cfg.train_dataloader.dataset.get('temporal', True)
+    assert ('LoadTemporalPoints' in types) == temporal
+    head = model.get('diffusion_head')
+    if head:
+        target = pipeline[types.index('BEVOccupancyTarget')]
+        # The denoiser's grid is the target's grid.
+        assert list(head.point_cloud_range) == list(
+            target['point_cloud_range'])
+        assert head.get('cell_size', 0.8) == target['cell_size']
+        assert head.get('num_height_bins', 8) == target['num_height_bins']
+        expected_source = 'points_next' if head.mode == 'temporal' \
+            else 'points'
+        assert target.get('source_key', 'points_next') == expected_source
+        assert temporal == (head.mode == 'temporal')
+    if model.distill_neck.get('loss_type') == 'infonce':
+        assert 'ImageSuperpixels' in types
+
+
+def test_demo_config_builds_with_the_offline_teacher():
+    from mmdet3d.registry import MODELS
+    demo = [p for p in PRETRAIN_CONFIGS if p.endswith('_demo.py')][0]
+    model = MODELS.build(Config.fromfile(demo).model)
+    assert type(model.teacher).__name__ == 'EfficientNetLiteTeacher'
+    assert model.teacher.load_counts['missing'] == 0
