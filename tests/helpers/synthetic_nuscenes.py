@@ -94,3 +94,25 @@ def write_sequence(root, num_frames=3, seed=0, info_version='1.1'):
                 info_version=info_version),
             data_list=data_list), info_path)
     return info_path, world, poses
+
+
+# The loaders every synthetic pipeline starts with (5 values per point).
+LOAD_POINTS = dict(
+    type='LoadCheckedPointsFromFile', coord_type='LIDAR', load_dim=5,
+    use_dim=4)
+LOAD_IMAGES = dict(type='LoadCheckedMultiViewImages', num_views=6)
+
+
+def build_dataset(root, pipeline, temporal=True, num_frames=3, **kwargs):
+    """Write the sequence under ``root`` and build HilDANuScenesDataset."""
+    from mmdet3d.registry import DATASETS
+    info, _, _ = write_sequence(str(root), num_frames=num_frames)
+    return DATASETS.build(
+        dict(
+            type='HilDANuScenesDataset',
+            data_root=str(root),
+            ann_file=info,
+            data_prefix=dict(pts='', img=''),
+            pipeline=pipeline,
+            temporal=temporal,
+            **kwargs))

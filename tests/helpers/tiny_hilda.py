@@ -7,9 +7,8 @@ diffusers UNet); only the widths are tiny.
 """
 import copy
 
-from mmdet3d.registry import DATASETS
-
-from tests.helpers.synthetic_nuscenes import write_sequence
+from tests.helpers.synthetic_nuscenes import (LOAD_IMAGES, LOAD_POINTS,
+                                              build_dataset)
 
 OCC_RANGE = [-32.0, -32.0, -3.0, 32.0, 32.0, 5.0]
 TINY_VIT = dict(
@@ -66,12 +65,8 @@ def tiny_model_cfg(**overrides):
 
 def tiny_pipeline(temporal=True):
     pipeline = [
-        dict(
-            type='LoadCheckedPointsFromFile',
-            coord_type='LIDAR',
-            load_dim=5,
-            use_dim=4),
-        dict(type='LoadCheckedMultiViewImages', num_views=6),
+        LOAD_POINTS,
+        LOAD_IMAGES,
         dict(type='MultiViewImageAug', final_size=(42, 56), flip_ratio=0.5),
         dict(type='ProjectPointsToImages', occlusion_stride=14),
         dict(type='ConsistentPointAug', translation_std=(0.2, 0.2, 0.1)),
@@ -89,12 +84,6 @@ def tiny_pipeline(temporal=True):
 
 
 def tiny_dataset(root, temporal=True, num_frames=3):
-    info, _, _ = write_sequence(str(root), num_frames=num_frames)
-    return DATASETS.build(
-        dict(
-            type='HilDANuScenesDataset',
-            data_root=str(root),
-            ann_file=info,
-            data_prefix=dict(pts='', img=''),
-            pipeline=tiny_pipeline(temporal),
-            temporal=temporal))
+    return build_dataset(
+        root, tiny_pipeline(temporal), temporal=temporal,
+        num_frames=num_frames)

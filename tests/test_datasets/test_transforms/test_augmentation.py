@@ -1,10 +1,10 @@
 # Copyright (c) HilDA authors. All rights reserved.
 import numpy as np
 import pytest
-from mmdet3d.registry import DATASETS, TRANSFORMS
+from mmdet3d.registry import TRANSFORMS
 
 from projects.HilDA.hilda.datasets.transforms import project_points
-from tests.helpers.synthetic_nuscenes import write_sequence
+from tests.helpers.synthetic_nuscenes import LOAD_POINTS, build_dataset
 
 
 def coordinate_images(results):
@@ -21,25 +21,12 @@ def coordinate_images(results):
 
 @pytest.fixture
 def loaded(tmp_path):
-    info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    dataset = DATASETS.build(
-        dict(
-            type='HilDANuScenesDataset',
-            data_root=str(tmp_path),
-            ann_file=info,
-            data_prefix=dict(pts='', img=''),
-            pipeline=[
-                dict(
-                    type='LoadCheckedPointsFromFile',
-                    coord_type='LIDAR',
-                    load_dim=5,
-                    use_dim=5),
-                dict(type='LoadTemporalPoints', use_dim=5),
-                dict(
-                    type='LoadCheckedMultiViewImages',
-                    to_float32=True,
-                    num_views=6),
-            ]))
+    dataset = build_dataset(tmp_path, [
+        LOAD_POINTS,
+        dict(type='LoadTemporalPoints'),
+        dict(type='LoadCheckedMultiViewImages', to_float32=True,
+             num_views=6),
+    ])
     return coordinate_images(dataset[1])
 
 

@@ -1,11 +1,12 @@
 # Copyright (c) HilDA authors. All rights reserved.
 import numpy as np
 import torch
-from mmdet3d.registry import DATASETS, TRANSFORMS
+from mmdet3d.registry import TRANSFORMS
 from mmdet3d.structures import LiDARPoints
 
 from projects.HilDA.hilda.datasets.transforms import bev_occupancy
-from tests.helpers.synthetic_nuscenes import IMG_H, IMG_W, write_sequence
+from tests.helpers.synthetic_nuscenes import (IMG_H, IMG_W, LOAD_IMAGES,
+                                              LOAD_POINTS, build_dataset)
 
 
 def test_bev_occupancy_marks_exactly_the_occupied_cells():
@@ -47,32 +48,21 @@ def test_superpixels_follow_image_edges():
 
 
 def test_full_pipeline_packs_every_pretraining_field(tmp_path):
-    info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    dataset = DATASETS.build(
+    dataset = build_dataset(tmp_path, [
+        LOAD_POINTS,
+        dict(type='LoadTemporalPoints'),
+        LOAD_IMAGES,
+        dict(type='MultiViewImageAug', final_size=(IMG_H, IMG_W)),
+        dict(type='ImageSuperpixels', num_segments=8),
+        dict(type='ProjectPointsToImages', occlusion_stride=8),
+        dict(type='ConsistentPointAug'),
         dict(
-            type='HilDANuScenesDataset',
-            data_root=str(tmp_path),
-            ann_file=info,
-            data_prefix=dict(pts='', img=''),
-            pipeline=[
-                dict(
-                    type='LoadCheckedPointsFromFile',
-                    coord_type='LIDAR',
-                    load_dim=5,
-                    use_dim=4),
-                dict(type='LoadTemporalPoints'),
-                dict(type='LoadCheckedMultiViewImages', num_views=6),
-                dict(type='MultiViewImageAug', final_size=(IMG_H, IMG_W)),
-                dict(type='ImageSuperpixels', num_segments=8),
-                dict(type='ProjectPointsToImages', occlusion_stride=8),
-                dict(type='ConsistentPointAug'),
-                dict(
-                    type='BEVOccupancyTarget',
-                    point_cloud_range=(-32, -32, -3, 32, 32, 5),
-                    cell_size=1.0,
-                    num_height_bins=4),
-                dict(type='PackHilDAInputs'),
-            ]))
+            type='BEVOccupancyTarget',
+            point_cloud_range=(-32, -32, -3, 32, 32, 5),
+            cell_size=1.0,
+            num_height_bins=4),
+        dict(type='PackHilDAInputs'),
+    ])
     packed = dataset[1]
     inputs, sample = packed['inputs'], packed['data_samples']
     assert inputs['img'].shape == (6, 3, IMG_H, IMG_W)

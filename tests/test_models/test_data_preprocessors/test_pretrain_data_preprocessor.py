@@ -1,30 +1,20 @@
 # Copyright (c) HilDA authors. All rights reserved.
 import torch
-from mmdet3d.registry import DATASETS, MODELS
+from mmdet3d.registry import MODELS
 from mmengine.dataset import pseudo_collate
 
-from tests.helpers.synthetic_nuscenes import IMG_H, IMG_W, write_sequence
+from tests.helpers.synthetic_nuscenes import (IMG_H, IMG_W, LOAD_IMAGES,
+                                              LOAD_POINTS, build_dataset)
 
 
 def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
-    info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    dataset = DATASETS.build(
-        dict(
-            type='HilDANuScenesDataset',
-            data_root=str(tmp_path),
-            ann_file=info,
-            data_prefix=dict(pts='', img=''),
-            pipeline=[
-                dict(
-                    type='LoadCheckedPointsFromFile',
-                    coord_type='LIDAR',
-                    load_dim=5,
-                    use_dim=4),
-                dict(type='LoadTemporalPoints'),
-                dict(type='LoadCheckedMultiViewImages', num_views=6),
-                dict(type='ProjectPointsToImages'),
-                dict(type='PackHilDAInputs'),
-            ]))
+    dataset = build_dataset(tmp_path, [
+        LOAD_POINTS,
+        dict(type='LoadTemporalPoints'),
+        LOAD_IMAGES,
+        dict(type='ProjectPointsToImages'),
+        dict(type='PackHilDAInputs'),
+    ])
     batch = pseudo_collate([dataset[1], dataset[2]])
     preprocessor = MODELS.build(
         dict(
