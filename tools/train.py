@@ -13,6 +13,7 @@ import sys
 # working directory, as mmdet3d's dist_train.sh does through PYTHONPATH.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import torch
 from mmengine.logging import print_log
 
 from projects.HilDA.hilda.utils import (ConfigError, add_common_args,
@@ -70,6 +71,21 @@ def build_cfg(args):
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and \
+            not torch.cuda.is_available():
+        if args.amp:
+            raise ConfigError('--amp needs a CUDA GPU (mmengine\'s '
+                              'AmpOptimWrapper); drop it on this machine')
+        # A GPU config (e.g. the paper's) stays usable on CPU for checks.
+        print_log(
+            f'{args.config} asks for AmpOptimWrapper but CUDA is not '
+            'available: training in float32 with OptimWrapper',
+            logger='current',
+            level=logging.WARNING)
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            cfg.optim_wrapper.pop(key, None)
 
     if args.sync_bn != 'none':
         cfg.sync_bn = args.sync_bn

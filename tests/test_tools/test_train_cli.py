@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests.conftest import REPO_ROOT, SMOKE_CONFIG
 
@@ -41,7 +42,8 @@ def plain_config(tmp_path_factory):
     return str(path)
 
 
-@pytest.mark.parametrize('case', ['missing', 'no_plugin', 'typo', 'no_equal'])
+@pytest.mark.parametrize('case',
+                         ['missing', 'no_plugin', 'typo', 'no_equal', 'amp'])
 def test_bad_input_fails_with_one_line_reason(case, tmp_path, plain_config):
     args, fragments = {
         'missing': ([str(tmp_path / 'absent.py')], ['does not exist']),
@@ -50,7 +52,10 @@ def test_bad_input_fails_with_one_line_reason(case, tmp_path, plain_config):
                  ["did you mean 'train_cfg.max_iters'"]),
         'no_equal': ([SMOKE_CONFIG, '--cfg-options', 'train_cfg'],
                      ['expects KEY=VALUE']),
+        'amp': ([SMOKE_CONFIG, '--amp'], ['--amp needs a CUDA GPU']),
     }[case]
+    if case == 'amp' and torch.cuda.is_available():
+        pytest.skip('--amp is valid with CUDA')
     assert_one_line_error(run_tool([TRAIN, *args], str(tmp_path)), *fragments)
 
 
