@@ -89,8 +89,9 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def run_tool(main: Callable[[], None], prog: str) -> None:
-    """Run a tool's main; a :class:`ConfigError` exits with one line."""
+    """Run a tool's main; a :class:`ConfigError` or a missing file (e.g. a
+    teacher checkpoint named in the config) exits with one line."""
     try:
         main()
-    except ConfigError as e:
+    except (ConfigError, FileNotFoundError) as e:
         sys.exit(f'{prog}: error: {e}')
