@@ -183,29 +183,73 @@ class HilDAPretrainer(BaseModel):
             feats, coors, maps = drop_voxels(feats, coors, maps, keep_voxel)
         return self.student(feats, coors), maps
 
+    def patch_mask(self, inputs: dict, batch_size: int
+                   ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """``'masked'`` mode: the voxels to keep and the hidden BEV cells
+        (chosen on the voxels' first points); ``(None, None)`` otherwise."""
+        if not self.masked_mode:
+            return None, None
+        voxels = inputs['voxels']
+        return self.diffusion_head.sample_bev_patch_mask(
+            voxels['voxels'][:, :3], voxels['coors'][:, 0].long(),
+            batch_size)
+
+    def student_point_features(
+        self,
+        inputs: dict,
+        data_samples: list,
+        keep_voxel: Optional[Tensor] = None
+    ) -> Tuple[dict, List[Tensor], List[Tensor], List[int]]:
+        """Run the student and map its last K+1 stages to the points.
+
+        Returns:
+            tuple: the student output, per level (N, C_l) features of all
+            points (t0 samples first, then t-1), per level (N,) validity
+            masks, and the number of points of each (t0, then t-1) sample.
+        """
+        out, maps = self._run_student(inputs, data_samples, keep_voxel)
+        feats, valid = self.student.points_features(
+            out, maps, return_valid=True)
+        return out, feats, valid, [len(m) for m in maps]
+
     def extract_point_feats(self, inputs: dict,
                             data_samples: list) -> List[Tensor]:
         """Student point features per level of the t0 points."""
-        out, maps = self._run_student(inputs, data_samples)
-        feats = self.student.points_features(out, maps)
-        num_t0 = sum(len(m) for m in maps[:len(data_samples)])
+        _, feats, _, sizes = self.student_point_features(inputs, data_samples)
+        num_t0 = sum(sizes[:len(data_samples)])
         return [f[:num_t0] for f in feats]
+
+    def diffusion_inputs(self, feats: Tensor, valid: Tensor, inputs: dict,
+                         sizes: Sequence[int],
+                         batch_size: int) -> Dict[str, Tensor]:
+        """Keyword arguments of ``diffusion_head.loss``/``sample``: the valid
+        t0 (and, in ``'temporal'`` mode, t-1) point features, coordinates
+        and sample indices."""
+        device = feats.device
+        batch = torch.repeat_interleave(
+            torch.arange(len(sizes), device=device) % batch_size,
+            torch.as_tensor(sizes, device=device))
+        xyz = torch.cat([p[:, :3] for p in inputs['points']] +
+                        [p[:, :3] for p in inputs.get('points_prev') or []])
+        is_t0 = torch.arange(len(valid), device=device) < sum(
+            sizes[:batch_size])
+        t0 = valid & is_t0
+        kwargs = dict(feats_t0=feats[t0], xyz_t0=xyz[t0], batch_t0=batch[t0])
+        prev = valid & ~is_t0
+        masked = self.masked_mode
+        kwargs.update(
+            feats_prev=None if masked else feats[prev],
+            xyz_prev=None if masked else xyz[prev],
+            batch_prev=None if masked else batch[prev])
+        return kwargs
 
     # Losses ---------------------------------------------------------------
     def loss(self, inputs: dict,
              data_samples: List[Det3DDataSample]) -> Dict[str, Tensor]:
         batch_size = len(data_samples)
-        points = inputs['points']
-        bev_mask = keep_voxel = None
-        if self.masked_mode:
-            voxels = inputs['voxels']
-            keep_voxel, bev_mask = self.diffusion_head.sample_bev_patch_mask(
-                voxels['voxels'][:, :3], voxels['coors'][:, 0].long(),
-                batch_size)
-        out, maps = self._run_student(inputs, data_samples, keep_voxel)
-        point_feats, valid = self.student.points_features(
-            out, maps, return_valid=True)
-        sizes = [len(m) for m in maps]
+        keep_voxel, bev_mask = self.patch_mask(inputs, batch_size)
+        out, point_feats, valid, sizes = self.student_point_features(
+            inputs, data_samples, keep_voxel)
         num_t0 = sum(sizes[:batch_size])
         losses = {}
 
@@ -225,10 +269,13 @@ class HilDAPretrainer(BaseModel):
                     bottleneck['feats'][is_t0],
                     bottleneck['coors'][is_t0, 0].long(), teacher_cls))
         if self.diffusion_head is not None:
+            target = torch.stack([s.occ_target for s in data_samples])
             losses.update(
-                self._diffusion_loss(point_feats[-1], valid[-1], points,
-                                     inputs.get('points_prev'), sizes,
-                                     data_samples, bev_mask))
+                self.diffusion_head.loss(
+                    occ_target=target,
+                    bev_mask=bev_mask,
+                    **self.diffusion_inputs(point_feats[-1], valid[-1],
+                                            inputs, sizes, batch_size)))
         return self._weighted(losses)
 
     def _weighted(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
@@ -282,31 +329,6 @@ class HilDAPretrainer(BaseModel):
             image_size=imgs.shape[-2:],
             superpixel=superpixel,
             feature_strides=strides)
-
-    def _diffusion_loss(self, feats: Tensor, valid: Tensor,
-                        points: List[Tensor],
-                        points_prev: Optional[List[Tensor]],
-                        sizes: Sequence[int], data_samples: list,
-                        bev_mask: Optional[Tensor]) -> Dict[str, Tensor]:
-        batch_size = len(data_samples)
-        device = feats.device
-        batch = torch.cat([
-            torch.full((n, ), i % batch_size, device=device)
-            for i, n in enumerate(sizes)
-        ])
-        xyz = torch.cat([p[:, :3] for p in points] +
-                        [p[:, :3] for p in (points_prev or [])])
-        is_t0 = torch.zeros_like(valid)
-        is_t0[:sum(sizes[:batch_size])] = True
-        t0, prev = valid & is_t0, valid & ~is_t0
-        target = torch.stack([s.occ_target for s in data_samples])
-        if self.masked_mode:
-            return self.diffusion_head.loss(None, None, None, feats[t0],
-                                            xyz[t0], batch[t0], target,
-                                            bev_mask)
-        return self.diffusion_head.loss(feats[prev], xyz[prev], batch[prev],
-                                        feats[t0], xyz[t0], batch[t0],
-                                        target)
 
 
 def _drop_teacher_keys(module, state_dict, prefix, local_metadata):
