@@ -97,3 +97,28 @@ def test_converter_cli_reports_counts_and_rejects_non_hilda(
         timeout=300)
     assert bad.returncode != 0
     assert 'not a HilDA pre-training checkpoint' in bad.stderr
+
+
+def test_sparse_encoder_export_loads_into_centerpoint(tmp_path):
+    """A SparseEncoder student exported for CenterPoint lands in its
+    ``pts_middle_encoder`` through ``load_from`` (mmengine's loader)."""
+    cfg = get_config('mmdet3d::centerpoint/'
+                     'centerpoint_voxel01_second_secfpn_8xb4-cyclic-20e_'
+                     'nus-3d.py').model
+    cfg.data_preprocessor.type = 'HilDADataPreprocessor'
+    encoder_cfg = dict(cfg.pts_middle_encoder, type='PointSparseEncoder')
+    torch.manual_seed(0)
+    holder = nn.Module()
+    holder.student = MODELS.build(encoder_cfg)
+    src = str(tmp_path / 'pretrain.pth')
+    save_checkpoint(dict(state_dict=holder.state_dict()), src)
+    out = str(tmp_path / 'centerpoint.pth')
+    counts = export_student(src, out, 'centerpoint')
+    assert counts['dropped'] == 0
+    detector = MODELS.build(copy.deepcopy(cfg))
+    load_checkpoint(detector, out, strict=False)
+    loaded = detector.pts_middle_encoder.state_dict()
+    expected = holder.student.state_dict()
+    assert set(loaded) == set(expected)
+    for key, value in expected.items():
+        torch.testing.assert_close(loaded[key], value, msg=key)

@@ -120,3 +120,39 @@ def test_without_temporal_diffusion_t_minus_1_is_not_voxelised(dataset):
     assert set(batch['inputs']['voxels']['coors'][:, 0].tolist()) == {0, 1}
     losses = model(**batch, mode='loss')
     assert 'loss_diffusion' not in losses
+
+
+def test_detection_student_pretrains_through_the_same_pretrainer(dataset):
+    """SECOND's SparseEncoder as the student: fixed-grid (b, z, y, x)
+    voxels from the preprocessor, every loss reaches it."""
+    from projects.HilDA.hilda.models import sparse_shape_from_range
+    from tests.helpers.tiny_hilda import OCC_RANGE
+    set_random_seed(0)
+    voxel_size = [0.5, 0.5, 0.5]
+    cfg = tiny_model_cfg()
+    cfg['data_preprocessor'] = dict(
+        cfg['data_preprocessor'],
+        voxel_type='sparse_encoder',
+        voxel_layer=dict(
+            max_num_points=-1,
+            point_cloud_range=OCC_RANGE,
+            voxel_size=voxel_size,
+            max_voxels=(-1, -1)))
+    cfg['student'] = dict(
+        type='PointSparseEncoder',
+        in_channels=4,
+        sparse_shape=sparse_shape_from_range(OCC_RANGE, voxel_size),
+        num_levels=2,
+        return_bev=False)
+    model = MODELS.build(cfg)
+    model.train()
+    batch = preprocessed_batch(model, dataset)
+    coors = batch['inputs']['voxels']['coors']
+    assert set(coors[:, 0].tolist()) == {0, 1, 2, 3}  # t0 and t-1
+    losses = model(**batch, mode='loss')
+    assert all(torch.isfinite(v) for v in losses.values())
+    for name in ('loss_distill_l0', 'loss_cls', 'loss_diffusion'):
+        model.zero_grad(set_to_none=True)
+        losses[name].backward(retain_graph=True)
+        assert any(p.grad is not None and p.grad.abs().sum() > 0
+                   for p in model.student.parameters()), name

@@ -157,6 +157,9 @@ class PointSparseEncoder(SparseEncoder):
         block_type (str): 'conv_module' or 'basicblock'.
         num_levels (int): Encoder stages mapped to points by
             :meth:`points_features` (K+1). Defaults to 4.
+        return_bev (bool): Default of :meth:`forward`'s ``return_bev``;
+            pre-training configs turn it off (the dense BEV is only the
+            detector's input). Defaults to True.
     """
 
     def __init__(self,
@@ -173,7 +176,8 @@ class PointSparseEncoder(SparseEncoder):
                                                       (1, 1, 1), ((0, 1, 1), 1,
                                                                   1)),
                  block_type: str = 'conv_module',
-                 num_levels: int = 4) -> None:
+                 num_levels: int = 4,
+                 return_bev: bool = True) -> None:
         if norm_cfg is None:
             norm_cfg = dict(type='BN1d', eps=1e-3, momentum=0.01)
         super().__init__(
@@ -189,6 +193,7 @@ class PointSparseEncoder(SparseEncoder):
         assert 1 <= num_levels <= self.stage_num, \
             f'num_levels must be in [1, {self.stage_num}], got {num_levels}'
         self.num_levels = num_levels
+        self.return_bev = return_bev
         # The strided convs of each stage, for the point -> voxel mapping.
         self.stage_geometries = [
             strided_conv_geometries(stage)
@@ -221,16 +226,18 @@ class PointSparseEncoder(SparseEncoder):
     def forward(self,
                 voxel_features: Tensor,
                 coors: Tensor,
-                batch_size: int,
-                return_bev: bool = True) -> Dict[str, Union[Tensor, list]]:
+                batch_size: Optional[int] = None,
+                return_bev: Optional[bool] = None
+                ) -> Dict[str, Union[Tensor, list]]:
         """Encode, keeping every stage.
 
         Args:
             voxel_features (Tensor): (M, C) voxel features.
             coors (Tensor): (M, 4) ``(b, z, y, x)`` voxel coordinates.
-            batch_size (int): Batch size.
-            return_bev (bool): Also run ``conv_out`` and densify (the
-                detection input); pre-training may not need it.
+            batch_size (int, optional): Batch size; by default the largest
+                batch index + 1 (as the pre-trainer calls it).
+            return_bev (bool, optional): Also run ``conv_out`` and densify
+                (the detection input); defaults to ``self.return_bev``.
 
         Returns:
             dict: ``encode_feats`` (list[SparseLevel], one per stage,
@@ -241,6 +248,10 @@ class PointSparseEncoder(SparseEncoder):
             ``SparseEncoder.forward``.
         """
         coors = coors.int()
+        if batch_size is None:
+            batch_size = int(coors[:, 0].max()) + 1
+        if return_bev is None:
+            return_bev = self.return_bev
         x = SparseConvTensor(voxel_features, coors, self.sparse_shape,
                              batch_size)
         x = self.conv_input(x)

@@ -8,6 +8,8 @@ from mmdet3d.structures.det3d_data_sample import SampleList
 from torch import Tensor
 from torch.nn import functional as F
 
+from ..backbones.point_sparse_encoder import voxelize_for_sparse_encoder
+
 
 def unique_voxels(coors: Tensor) -> Tuple[Tensor, Tensor]:
     """Deduplicate integer voxel coordinates on their own device.
@@ -44,6 +46,12 @@ class HilDADataPreprocessor(Det3DDataPreprocessor):
     random subset of voxels is kept; points whose voxel was dropped get
     ``point2voxel_map == -1`` instead of a silently wrong index.
 
+    ``voxel_type='sparse_encoder'`` voxelises for a SECOND/CenterPoint
+    ``SparseEncoder`` student (:class:`PointSparseEncoder`): mean point
+    features on the fixed grid of ``voxel_layer`` (``point_cloud_range``,
+    ``voxel_size``), ``(b, z, y, x)`` coordinates and the per-point
+    ``point2voxel_map`` (-1 outside the range), on any device.
+
     Args are those of :class:`mmdet3d.models.Det3DDataPreprocessor`.
     """
 
@@ -51,6 +59,13 @@ class HilDADataPreprocessor(Det3DDataPreprocessor):
     def voxelize(self, points: List[Tensor],
                  data_samples: SampleList) -> Dict[str, Tensor]:
         """Voxelise a batch; see :meth:`Det3DDataPreprocessor.voxelize`."""
+        if self.voxel_type == 'sparse_encoder':
+            out = voxelize_for_sparse_encoder(
+                points, self.voxel_layer.point_cloud_range,
+                self.voxel_layer.voxel_size)
+            for sample, point2voxel in zip(data_samples, out['point2voxel']):
+                sample.point2voxel_map = point2voxel
+            return dict(voxels=out['voxels'], coors=out['coors'])
         if self.voxel_type != 'minkunet':
             return super().voxelize(points, data_samples)
 
