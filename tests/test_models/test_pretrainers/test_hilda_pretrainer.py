@@ -156,3 +156,38 @@ def test_detection_student_pretrains_through_the_same_pretrainer(dataset):
         losses[name].backward(retain_graph=True)
         assert any(p.grad is not None and p.grad.abs().sum() > 0
                    for p in model.student.parameters()), name
+
+
+def test_slidr_style_infonce_uses_batch_unique_superpixels(tmp_path):
+    """The SLidR ablation: superpixels from the pipeline, InfoNCE on the
+    last level; ids of different samples/cameras never collide."""
+    from tests.helpers.tiny_hilda import tiny_dataset, tiny_pipeline
+    set_random_seed(0)
+    model = MODELS.build(
+        tiny_model_cfg(
+            global_token=None,
+            diffusion_head=None,
+            distill_neck=dict(
+                type='HierarchicalDistillNeck', loss_type='infonce')))
+    dataset = tiny_dataset(tmp_path)
+    pipeline = tiny_pipeline()
+    pipeline.insert(4, dict(type='ImageSuperpixels', num_segments=8))
+    from mmengine.dataset import Compose
+    dataset.pipeline = Compose(pipeline)
+    batch = preprocessed_batch(model, dataset)
+    captured = {}
+    original = model.distill_neck.loss
+
+    def spy(*args, **kwargs):
+        captured.update(kwargs, img_idx=args[3])
+        return original(*args, **kwargs)
+
+    model.distill_neck.loss = spy
+    losses = model(**batch, mode='loss')
+    assert torch.isfinite(sum(losses.values()))
+    superpixel = captured['superpixel']
+    assert len(superpixel) == len(captured['img_idx']) > 0
+    # Each id encodes the image (sample, camera) its pixel lies in.
+    samples = batch['data_samples']
+    num_segments = 1 + max(int(s.superpixels.max()) for s in samples)
+    assert torch.equal(superpixel // num_segments, captured['img_idx'])

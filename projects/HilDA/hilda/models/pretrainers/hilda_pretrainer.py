@@ -298,19 +298,23 @@ class HilDAPretrainer(BaseModel):
                       sizes: Sequence[int]) -> Dict[str, Tensor]:
         num_cams = imgs.shape[1]
         offsets = torch.tensor([0, *sizes[:-1]], device=imgs.device).cumsum(0)
+        with_superpixels = all('superpixels' in s for s in data_samples)
+        if with_superpixels:
+            # One id range for the whole batch: (sample, camera, segment).
+            num_segments = 1 + max(
+                int(s.superpixels.max()) for s in data_samples)
         point_idx, img_idx, uv, superpixel = [], [], [], []
         for b, sample in enumerate(data_samples):
             pairs = sample.correspondences
             point_idx.append(pairs.point_idx + offsets[b])
             img_idx.append(pairs.cam_idx + b * num_cams)
             uv.append(pairs.uv)
-            if 'superpixels' in sample:
-                sp = sample.superpixels
-                ids = sp[pairs.cam_idx, pairs.uv[:, 1].long(),
-                         pairs.uv[:, 0].long()].long()
-                # Unique over the batch: (sample, camera, superpixel).
-                superpixel.append((b * num_cams + pairs.cam_idx) *
-                                  (int(sp.max()) + 1) + ids)
+            if with_superpixels:
+                ids = sample.superpixels[pairs.cam_idx,
+                                         pairs.uv[:, 1].long(),
+                                         pairs.uv[:, 0].long()].long()
+                superpixel.append(
+                    (b * num_cams + pairs.cam_idx) * num_segments + ids)
         point_idx = torch.cat(point_idx).long()
         img_idx = torch.cat(img_idx).long()
         uv = torch.cat(uv).float()
