@@ -1,0 +1,213 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Cost of a HilDA pre-training step, by part, against a plain student step.
+
+On one fixed batch of the config's data set, in one process and one run:
+
+- ``data``: loading and augmenting the batch's samples, collating and the
+  data preprocessor (voxelisation, image normalisation);
+- the HilDA training step (forward, backward, optimizer update), with the
+  forward time of each part measured inside it: ``teacher``, ``student``
+  (t0 and t-1 in one pass, plus the point mapping), ``distillation``
+  (neck), ``global token``, ``diffusion`` (BEV pooling + UNet), and
+  ``backward + update`` as the rest;
+- a plain supervised step of the same student on the same t0 scans (a
+  linear classifier on the last stage, cross-entropy on random labels),
+  the reference for the ratio.
+
+Peak memory: ``torch.cuda.max_memory_allocated`` per part on GPU; on CPU
+the process's peak resident set size.
+
+Example:
+    python tools/benchmarks/pretrain_speed.py \
+        configs/hilda/hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo.py
+"""
+import argparse
+import copy
+import os.path as osp
+import resource
+import sys
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+import torch
+from mmdet3d.registry import DATASETS, MODELS
+from mmdet3d.utils import register_all_modules
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import OptimWrapper
+from mmengine.runner import set_random_seed
+from torch import nn
+
+from projects.HilDA.hilda.utils import CheckedDictAction, load_config
+
+PARTS = dict(
+    teacher='teacher',
+    student='student',
+    distillation='distill_neck',
+    global_token='global_token',
+    diffusion='diffusion_head')
+
+
+def synchronize(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def peak_memory_mb(device) -> float:
+    if device.type == 'cuda':
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PartTimer:
+    """Accumulates wall time (and GPU peak memory) of wrapped calls."""
+
+    def __init__(self, device):
+        self.device = device
+        self.seconds = defaultdict(float)
+        self.memory = defaultdict(float)
+
+    @contextmanager
+    def measure(self, name):
+        synchronize(self.device)
+        if self.device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(self.device)
+        start = time.perf_counter()
+        yield
+        synchronize(self.device)
+        self.seconds[name] += time.perf_counter() - start
+        self.memory[name] = max(self.memory[name],
+                                peak_memory_mb(self.device))
+
+    def wrap(self, module: nn.Module, method: str, name: str):
+        """Time ``module.<method>`` under ``name`` (forward calls only)."""
+        original = getattr(module, method)
+
+        def timed(*args, **kwargs):
+            with self.measure(name):
+                return original(*args, **kwargs)
+
+        setattr(module, method, timed)
+
+
+def build(cfg, device):
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    model.train()
+    return dataset, model
+
+
+def load_batch(dataset, model, batch_size, timer):
+    """The timed HilDA batch, and the same samples voxelised without t-1
+    for the plain student step."""
+    with timer.measure('data'):
+        samples = [dataset[i % len(dataset)] for i in range(batch_size)]
+        data = model.data_preprocessor(
+            pseudo_collate(copy.deepcopy(samples)), True)
+    preprocessor = model.data_preprocessor
+    voxelize_prev = getattr(preprocessor, 'voxelize_prev', False)
+    preprocessor.voxelize_prev = False
+    plain = preprocessor(pseudo_collate(samples), True)
+    preprocessor.voxelize_prev = voxelize_prev
+    return data, plain
+
+
+def hilda_steps(model, data, iters, timer, amp):
+    optim = OptimWrapper(
+        torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad], lr=1e-4))
+    for name, attr in PARTS.items():
+        module = getattr(model, attr)
+        if module is not None:
+            timer.wrap(module, 'forward' if name in (
+                'teacher', 'student') else 'loss', name)
+    timer.wrap(model.student, 'points_features', 'student')
+    for _ in range(iters):
+        with timer.measure('hilda step'):
+            with torch.autocast(data['inputs']['imgs'].device.type,
+                                enabled=amp):
+                losses = model(**data, mode='loss')
+            loss, _ = model.parse_losses(losses)
+            optim.update_params(loss)
+
+
+def plain_steps(model, data, iters, timer, amp):
+    """Supervised student step on the same voxels: the reference cost."""
+    student = model.student
+    classifier = nn.Linear(student.level_channels[-1], 16).to(
+        data['inputs']['imgs'].device)
+    params = [p for p in student.parameters()] + list(
+        classifier.parameters())
+    optim = OptimWrapper(torch.optim.AdamW(params, lr=1e-4))
+    batch_size = len(data['data_samples'])
+    for _ in range(iters):
+        with timer.measure('plain student step'):
+            with torch.autocast(data['inputs']['imgs'].device.type,
+                                enabled=amp):
+                _, feats, valid, sizes = model.student_point_features(
+                    data['inputs'], data['data_samples'])
+                num_t0 = sum(sizes[:batch_size])
+                logits = classifier(feats[-1][:num_t0])
+                labels = torch.randint(
+                    0, 16, (num_t0, ), device=logits.device)
+                loss = nn.functional.cross_entropy(logits.float(), labels)
+            optim.update_params(loss)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='a HilDA pre-training config')
+    parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument('--batch-size', type=int, default=None)
+    parser.add_argument('--device', default=None, help='cpu or cuda')
+    parser.add_argument(
+        '--amp', action='store_true', help='autocast (GPU float16)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=CheckedDictAction,
+        help='override config settings, as in tools/train.py')
+    args = parser.parse_args()
+
+    register_all_modules(init_default_scope=True)
+    cfg = load_config(args.config, args.cfg_options)
+    device = torch.device(args.device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    set_random_seed(0)
+    dataset, model = build(cfg, device)
+    batch_size = args.batch_size or cfg.train_dataloader.batch_size
+    timer = PartTimer(device)
+    data, plain_data = load_batch(dataset, model, batch_size, timer)
+    # One untimed warm-up of each step type (allocator, lazy init).
+    hilda_steps(model, data, 1, PartTimer(device), args.amp)
+    plain_steps(model, plain_data, 1, PartTimer(device), args.amp)
+    plain_steps(model, plain_data, args.iters, timer, args.amp)
+    hilda_steps(model, data, args.iters, timer, args.amp)
+
+    n = args.iters
+    step = timer.seconds['hilda step'] / n
+    plain = timer.seconds['plain student step'] / n
+    forward_parts = {k: timer.seconds[k] / n for k in PARTS if k in
+                     timer.seconds}
+    rest = step - sum(forward_parts.values())
+    print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
+          f'{n} timed steps{" (AMP)" if args.amp else ""}')
+    print(f'  data (batch + preprocessor)  {timer.seconds["data"]:8.3f} s')
+    print(f'  HilDA step                   {step:8.3f} s')
+    for name, seconds in forward_parts.items():
+        share = 100 * seconds / step
+        print(f'    {name:<26s} {seconds:8.3f} s  {share:5.1f} %'
+              f'  peak {timer.memory[name]:8.0f} MB')
+    print(f'    {"backward + update":<26s} {rest:8.3f} s  '
+          f'{100 * rest / step:5.1f} %')
+    print(f'  plain student step           {plain:8.3f} s')
+    print(f'  ratio HilDA / plain student  {step / plain:8.2f}')
+    print(f'  peak memory                  {peak_memory_mb(device):8.0f} MB')
+
+
+if __name__ == '__main__':
+    main()
