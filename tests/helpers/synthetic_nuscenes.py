@@ -103,16 +103,20 @@ LOAD_POINTS = dict(
 LOAD_IMAGES = dict(type='LoadCheckedMultiViewImages', num_views=6)
 
 
-def build_dataset(root, pipeline, temporal=True, num_frames=3, **kwargs):
-    """Write the sequence under ``root`` and build HilDANuScenesDataset."""
+def hilda_dataset(root, ann_file, pipeline, **kwargs):
+    """HilDANuScenesDataset over files that lie side by side in ``root``."""
     from mmdet3d.registry import DATASETS
-    info, _, _ = write_sequence(str(root), num_frames=num_frames)
     return DATASETS.build(
         dict(
             type='HilDANuScenesDataset',
             data_root=str(root),
-            ann_file=info,
+            ann_file=ann_file,
             data_prefix=dict(pts='', img=''),
             pipeline=pipeline,
-            temporal=temporal,
             **kwargs))
+
+
+def build_dataset(root, pipeline, temporal=True, num_frames=3, **kwargs):
+    """Write the sequence under ``root`` and build HilDANuScenesDataset."""
+    info, _, _ = write_sequence(str(root), num_frames=num_frames)
+    return hilda_dataset(root, info, pipeline, temporal=temporal, **kwargs)

@@ -3,11 +3,10 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmdet3d.registry import DATASETS
 
 from projects.HilDA.hilda.datasets import InfoFileError
 from tests.conftest import REAL_FRAME_INFO
-from tests.helpers.synthetic_nuscenes import write_sequence
+from tests.helpers.synthetic_nuscenes import hilda_dataset, write_sequence
 
 LOAD_T0 = dict(
     type='LoadCheckedPointsFromFile',
@@ -16,19 +15,8 @@ LOAD_T0 = dict(
     use_dim=5)
 
 
-def build_dataset(root, ann_file, pipeline, **kwargs):
-    return DATASETS.build(
-        dict(
-            type='HilDANuScenesDataset',
-            data_root=str(root),
-            ann_file=ann_file,
-            data_prefix=dict(pts='', img=''),
-            pipeline=pipeline,
-            **kwargs))
-
-
 def test_real_keyframe_loads_and_about_20k_points_project(real_frame_root):
-    dataset = build_dataset(
+    dataset = hilda_dataset(
         real_frame_root,
         REAL_FRAME_INFO, [
             LOAD_T0,
@@ -57,10 +45,10 @@ def test_real_keyframe_occlusion_handling_keeps_fewer_points(
         dict(type='LoadCheckedMultiViewImages', num_views=6),
         dict(type='ProjectPointsToImages', occlusion_stride=14),
     ]
-    occluded = build_dataset(
+    occluded = hilda_dataset(
         real_frame_root, REAL_FRAME_INFO, pipeline, temporal=False)[0]
     pipeline[-1] = dict(type='ProjectPointsToImages')
-    plain = build_dataset(
+    plain = hilda_dataset(
         real_frame_root, REAL_FRAME_INFO, pipeline, temporal=False)[0]
     kept = len(occluded['pair_point_idx'])
     assert 0.5 * len(plain['pair_point_idx']) < kept < len(
@@ -72,7 +60,7 @@ def test_neighbours_land_in_the_t0_frame(tmp_path):
     """A static world seen from a moving, turning car: t-1 and t+1 scans
     moved into the t0 frame coincide with the t0 scan point for point."""
     info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    dataset = build_dataset(
+    dataset = hilda_dataset(
         tmp_path, info,
         [LOAD_T0, dict(type='LoadTemporalPoints', use_dim=5)])
     sample = dataset[1]
@@ -85,7 +73,7 @@ def test_neighbours_land_in_the_t0_frame(tmp_path):
 
 def test_scene_ends_fall_back_to_t0(tmp_path):
     info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    dataset = build_dataset(
+    dataset = hilda_dataset(
         tmp_path, info,
         [LOAD_T0, dict(type='LoadTemporalPoints', use_dim=5)])
     first, last = dataset[0], dataset[2]
@@ -98,7 +86,7 @@ def test_scene_ends_fall_back_to_t0(tmp_path):
 
 def test_masked_mode_loads_no_neighbours(tmp_path):
     info, _, _ = write_sequence(str(tmp_path), num_frames=2)
-    dataset = build_dataset(tmp_path, info, [LOAD_T0], temporal=False)
+    dataset = hilda_dataset(tmp_path, info, [LOAD_T0], temporal=False)
     sample = dataset[0]
     assert 'temporal' not in sample and 'points_prev' not in sample
 
@@ -106,7 +94,7 @@ def test_masked_mode_loads_no_neighbours(tmp_path):
 def test_unknown_info_version_names_the_file(tmp_path):
     info, _, _ = write_sequence(str(tmp_path), info_version='0.9')
     with pytest.raises(InfoFileError, match=r"infos\.pkl.*'0\.9'"):
-        build_dataset(tmp_path, info, [])
+        hilda_dataset(tmp_path, info, [])
 
 
 def test_old_style_info_file_names_the_file(tmp_path):
@@ -114,9 +102,9 @@ def test_old_style_info_file_names_the_file(tmp_path):
     path = osp.join(str(tmp_path), 'v1.pkl')
     mmengine.dump(dict(infos=[], metadata=dict(version='v1.0')), path)
     with pytest.raises(InfoFileError, match=r'v1\.pkl: not an mmdet3d info'):
-        build_dataset(tmp_path, path, [])
+        hilda_dataset(tmp_path, path, [])
 
 
 def test_missing_info_file_is_named(tmp_path):
     with pytest.raises(InfoFileError, match='absent.pkl does not exist'):
-        build_dataset(tmp_path, 'absent.pkl', [])
+        hilda_dataset(tmp_path, 'absent.pkl', [])

@@ -6,12 +6,12 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmdet3d.registry import DATASETS, TRANSFORMS
+from mmdet3d.registry import TRANSFORMS
 
 from projects.HilDA.hilda.datasets.transforms import (BadSampleError,
                                                       load_points_file)
 from projects.HilDA.hilda.datasets.transforms.loading import REPAIR_COUNTS
-from tests.helpers.synthetic_nuscenes import write_sequence
+from tests.helpers.synthetic_nuscenes import hilda_dataset, write_sequence
 
 LOAD_T0 = dict(
     type='LoadCheckedPointsFromFile',
@@ -25,17 +25,6 @@ LOAD_IMAGES = dict(type='LoadCheckedMultiViewImages', num_views=6)
 def sequence(tmp_path):
     info, _, _ = write_sequence(str(tmp_path), num_frames=2)
     return tmp_path, info
-
-
-def build(root, info, pipeline, temporal=False):
-    return DATASETS.build(
-        dict(
-            type='HilDANuScenesDataset',
-            data_root=str(root),
-            ann_file=info,
-            data_prefix=dict(pts='', img=''),
-            pipeline=pipeline,
-            temporal=temporal))
 
 
 def test_truncated_scan_names_file_and_size(tmp_path):
@@ -69,7 +58,7 @@ def test_nan_rows_are_dropped_and_counted(tmp_path, caplog):
 def test_missing_image_names_the_file(sequence):
     root, info = sequence
     os.remove(osp.join(str(root), 'CAM_BACK_0.png'))
-    dataset = build(root, info, [LOAD_T0, LOAD_IMAGES])
+    dataset = hilda_dataset(root, info, [LOAD_T0, LOAD_IMAGES])
     with pytest.raises(BadSampleError,
                        match=r'CAM_BACK_0\.png: image file does not exist'):
         dataset[0]
@@ -77,7 +66,7 @@ def test_missing_image_names_the_file(sequence):
 
 def test_wrong_calibration_shape_names_camera_and_file(sequence):
     root, info = sequence
-    dataset = build(root, info, [LOAD_T0])
+    dataset = hilda_dataset(root, info, [LOAD_T0])
     results = dataset[0]
     results['images']['CAM_FRONT']['lidar2cam'] = np.eye(3, 4).tolist()
     with pytest.raises(BadSampleError,
@@ -88,7 +77,7 @@ def test_wrong_calibration_shape_names_camera_and_file(sequence):
 
 def test_camera_without_points_gives_counted_warning(sequence):
     root, info = sequence
-    dataset = build(root, info, [LOAD_T0, LOAD_IMAGES])
+    dataset = hilda_dataset(root, info, [LOAD_T0, LOAD_IMAGES])
     results = dataset[0]
     # Keep only points in front of the car: the back cameras see nothing.
     points = results['points']
