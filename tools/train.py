@@ -16,6 +16,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch
 from mmengine.logging import print_log
 
+from projects.HilDA.hilda.datasets import apply_skip_bad_samples
 from projects.HilDA.hilda.utils import (ConfigError, add_common_args,
                                         apply_common_args, build_runner,
                                         finish_args, load_config, run_tool,
@@ -110,6 +111,8 @@ def build_cfg(args):
         cfg.resume = True
         cfg.load_from = args.resume
 
+    # --cfg-options skip_bad_samples=True wraps the training set.
+    cfg = apply_skip_bad_samples(cfg)
     setup_launcher(cfg, args.launcher)
     return cfg
 

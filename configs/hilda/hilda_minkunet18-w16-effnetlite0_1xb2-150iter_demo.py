@@ -44,6 +44,6 @@ val_cfg = None
 test_cfg = None
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=150))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=150))
 log_processor = dict(by_epoch=False, window_size=10)
 randomness = dict(seed=0)

@@ -14,5 +14,5 @@ optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
 find_unused_parameters = True
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3))
 log_processor = dict(by_epoch=True)

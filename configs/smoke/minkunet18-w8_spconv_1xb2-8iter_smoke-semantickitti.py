@@ -40,7 +40,7 @@ test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=8))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0, deterministic=False)
 auto_scale_lr = dict(enable=False, base_batch_size=2)

@@ -9,7 +9,7 @@ diffusion head's DDIM-sampled BEV occupancy vs the target, with IoU).
 Example:
     python tools/analysis_tools/visualize_pretraining.py \
         configs/hilda/hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo.py \
-        work_dirs/demo_pretrain/iter_150.pth --out-dir work_dirs/vis \
+        work_dirs/demo/iter_150.pth --out-dir work_dirs/vis \
         --split val --index 0
 """
 import argparse

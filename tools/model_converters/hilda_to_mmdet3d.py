@@ -9,6 +9,10 @@ Examples:
     # CenterPoint: load_from=OUT (SparseEncoder is not a BaseModule)
     python tools/model_converters/hilda_to_mmdet3d.py CKPT OUT \
         --target centerpoint
+
+The output gets a ``<OUT>.sha256`` sidecar (``sha256sum -c OUT.sha256``
+checks it); ``verify_checkpoint(OUT)`` from
+``projects.HilDA.hilda.utils.checkpoint_integrity`` checks it in Python.
 """
 import argparse
 import os.path as osp
@@ -38,7 +42,8 @@ def main():
         sys.exit(f'hilda_to_mmdet3d.py: error: {args.src}: {e}')
     print(f'kept {counts["kept"]} student keys as '
           f'"{TARGET_PREFIXES[args.target]}*", dropped {counts["dropped"]} '
-          f'(teacher, heads, diffusion); wrote {args.dst}')
+          f'(teacher, heads, diffusion); wrote {args.dst} '
+          f'(sha256 {counts["sha256"]}, in {args.dst}.sha256)')
 
 
 if __name__ == '__main__':

@@ -7,6 +7,10 @@ without CUDA, lets spconv train on the CPU.
 """
 from .datasets import *  # noqa: F401,F403
 from .datasets import __all__ as _datasets_all
+from .engine import *  # noqa: F401,F403
+from .engine import __all__ as _engine_all
+from .evaluation import *  # noqa: F401,F403
+from .evaluation import __all__ as _evaluation_all
 from .models import *  # noqa: F401,F403
 from .models import __all__ as _models_all
 from .utils import patch_spconv_for_cpu, register_checkpoint_safe_globals
@@ -15,4 +19,7 @@ from .version import __version__
 patch_spconv_for_cpu()
 register_checkpoint_safe_globals()
 
-__all__ = ['__version__', *_datasets_all, *_models_all]
+__all__ = [
+    '__version__', *_datasets_all, *_engine_all, *_evaluation_all,
+    *_models_all
+]

@@ -1,4 +1,8 @@
 # Copyright (c) HilDA authors. All rights reserved.
+from .checkpoint_integrity import (ChecksumError, atomic_write,
+                                   load_verified_checkpoint, sha256_file,
+                                   torch_save_atomic, verify_checkpoint,
+                                   write_sidecar)
 from .checkpoint_safe_globals import register_checkpoint_safe_globals
 from .cli import (CheckedDictAction, add_common_args, apply_common_args,
                   build_runner, finish_args, run_tool)
@@ -16,5 +20,7 @@ __all__ = [
     'check_cfg_options', 'imports_plugin', 'load_config', 'setup_launcher',
     'format_registered_hilda_modules', 'registered_hilda_modules',
     'patch_spconv_for_cpu', 'register_checkpoint_safe_globals',
-    'TARGET_PREFIXES', 'export_student', 'student_state_dict'
+    'TARGET_PREFIXES', 'export_student', 'student_state_dict',
+    'ChecksumError', 'atomic_write', 'load_verified_checkpoint',
+    'sha256_file', 'torch_save_atomic', 'verify_checkpoint', 'write_sidecar'
 ]

@@ -89,9 +89,14 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def run_tool(main: Callable[[], None], prog: str) -> None:
-    """Run a tool's main; a :class:`ConfigError` or a missing file (e.g. a
-    teacher checkpoint named in the config) exits with one line."""
+    """Run a tool's main; a :class:`ConfigError`, a missing file (e.g. a
+    teacher checkpoint named in the config), pre-trained weights that did
+    not load or a checkpoint whose checksum fails exit with one line."""
+    from ..engine.hooks.pretrained_weights_check_hook import \
+        PretrainedWeightsError
+    from .checkpoint_integrity import ChecksumError
     try:
         main()
-    except (ConfigError, FileNotFoundError) as e:
+    except (ConfigError, FileNotFoundError, PretrainedWeightsError,
+            ChecksumError) as e:
         sys.exit(f'{prog}: error: {e}')

@@ -7,6 +7,10 @@ spconv-2 on every loading path (``load_from`` and
 ``init_cfg=dict(type='Pretrained', prefix=...)``, which drops metadata),
 whereas spconv-2 weights without their metadata would fail to load (see
 ``models/backbones/state_dict_utils.py``).
+
+The output is written atomically with a ``<dst>.sha256`` sidecar
+(``sha256sum`` format), which :func:`verify_checkpoint` checks on loading;
+the same checkpoint exported twice gives the same bytes and hash.
 """
 from collections import OrderedDict
 from typing import Dict, Tuple
@@ -14,6 +18,7 @@ from typing import Dict, Tuple
 import torch
 
 from ..models.backbones.state_dict_utils import spconv1_weight
+from .checkpoint_integrity import torch_save_atomic, write_sidecar
 
 # Where the student's weights live in mmdet3d's downstream models.
 TARGET_PREFIXES = dict(
@@ -60,14 +65,16 @@ def student_state_dict(state_dict: Dict[str, torch.Tensor],
     return kept, dropped
 
 
-def export_student(src: str, dst: str, target: str) -> Dict[str, int]:
+def export_student(src: str, dst: str, target: str) -> Dict[str, object]:
     """Write ``dst`` with the student of checkpoint ``src`` for ``target``.
 
     The output is an mmengine-style checkpoint (``state_dict`` + ``meta``)
-    that ``load_from`` or ``init_cfg=dict(type='Pretrained', ...)`` reads.
+    that ``load_from`` or ``init_cfg=dict(type='Pretrained', ...)`` reads,
+    written atomically, with its SHA-256 in ``<dst>.sha256``.
 
     Returns:
-        dict[str, int]: ``kept`` and ``dropped`` key counts.
+        dict: ``kept`` and ``dropped`` key counts and the ``sha256`` (hex)
+        of ``dst``.
     """
     checkpoint = torch.load(src, map_location='cpu', weights_only=True)
     state_dict = checkpoint.get('state_dict', checkpoint)
@@ -77,5 +84,6 @@ def export_student(src: str, dst: str, target: str) -> Dict[str, int]:
         target=target,
         kept_keys=len(kept),
         dropped_keys=len(dropped))
-    torch.save(dict(state_dict=kept, meta=meta), dst)
-    return dict(kept=len(kept), dropped=len(dropped))
+    torch_save_atomic(dict(state_dict=kept, meta=meta), dst)
+    digest = write_sidecar(dst)
+    return dict(kept=len(kept), dropped=len(dropped), sha256=digest)

@@ -1,0 +1,18 @@
+# nuScenes-lidarseg linear probing of the HilDA MinkUNet34 (as SLidR and
+# ScaLR report it): backbone frozen (no gradients, BatchNorm in eval mode
+# with the pre-trained statistics, see FreezeModulesHook), only
+# MinkUNetHead's linear classifier trains, on 100% of the training scans.
+_base_ = ['./minkunet34-w32_spconv-hilda_8xb2-3x_nus-lidarseg.py']
+
+custom_hooks = [
+    dict(
+        type='PretrainedWeightsCheckHook',
+        module='backbone',
+        min_loaded_ratio=1.0),
+    dict(type='FreezeModulesHook', modules=['backbone']),
+]
+# A linear classifier on fixed features: larger step, no weight decay.
+optim_wrapper = dict(optimizer=dict(lr=0.02, weight_decay=0.0))
+# The frozen parameters get no gradient; DDP must not wait for them.
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', find_unused_parameters=True)

@@ -1,0 +1,138 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Checkpoints that a kill during saving cannot destroy.
+
+mmengine (0.10.7) writes a checkpoint with ``open(path, 'wb')`` in place,
+writes ``last_checkpoint`` the same way, and, with ``max_keep_ckpts``,
+deletes the oldest checkpoint *before* saving the new one. A job killed
+while saving (preemption, OOM killer, wall-time limit) can thus leave a
+truncated file under the final name, an empty ``last_checkpoint`` or, with
+``max_keep_ckpts=1``, no checkpoint at all.
+
+:class:`AtomicCheckpointHook` is mmengine's ``CheckpointHook`` with:
+
+* checkpoint bytes written through :class:`AtomicLocalBackend`
+  (``backend_args=dict(backend='atomic_local')``): a temporary file in the
+  same directory, fsync, then ``os.replace`` onto the final name;
+* ``last_checkpoint`` replaced atomically too, and only after the new
+  checkpoint is complete;
+* old checkpoints removed only after that;
+* stale temporary files of a killed save removed when training starts.
+"""
+import glob
+import logging
+import os
+import os.path as osp
+from pathlib import Path
+from typing import Union
+
+from mmdet3d.registry import HOOKS
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
+
+from ...utils.checkpoint_integrity import atomic_write
+
+ATOMIC_BACKEND = 'atomic_local'
+
+
+def _write_all(f, data: Union[bytes, str]) -> None:
+    # One place for the actual write (tests interrupt it half-way).
+    f.write(data)
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend whose ``put``/``put_text`` replace the
+    target atomically (temporary file + ``os.replace``)."""
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+
+        def write(tmp):
+            with open(tmp, 'wb') as f:
+                _write_all(f, obj)
+
+        atomic_write(str(filepath), write)
+
+    def put_text(self,
+                 obj: str,
+                 filepath: Union[str, Path],
+                 encoding: str = 'utf-8') -> None:
+
+        def write(tmp):
+            with open(tmp, 'w', encoding=encoding) as f:
+                _write_all(f, obj)
+
+        atomic_write(str(filepath), write)
+
+
+register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` whose saves are atomic (see the module docstring).
+
+    Takes ``CheckpointHook``'s arguments. Without ``backend_args`` or
+    ``file_client_args`` and with a local ``out_dir`` it writes through
+    :class:`AtomicLocalBackend`; a remote ``out_dir`` (``s3://`` ...) keeps
+    its own backend, whose uploads are atomic objects already.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        out_dir = kwargs.get('out_dir')
+        local = out_dir is None or '://' not in str(out_dir)
+        if (local and kwargs.get('backend_args') is None
+                and kwargs.get('file_client_args') is None):
+            kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
+        super().__init__(*args, **kwargs)
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if not is_main_process() or '://' in str(self.out_dir):
+            return
+        # Left by a save that was killed (temporary names: .<name>.*.tmp).
+        stale = glob.glob(osp.join(str(self.out_dir), '.*.pth.*.tmp'))
+        stale += glob.glob(osp.join(runner.work_dir, '.last_checkpoint.*.tmp'))
+        for path in stale:
+            os.remove(path)
+            print_log(
+                f'removed {path}, left by an interrupted checkpoint save',
+                logger='current',
+                level=logging.WARNING)
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        remove_step = None
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
+                                            self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                # Removed below, once the new checkpoint is safely written.
+                remove_step = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids',
+                                           list(self.keep_ckpt_ids))
+
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir,
+                                                     ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir,
+            ckpt_filename,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args)
+        if not is_main_process():
+            return
+        AtomicLocalBackend().put_text(
+            str(self.last_ckpt), osp.join(runner.work_dir, 'last_checkpoint'))
+        if remove_step is not None:
+            old = self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(remove_step))
+            if self.file_backend.isfile(old):
+                self.file_backend.remove(old)
+            elif self.file_backend.isdir(old):
+                self.file_backend.rmtree(old)

@@ -1,0 +1,4 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from .metrics import CenterDistanceDetMetric
+
+__all__ = ['CenterDistanceDetMetric']

@@ -1,0 +1,100 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import os
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.fileio import LocalBackend
+from mmengine.runner import Runner
+
+from projects.HilDA.hilda.engine.hooks import atomic_checkpoint_hook
+from tests.helpers.reliability import tiny_runner_cfg
+
+
+class Killed(BaseException):
+    """Stands for the process dying in the middle of a write."""
+
+
+def interrupt_second_write(monkeypatch):
+    """The 2nd checkpoint (bytes) write stops after half of its bytes."""
+    calls = []
+
+    def half_then_die(f, data):
+        calls.append(isinstance(data, bytes))
+        if sum(calls) == 2 and calls[-1]:
+            f.write(data[:len(data) // 2])
+            f.flush()
+            raise Killed()
+        f.write(data)
+
+    monkeypatch.setattr(atomic_checkpoint_hook, '_write_all', half_then_die)
+    return calls
+
+
+def checkpoint_cfg(tmp_path, **hook):
+    return tiny_runner_cfg(
+        tmp_path / 'data',
+        tmp_path / 'work',
+        max_iters=4,
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(
+                type='AtomicCheckpointHook',
+                by_epoch=False,
+                interval=2,
+                **hook)))
+
+
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    """With max_keep_ckpts=1 the save at iteration 4 dies half-way: iter_2
+    is still there and loads (weights_only), last_checkpoint still names
+    it, nothing partial sits under iter_4.pth, and resuming works."""
+    work = tmp_path / 'work'
+    interrupt_second_write(monkeypatch)
+    runner = Runner.from_cfg(checkpoint_cfg(tmp_path, max_keep_ckpts=1))
+    with pytest.raises(Killed):
+        runner.train()
+    # A hard kill would leave the temporary file; exceptions clean it up.
+    assert sorted(os.listdir(work)) == sorted([
+        'iter_2.pth', 'last_checkpoint',
+        *[d for d in os.listdir(work) if d[0].isdigit()]
+    ])
+    assert open(work / 'last_checkpoint').read() == str(work / 'iter_2.pth')
+    ckpt = torch.load(work / 'iter_2.pth', weights_only=True)
+    assert ckpt['meta']['iter'] == 2
+
+    monkeypatch.undo()
+    (work / '.iter_4.pth.abc.tmp').write_bytes(b'partial')  # hard-kill left
+    cfg = checkpoint_cfg(tmp_path, max_keep_ckpts=1)
+    cfg.update(resume=True)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 4
+    assert not (work / '.iter_4.pth.abc.tmp').exists()
+    assert sorted(p for p in os.listdir(work)
+                  if p.endswith('.pth')) == ['iter_4.pth']
+
+
+def test_plain_mmengine_write_would_leave_a_partial_file(
+        tmp_path, monkeypatch):
+    """Why: the same interruption through mmengine's LocalBackend leaves a
+    truncated file under the final name."""
+    target = tmp_path / 'iter_4.pth'
+
+    def half_then_die(self, obj, filepath):
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+        raise Killed()
+
+    monkeypatch.setattr(LocalBackend, 'put', half_then_die)
+    with pytest.raises(Killed):
+        LocalBackend().put(b'x' * 100, target)
+    assert osp.getsize(target) == 50
+    # ... and the atomic backend under the same interruption does not.
+    interrupt_second_write(monkeypatch)
+    backend = atomic_checkpoint_hook.AtomicLocalBackend()
+    backend.put(b'y' * 100, tmp_path / 'iter_2.pth')
+    with pytest.raises(Killed):
+        backend.put(b'z' * 100, tmp_path / 'iter_2.pth')
+    assert (tmp_path / 'iter_2.pth').read_bytes() == b'y' * 100
+    assert sorted(os.listdir(tmp_path)) == ['iter_2.pth', 'iter_4.pth']

@@ -1,0 +1,107 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from projects.HilDA.hilda.engine.hooks.loss_guard_hook import \
+    NonFiniteLossError
+from tests.helpers.reliability import tiny_runner_cfg
+from tests.helpers.tiny_hilda import tiny_model_cfg
+
+
+def nan_model(nan_at):
+    return tiny_model_cfg(type='NaNAtCallPretrainer', nan_at=nan_at)
+
+
+def student_params(runner):
+    # Parameters only: BN running statistics move in every forward.
+    return {
+        k: v.detach().clone()
+        for k, v in runner.model.student.named_parameters()
+    }
+
+
+def test_raise_names_iteration_term_and_samples_and_saves_nothing(tmp_path):
+    """loss_cls is NaN at the 2nd step: the run stops there with the
+    iteration, the term and both samples' ids; the weights are those after
+    step 1 (finite) and no checkpoint exists."""
+    cfg = tiny_runner_cfg(
+        tmp_path / 'data',
+        tmp_path / 'work',
+        max_iters=3,
+        ckpt_interval=1,
+        model=nan_model(nan_at=1),
+        custom_hooks=[dict(type='LossGuardHook', action='raise')])
+    runner = Runner.from_cfg(cfg)
+    saved = {}
+    orig_save = runner.save_checkpoint
+
+    def spy_save(*args, **kwargs):
+        saved['params'] = student_params(runner)
+        return orig_save(*args, **kwargs)
+
+    runner.save_checkpoint = spy_save
+    with pytest.raises(NonFiniteLossError) as err:
+        runner.train()
+    msg = str(err.value)
+    assert 'iteration 2 ' in msg and 'loss_cls=nan' in msg, msg
+    assert msg.count('token=tok') == 2 and 'lidar_path=' in msg, msg
+    assert 'loss_distill' not in msg.split('samples:')[0], msg
+    # iter_1.pth (before the NaN) was written, iter_2.pth never.
+    assert osp.isfile(tmp_path / 'work' / 'iter_1.pth')
+    assert not osp.exists(tmp_path / 'work' / 'iter_2.pth')
+    now = student_params(runner)
+    assert all(torch.isfinite(v).all() for v in now.values())
+    for k, v in saved['params'].items():
+        torch.testing.assert_close(now[k], v)  # step 2 changed nothing
+
+
+def test_skip_drops_the_step_and_trains_to_the_end(tmp_path):
+    cfg = tiny_runner_cfg(
+        tmp_path / 'data',
+        tmp_path / 'work',
+        max_iters=3,
+        ckpt_interval=3,
+        model=nan_model(nan_at=1),
+        custom_hooks=[dict(type='LossGuardHook', action='skip')])
+    runner = Runner.from_cfg(cfg)
+    history = []
+
+    class ParamsSpy(Hook):
+
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
+                             outputs=None):
+            history.append(student_params(runner))
+
+    runner.register_hook(ParamsSpy(), priority='LOWEST')
+    runner.train()
+    # Step 2 (NaN) left the weights as step 1 made them; step 3 trained.
+    for k, v in history[0].items():
+        torch.testing.assert_close(history[1][k], v)
+    assert any(not torch.equal(history[2][k], v)
+               for k, v in history[1].items())
+    guard = [h for h in runner.hooks if type(h).__name__ == 'LossGuardHook']
+    assert guard[0].skipped_iters == [1]
+    ckpt = torch.load(tmp_path / 'work' / 'iter_3.pth', weights_only=True)
+    assert all(
+        torch.isfinite(v).all() for v in ckpt['state_dict'].values()
+        if v.is_floating_point())
+    assert ckpt['meta']['iter'] == 3
+
+
+def test_refuses_to_checkpoint_nan_weights(tmp_path):
+    from projects.HilDA.hilda.engine.hooks.loss_guard_hook import LossGuardHook
+
+    class FakeRunner:
+        iter = 7
+
+    state = dict(a=torch.ones(2), b=torch.tensor([1.0, float('inf')]))
+    with pytest.raises(NonFiniteLossError, match='iteration 7.*b'):
+        LossGuardHook().before_save_checkpoint(FakeRunner(),
+                                               dict(state_dict=state))

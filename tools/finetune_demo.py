@@ -1,0 +1,212 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Fine-tune a segmentor on the demo world from HilDA weights and from
+scratch with the same budget; print both mIoU on the held-out scenes.
+
+Example (the end of ``make demo``):
+    python tools/finetune_demo.py \
+        --pretrained work_dirs/demo/hilda_minkunet18-w16_demo.pth \
+        --work-dir work_dirs/demo_finetune --iters 200
+
+Both runs use ``tools/train.py`` and ``tools/test.py`` (as a user would),
+the same config (``configs/finetune/minkunet18-w16_spconv_1xb2-200iter_
+demo-lidarseg.py``, mmdet3d's MinkUNet with the demo student's size), seed,
+data order and schedule; the only difference is the backbone's
+initialisation (``...-hilda_...`` adds the HilDA ``init_cfg`` and the check
+that every backbone tensor was loaded). Evaluation: mmdet3d's ``SegMetric``
+on ``nuscenes_infos_val.pkl`` (demo scenes never seen in pre-training or
+fine-tuning).
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = dict(
+    scratch=osp.join(REPO, 'configs', 'finetune',
+                     'minkunet18-w16_spconv_1xb2-200iter_demo-lidarseg.py'),
+    hilda=osp.join(
+        REPO, 'configs', 'finetune',
+        'minkunet18-w16_spconv-hilda_1xb2-200iter_demo-lidarseg.py'))
+LABELS = dict(scratch='scratch', hilda='HilDA')
+CLASSES = ('car', 'pedestrian', 'driveable_surface', 'sidewalk', 'terrain',
+           'manmade', 'vegetation')
+WARMUP_ITERS = 20
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        '--pretrained',
+        required=True,
+        help='HilDA student exported for MinkUNet '
+        '(tools/model_converters/hilda_to_mmdet3d.py --target minkunet)')
+    parser.add_argument('--work-dir', required=True)
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=200,
+        help='training iterations of each run (batch 2)')
+    parser.add_argument(
+        '--data-root',
+        default=osp.join(REPO, 'data', 'hilda_demo'),
+        help='demo data (tools/create_demo_data.py)')
+    parser.add_argument('--seed', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def schedule_options(iters: int, data_root: str, seed: int) -> list:
+    """--cfg-options that give both runs the same budget and data."""
+    root = osp.abspath(data_root) + '/'
+    return [
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        # evaluation happens once, through tools/test.py
+        f'train_cfg.val_begin={iters + 1}',
+        f'param_scheduler.0.end={min(WARMUP_ITERS, iters)}',
+        f'param_scheduler.1.end={iters}',
+        f'param_scheduler.1.T_max={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'randomness.seed={seed}',
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+    ]
+
+
+def run(cmd: list, log_path: str) -> float:
+    """Run a tool, its output into ``log_path``; returns seconds."""
+    start = time.time()
+    with open(log_path, 'w') as log:
+        result = subprocess.run(
+            cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        sys.exit(f'finetune_demo.py: error: {" ".join(cmd[1:3])} failed '
+                 f'(exit {result.returncode}); log {log_path}:\n{tail}')
+    return time.time() - start
+
+
+def test_metrics(test_dir: str) -> dict:
+    """The metrics tools/test.py logged (mmengine's ``<timestamp>.json``)."""
+    files = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    if not files:
+        sys.exit(f'finetune_demo.py: error: no metrics in {test_dir}')
+    with open(files[-1]) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    metrics = {}
+    for line in lines:
+        metrics.update(line)
+    return metrics
+
+
+def finetune(name: str, args, extra: list) -> dict:
+    """Train then test one initialisation; returns metrics and timings."""
+    work_dir = osp.join(osp.abspath(args.work_dir), name)
+    os.makedirs(work_dir, exist_ok=True)
+    options = schedule_options(args.iters, args.data_root, args.seed) + extra
+    train_s = run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'), CONFIGS[name], '--work-dir',
+        work_dir, '--cfg-options', *options
+    ], osp.join(work_dir, 'train_stdout.log'))
+    checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
+    test_dir = osp.join(work_dir, 'test')
+    test_s = run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), CONFIGS[name], checkpoint,
+        '--work-dir', test_dir, '--cfg-options', *options
+    ], osp.join(work_dir, 'test_stdout.log'))
+    return dict(
+        metrics=test_metrics(test_dir),
+        train_s=train_s,
+        test_s=test_s,
+        checkpoint=checkpoint)
+
+
+def format_table(results: dict, iters: int) -> str:
+    header = ['init', 'mIoU', *CLASSES, 'acc', 'train s']
+    rows = []
+    for name, res in results.items():
+        m = res['metrics']
+        rows.append([
+            LABELS[name], f'{100 * m["miou"]:.1f}',
+            *[f'{100 * m[c]:.1f}' for c in CLASSES], f'{100 * m["acc"]:.1f}',
+            f'{res["train_s"]:.0f}'
+        ])
+    widths = [
+        max(len(str(r[i])) for r in [header] + rows)
+        for i in range(len(header))
+    ]
+
+    def line(cells):
+        return '| ' + ' | '.join(
+            str(c).rjust(w) for c, w in zip(cells, widths)) + ' |'
+
+    sep = '|' + '|'.join('-' * (w + 2) for w in widths) + '|'
+    return '\n'.join([
+        f'Demo semantic segmentation, MinkUNet18 w16, {iters} iterations '
+        'x batch 2, IoU (%) on the held-out demo scenes (SegMetric):',
+        line(header), sep, *[line(r) for r in rows]
+    ])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.pretrained):
+        sys.exit(f'finetune_demo.py: error: {args.pretrained} does not '
+                 'exist (export it with tools/model_converters/'
+                 'hilda_to_mmdet3d.py --target minkunet)')
+    for split in ('train', 'val'):
+        info = osp.join(args.data_root, f'nuscenes_infos_{split}.pkl')
+        if not osp.isfile(info):
+            sys.exit(f'finetune_demo.py: error: {info} does not exist '
+                     '(tools/create_demo_data.py --out-dir DATA_ROOT)')
+    if args.iters < 1:
+        sys.exit('finetune_demo.py: error: --iters must be >= 1')
+    start = time.time()
+    results = {}
+    pretrained = osp.abspath(args.pretrained)
+    for name, extra in [
+        ('scratch', []),
+        ('hilda', [f'model.backbone.init_cfg.checkpoint={pretrained}'])
+    ]:
+        print(
+            f'[finetune_demo] {LABELS[name]}: training {args.iters} '
+            'iterations, then testing ...',
+            flush=True)
+        results[name] = finetune(name, args, extra)
+    table = format_table(results, args.iters)
+    print(table)
+    delta = 100 * (
+        results['hilda']['metrics']['miou'] -
+        results['scratch']['metrics']['miou'])
+    print(f'HilDA - scratch: {delta:+.1f} mIoU points; total '
+          f'{time.time() - start:.0f} s')
+    summary = dict(
+        iters=args.iters,
+        seed=args.seed,
+        pretrained=pretrained,
+        results={
+            k:
+            dict(
+                miou=v['metrics']['miou'],
+                metrics=v['metrics'],
+                train_s=v['train_s'],
+                test_s=v['test_s'],
+                checkpoint=v['checkpoint'])
+            for k, v in results.items()
+        })
+    with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
