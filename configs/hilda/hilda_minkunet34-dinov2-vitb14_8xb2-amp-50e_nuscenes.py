@@ -16,3 +16,6 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3))
 log_processor = dict(by_epoch=True)
+# Each rank its own seed: otherwise all ranks draw the same augmentations and
+# the same diffusion noise (DDP broadcasts rank 0's initial weights anyway).
+randomness = dict(seed=0, diff_rank_seed=True)
