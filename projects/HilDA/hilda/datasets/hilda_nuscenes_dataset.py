@@ -8,7 +8,9 @@ from mmdet3d.datasets import NuScenesDataset
 from mmdet3d.registry import DATASETS
 from mmengine.logging import print_log
 
-SUPPORTED_INFO_VERSIONS = ('1.1', )
+from .info_format import INFO_VERSION
+
+SUPPORTED_INFO_VERSIONS = (INFO_VERSION, )
 
 
 class InfoFileError(ValueError):

@@ -69,6 +69,7 @@ from pyquaternion import Quaternion
 from tqdm import tqdm
 
 from ...utils.config_checks import ConfigError
+from ..info_format import nuscenes_metainfo
 
 CAMERA_TYPES = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
                 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
@@ -393,19 +394,6 @@ def lidarseg_file_names(nusc: NuScenes) -> Dict[str, str]:
         record['sample_data_token']: osp.basename(record['filename'])
         for record in getattr(nusc, 'lidarseg', [])
     }
-
-
-def nuscenes_metainfo(version: str) -> dict:
-    """``metainfo`` of an info file: mmdet3d's keys plus HilDA's flag."""
-    return dict(
-        categories={
-            name: i
-            for i, name in enumerate(nus_categories)
-        },
-        dataset='nuscenes',
-        version=version,
-        info_version='1.1',
-        hilda_temporal_links=True)
 
 
 def create_nuscenes_infos(root_path: str,

@@ -77,10 +77,10 @@ from .cameras import CAMERA_NAMES, camera_rig
 from .classes import DETECTION_CLASSES, LIDARSEG_NAMES, PALETTE, SKY_COLOR
 from .lidar import LIDAR2EGO, scan
 from .world import Scene, generate_scene
-from .writer import LIDARSEG_DIR, VERSION, create_demo_dataset, metainfo
+from .writer import LIDARSEG_DIR, VERSION, create_demo_dataset
 
 __all__ = [
     'create_demo_dataset', 'PALETTE', 'SKY_COLOR', 'LIDARSEG_NAMES',
     'DETECTION_CLASSES', 'CAMERA_NAMES', 'LIDAR2EGO', 'LIDARSEG_DIR',
-    'VERSION', 'Scene', 'camera_rig', 'generate_scene', 'metainfo', 'scan'
+    'VERSION', 'Scene', 'camera_rig', 'generate_scene', 'scan'
 ]

@@ -6,6 +6,7 @@ Semantic labels are raw nuScenes lidarseg ids (the 32-class index of
 nuScenes. Boxes use the 10 nuScenes detection classes of mmdet3d.
 """
 import numpy as np
+from mmdet3d.datasets.convert_utils import nus_categories
 
 # Raw nuScenes lidarseg ids of the classes the world contains.
 NOISE = 0
@@ -29,9 +30,8 @@ LIDARSEG_NAMES = {
 }
 
 # mmdet3d's nuScenes detection classes, in its label order.
-DETECTION_CLASSES = ('car', 'truck', 'trailer', 'bus', 'construction_vehicle',
-                     'bicycle', 'motorcycle', 'pedestrian', 'traffic_cone',
-                     'barrier')
+# mmdet3d's nuScenes detection classes (the labels of real infos).
+DETECTION_CLASSES = tuple(nus_categories)
 # Detection label of each lidarseg class that carries a 3D box.
 DETECTION_LABELS = {
     CAR: DETECTION_CLASSES.index('car'),

@@ -9,9 +9,9 @@ import cv2
 import mmengine
 import numpy as np
 
+from ..info_format import nuscenes_metainfo
 from .annotations import camera_instances, lidar_instances, strip_private
 from .cameras import camera_rig, lidar2cam, render
-from .classes import DETECTION_CLASSES
 from .lidar import LIDAR2EGO, lidar2map, scan
 from .world import TIME_STEP, Scene, generate_scene
 
@@ -28,19 +28,6 @@ def make_token(*parts) -> str:
     """A nuScenes-style 32-hex token, deterministic in ``parts``."""
     key = '/'.join(str(p) for p in ('hilda-demo', *parts))
     return hashlib.md5(key.encode()).hexdigest()
-
-
-def metainfo() -> Dict:
-    """``metainfo`` of the info files (that of mmdet3d's nuScenes infos)."""
-    return dict(
-        categories={
-            name: i
-            for i, name in enumerate(DETECTION_CLASSES)
-        },
-        dataset='nuscenes',
-        version=VERSION,
-        info_version='1.1',
-        hilda_temporal_links=True)
 
 
 def _write_jpeg(path: str, rgb: np.ndarray) -> None:
@@ -197,5 +184,6 @@ def create_demo_dataset(out_dir: str,
             info['sample_idx'] = idx
         paths[split] = osp.join(out_dir, f'nuscenes_infos_{split}.pkl')
         mmengine.dump(
-            dict(metainfo=metainfo(), data_list=data_list), paths[split])
+            dict(metainfo=nuscenes_metainfo(VERSION), data_list=data_list),
+            paths[split])
     return paths
