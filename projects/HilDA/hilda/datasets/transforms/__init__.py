@@ -8,11 +8,12 @@ from .loading import (BadSampleError, LoadCheckedMultiViewImages,
 from .occupancy import BEVOccupancyTarget, bev_occupancy
 from .projection import as_4x4, lidar2img_matrix, project_points
 from .superpixels import ImageSuperpixels
+from .teacher_features import LoadTeacherFeatures
 
 __all__ = [
     'ConsistentPointAug', 'MultiViewImageAug', 'ProjectPointsToImages',
     'PackHilDAInputs', 'BadSampleError', 'LoadCheckedMultiViewImages',
     'LoadCheckedPointsFromFile', 'LoadTemporalPoints', 'load_points_file',
     'BEVOccupancyTarget', 'bev_occupancy', 'as_4x4', 'lidar2img_matrix',
-    'project_points', 'ImageSuperpixels'
+    'project_points', 'ImageSuperpixels', 'LoadTeacherFeatures'
 ]

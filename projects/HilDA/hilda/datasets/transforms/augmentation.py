@@ -39,6 +39,12 @@ class MultiViewImageAug(BaseTransform):
             scale that makes the image width ``final_size`` W.
         flip_ratio (float): Probability of a horizontal flip.
         interpolation (str): cv2 interpolation. Defaults to 'bilinear'.
+        crop (str): Where the ``final_size`` window is cut from the resized
+            image: ``'random'`` or ``'center'``. With
+            ``resize_range=(1, 1)``, ``flip_ratio=0`` and ``'center'`` the
+            transform is deterministic (no image augmentation), which a
+            teacher-feature cache requires (:class:`LoadTeacherFeatures`).
+            Defaults to 'random'.
     """
 
     _INTERP = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
@@ -47,11 +53,24 @@ class MultiViewImageAug(BaseTransform):
                  final_size: Tuple[int, int],
                  resize_range: Tuple[float, float] = (1.0, 1.0),
                  flip_ratio: float = 0.0,
-                 interpolation: str = 'bilinear') -> None:
+                 interpolation: str = 'bilinear',
+                 crop: str = 'random') -> None:
+        if crop not in ('random', 'center'):
+            raise ValueError(
+                f"MultiViewImageAug: crop must be 'random' or 'center', got "
+                f'{crop!r}')
         self.final_size = tuple(final_size)
         self.resize_range = tuple(resize_range)
         self.flip_ratio = flip_ratio
         self.interpolation = self._INTERP[interpolation]
+        self.crop = crop
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether every sample is transformed the same way (no
+        augmentation)."""
+        return (self.resize_range[0] == self.resize_range[1] == 1.0
+                and self.flip_ratio == 0 and self.crop == 'center')
 
     def _augment(self, img: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         out_h, out_w = self.final_size
@@ -61,8 +80,11 @@ class MultiViewImageAug(BaseTransform):
         new_h = max(int(round(h * scale)), out_h)
         sx, sy = new_w / w, new_h / h
         img = cv2.resize(img, (new_w, new_h), interpolation=self.interpolation)
-        x0 = np.random.randint(0, new_w - out_w + 1)
-        y0 = np.random.randint(0, new_h - out_h + 1)
+        if self.crop == 'center':
+            x0, y0 = (new_w - out_w) // 2, (new_h - out_h) // 2
+        else:
+            x0 = np.random.randint(0, new_w - out_w + 1)
+            y0 = np.random.randint(0, new_h - out_h + 1)
         img = img[y0:y0 + out_h, x0:x0 + out_w]
         matrix = np.array([[sx, 0, -x0], [0, sy, -y0], [0, 0, 1]], float)
         if np.random.rand() < self.flip_ratio:
@@ -72,24 +94,31 @@ class MultiViewImageAug(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         imgs, matrices = zip(*(self._augment(img) for img in results['img']))
-        matrices = np.stack(matrices)
-        pixel_maps = np.tile(np.eye(4), (len(matrices), 1, 1))
-        pixel_maps[:, :2, :2] = matrices[:, :2, :2]
-        pixel_maps[:, :2, 2] = matrices[:, :2, 2]
-        # Pixel maps act on (u, v) = (x/z, y/z): fold them into K's rows.
-        results['cam2img'] = pixel_maps @ results['cam2img']
-        results['lidar2img'] = results['cam2img'] @ results['lidar2cam']
+        apply_pixel_maps(results, np.stack(matrices), self.final_size)
         results['img'] = list(imgs)
-        results['img_aug_matrix'] = matrices
-        results['img_shape'] = self.final_size
-        results['pad_shape'] = self.final_size
-        results['img_shapes'] = np.tile(self.final_size, (len(imgs), 1))
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(final_size={self.final_size}, '
                 f'resize_range={self.resize_range}, '
-                f'flip_ratio={self.flip_ratio})')
+                f'flip_ratio={self.flip_ratio}, crop={self.crop!r})')
+
+
+def apply_pixel_maps(results: dict, matrices: np.ndarray,
+                     final_size: Tuple[int, int]) -> None:
+    """Record per-camera pixel maps ``(u, v, 1) -> A (u, v, 1)`` in
+    ``results``: ``cam2img``/``lidar2img`` updated, ``img_aug_matrix``
+    (C, 3, 3) and the image shapes set to ``final_size``."""
+    pixel_maps = np.tile(np.eye(4), (len(matrices), 1, 1))
+    pixel_maps[:, :2, :2] = matrices[:, :2, :2]
+    pixel_maps[:, :2, 2] = matrices[:, :2, 2]
+    # Pixel maps act on (u, v) = (x/z, y/z): fold them into K's rows.
+    results['cam2img'] = pixel_maps @ results['cam2img']
+    results['lidar2img'] = results['cam2img'] @ results['lidar2cam']
+    results['img_aug_matrix'] = matrices
+    results['img_shape'] = tuple(final_size)
+    results['pad_shape'] = tuple(final_size)
+    results['img_shapes'] = np.tile(final_size, (len(matrices), 1))
 
 
 @TRANSFORMS.register_module()

@@ -9,7 +9,9 @@ from mmdet3d.structures.points import BasePoints
 from mmengine.structures import InstanceData
 
 HILDA_META_KEYS = ('token', 'lidar_aug_matrix', 'img_aug_matrix',
-                   'temporal_fallback', 'cam_names', 'img_shapes')
+                   'temporal_fallback', 'cam_names', 'img_shapes',
+                   'teacher_cache_key', 'teacher_cache_levels',
+                   'teacher_input_size')
 
 
 @TRANSFORMS.register_module()
@@ -28,7 +30,8 @@ class PackHilDAInputs(Pack3DDetInputs):
 
     Added Keys:
 
-    - inputs (dict): points, img, points_prev, points_next (tensors)
+    - inputs (dict): points, img, points_prev, points_next (tensors),
+      teacher_feats (list of per-level tensors), teacher_cls
     - data_samples (:obj:`Det3DDataSample`): ``correspondences``
       (point_idx, cam_idx, uv), ``occ_target``, ``superpixels`` and the
       meta keys (``lidar2img``, ``lidar_aug_matrix``, ...)
@@ -54,6 +57,11 @@ class PackHilDAInputs(Pack3DDetInputs):
     def pack_single_results(self, results: dict) -> dict:
         packed = super().pack_single_results(results)
         inputs, sample = packed['inputs'], packed['data_samples']
+        if 'teacher_feats' in results:  # LoadTeacherFeatures
+            inputs['teacher_feats'] = [
+                torch.from_numpy(f) for f in results['teacher_feats']
+            ]
+            inputs['teacher_cls'] = torch.from_numpy(results['teacher_cls'])
         for key in self.TEMPORAL_INPUT_KEYS:
             if key in results:
                 points = results[key]

@@ -7,7 +7,7 @@ Here every scan goes through :func:`load_points_file`, which names the file
 in each error and drops non-finite rows with a counted warning.
 """
 import logging
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -166,6 +166,22 @@ class LoadTemporalPoints(BaseTransform):
                 f'use_dim={self.use_dim}, keys={self.keys})')
 
 
+def camera_calibration(images: dict) -> Tuple[np.ndarray, np.ndarray]:
+    """Checked (C, 4, 4) ``cam2img`` and ``lidar2cam`` of an info's
+    ``images`` dict (camera name -> ``img_path``, ``cam2img``,
+    ``lidar2cam``); a bad matrix raises :class:`BadSampleError` naming the
+    image and the camera."""
+    cam2img, lidar2cam = [], []
+    for cam, item in images.items():
+        path = item.get('img_path', cam)
+        try:
+            cam2img.append(as_4x4(item['cam2img'], 'cam2img'))
+            lidar2cam.append(as_4x4(item['lidar2cam'], 'lidar2cam'))
+        except ValueError as e:
+            raise BadSampleError(f'{path} ({cam}): {e}') from e
+    return np.stack(cam2img), np.stack(lidar2cam)
+
+
 @TRANSFORMS.register_module()
 class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
     """mmdet3d's ``LoadMultiViewImageFromFiles`` with checked files and
@@ -191,14 +207,7 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
 
     def transform(self, results: dict) -> dict:
         images = results['images']
-        cam2img, lidar2cam = [], []
-        for cam, item in images.items():
-            path = item.get('img_path', cam)
-            try:
-                cam2img.append(as_4x4(item['cam2img'], 'cam2img'))
-                lidar2cam.append(as_4x4(item['lidar2cam'], 'lidar2cam'))
-            except ValueError as e:
-                raise BadSampleError(f'{path} ({cam}): {e}') from e
+        cam2img, lidar2cam = camera_calibration(images)
         imgs = [self._read(item['img_path']) for item in images.values()]
         shapes = {img.shape for img in imgs}
         if len(shapes) > 1:
@@ -215,9 +224,9 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
         results['ori_shape'] = imgs[0].shape[:2]
         results['pad_shape'] = imgs[0].shape[:2]
         results['img_shapes'] = np.array([img.shape[:2] for img in imgs])
-        results['cam2img'] = np.stack(cam2img)
-        results['ori_cam2img'] = results['cam2img'].copy()
-        results['lidar2cam'] = np.stack(lidar2cam)
+        results['cam2img'] = cam2img
+        results['ori_cam2img'] = cam2img.copy()
+        results['lidar2cam'] = lidar2cam
         results['lidar2img'] = results['cam2img'] @ results['lidar2cam']
         if self.set_default_scale:
             results['scale_factor'] = 1.0

@@ -1,6 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
 from typing import List
 
+import torch
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 
@@ -24,6 +25,11 @@ class HilDAPretrainDataPreprocessor(HilDADataPreprocessor):
     (N_i,) long maps of the t-1 points into the joint voxels). Each t0
     data sample gets ``point2voxel_map`` as in mmdet3d.
 
+    Cached teacher features (``LoadTeacherFeatures``) become
+    ``inputs['teacher_feats']``, per level (B*C, D_l, h_l, w_l) float32,
+    and ``inputs['teacher_cls']`` (B, C, D); the pre-trainer then skips
+    the teacher.
+
     Args:
         voxelize_prev (bool): Voxelise ``points_prev`` when present. The
             pre-trainer turns it off when no objective uses t-1 (ablations
@@ -40,6 +46,8 @@ class HilDAPretrainDataPreprocessor(HilDADataPreprocessor):
         inputs = data['inputs']
         prev = inputs.pop('points_prev', None)
         inputs.pop('points_next', None)
+        cached_feats = inputs.pop('teacher_feats', None)
+        cached_cls = inputs.pop('teacher_cls', None)
         if not self.voxelize_prev:
             prev = None
         # mmdet3d's simple_process would voxelise t0 alone; it is done
@@ -49,7 +57,17 @@ class HilDAPretrainDataPreprocessor(HilDADataPreprocessor):
             out = super().simple_process(data, training)
         finally:
             self.voxel = voxel
-        if not self.voxel:
+        if cached_feats is not None:
+            # pseudo_collate turned the samples' per-level lists into
+            # per-level lists of samples; concatenated: (B*C, D_l, h_l,
+            # w_l), samples then cameras, the live teacher's layout.
+            out['inputs']['teacher_feats'] = [
+                self.cast_data(torch.cat(level)).float()
+                for level in cached_feats
+            ]
+            out['inputs']['teacher_cls'] = self.cast_data(
+                torch.stack(cached_cls)).float()
+        if not self.voxel or 'points' not in out['inputs']:
             return out
         points: List = list(out['inputs']['points'])
         stand_ins = []

@@ -21,7 +21,9 @@ class HilDAPretrainer(BaseModel):
        batch together (:class:`HilDAPretrainDataPreprocessor`), so the
        student runs once on both (``'masked'`` mode: t0 only, with the
        voxels of random BEV patches removed first);
-    2. the teacher (frozen, no gradient) encodes the B x num_cams images;
+    2. the teacher (frozen, no gradient) encodes the B x num_cams images,
+       or its features come from the teacher-feature cache
+       (``tools/cache_teacher_features.py`` + ``LoadTeacherFeatures``);
     3. L_distill: student point features of the last K+1 decoder stages vs
        teacher maps of the last K+1 blocks at the points' pixels
        (:class:`HierarchicalDistillNeck`);
@@ -68,6 +70,7 @@ class HilDAPretrainer(BaseModel):
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
         self._check_normalisation()
+        self._teacher_key: Optional[str] = None
         # The frozen teacher stays out of checkpoints (it is rebuilt from
         # its own checkpoint); loading puts its current weights back.
         self._register_state_dict_hook(_drop_teacher_keys)
@@ -254,12 +257,13 @@ class HilDAPretrainer(BaseModel):
         losses = {}
 
         if self.distill_neck is not None or self.global_token is not None:
-            teacher_feats, teacher_cls = self._run_teacher(inputs['imgs'])
+            teacher_feats, teacher_cls, image_size = self.teacher_outputs(
+                inputs, data_samples)
         if self.distill_neck is not None:
             losses.update(
                 self._distill_loss([f[:num_t0] for f in point_feats],
                                    valid[-1][:num_t0], teacher_feats,
-                                   inputs['imgs'], data_samples,
+                                   image_size, data_samples,
                                    sizes[:batch_size]))
         if self.global_token is not None:
             bottleneck = out['bottleneck']
@@ -284,6 +288,50 @@ class HilDAPretrainer(BaseModel):
             losses[name] = losses[name] * self.loss_weights[term]
         return losses
 
+    def teacher_outputs(self, inputs: dict, data_samples: list
+                        ) -> Tuple[List[Tensor], Tensor, Tuple[int, int]]:
+        """Teacher maps of all B*num_cams images (samples, then cameras),
+        the scene CLS (B, D) and the teacher's input size (H, W): from the
+        teacher-feature cache when the pipeline loaded it
+        (``LoadTeacherFeatures``), else by running the teacher."""
+        if 'teacher_feats' not in inputs:
+            imgs = inputs['imgs']
+            feats, cls = self._run_teacher(imgs)
+            return feats, cls, tuple(imgs.shape[-2:])
+        feats = self._cached_levels(inputs['teacher_feats'], data_samples)
+        cls = inputs['teacher_cls'].mean(1)
+        return feats, cls, tuple(data_samples[0].teacher_input_size)
+
+    def _cached_levels(self, feats: List[Tensor],
+                       data_samples: list) -> List[Tensor]:
+        """The teacher's levels among the cached ones; the cache must come
+        from this very teacher (type, CLS and weights)."""
+        if self._teacher_key is None:
+            self._teacher_key = self.teacher.cache_key()
+        keys = {s.metainfo.get('teacher_cache_key') for s in data_samples}
+        if keys != {self._teacher_key}:
+            raise ValueError(
+                f'cached teacher features were made by a teacher with key '
+                f'{sorted(map(str, keys))}, but this model\'s '
+                f'{type(self.teacher).__name__} has key {self._teacher_key} '
+                '(other weights or CLS): re-run '
+                'tools/cache_teacher_features.py with this config')
+        cached = list(data_samples[0].teacher_cache_levels)
+        wanted = list(self.teacher.out_indices)
+        missing = sorted(set(wanted) - set(cached))
+        if missing:
+            raise ValueError(
+                f'the teacher-feature cache holds levels (out_indices) '
+                f'{cached}, the teacher needs {wanted}: re-run '
+                'tools/cache_teacher_features.py with this config')
+        feats = [feats[cached.index(i)] for i in wanted]
+        channels = [f.shape[1] for f in feats]
+        if channels != list(self.teacher.out_channels):
+            raise ValueError(
+                f'cached teacher features have channels {channels}, the '
+                f'teacher gives {list(self.teacher.out_channels)}')
+        return feats
+
     @torch.no_grad()
     def _run_teacher(self, imgs: Tensor) -> Tuple[List[Tensor], Tensor]:
         """Teacher maps of all B*num_cams images and the scene CLS (B, D)."""
@@ -293,11 +341,13 @@ class HilDAPretrainer(BaseModel):
         return [f.detach() for f in out['feats']], cls.detach()
 
     def _distill_loss(self, point_feats: List[Tensor], valid: Tensor,
-                      teacher_feats: List[Tensor], imgs: Tensor,
+                      teacher_feats: List[Tensor], image_size: Tuple[int,
+                                                                     int],
                       data_samples: list,
                       sizes: Sequence[int]) -> Dict[str, Tensor]:
-        num_cams = imgs.shape[1]
-        offsets = torch.tensor([0, *sizes[:-1]], device=imgs.device).cumsum(0)
+        device = point_feats[0].device
+        num_cams = len(teacher_feats[0]) // len(data_samples)
+        offsets = torch.tensor([0, *sizes[:-1]], device=device).cumsum(0)
         with_superpixels = all('superpixels' in s for s in data_samples)
         if with_superpixels:
             # One id range for the whole batch: (sample, camera, segment).
@@ -330,7 +380,7 @@ class HilDAPretrainer(BaseModel):
             point_idx[keep],
             img_idx[keep],
             uv[keep],
-            image_size=imgs.shape[-2:],
+            image_size=image_size,
             superpixel=superpixel,
             feature_strides=strides)
 

@@ -1,5 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """Common behaviour of the frozen image teachers."""
+import hashlib
+import json
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -147,6 +149,24 @@ class BaseImageTeacher(BaseModule):
             self._load_checkpoint(self.checkpoint)
             self.requires_grad_(False)
         self._is_init = True
+
+    def cache_key(self) -> str:
+        """A short hash of the teacher's type, CLS and weights. A
+        teacher-feature cache made by another teacher (or other weights)
+        has another key; one made with more levels (``out_indices``) of the
+        same teacher serves any subset of them."""
+        fingerprint = (
+            self._fingerprint
+            if self._fingerprint is not None else self._weights_fingerprint())
+        spec = json.dumps(
+            dict(
+                type=type(self).__name__,
+                cls_channels=self.cls_channels,
+                # float32 rounding: identical on every machine for the
+                # same weights, while any changed weight shows.
+                weights=fingerprint.float().numpy().round(2).tolist()),
+            sort_keys=True)
+        return hashlib.sha1(spec.encode()).hexdigest()[:16]
 
     def train(self, mode: bool = True) -> 'BaseImageTeacher':
         """Stay in eval mode whatever ``mode`` is (the teacher is frozen)."""

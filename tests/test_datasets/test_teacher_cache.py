@@ -1,0 +1,220 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Teacher-feature cache: tools/cache_teacher_features.py writes it,
+LoadTeacherFeatures reads it, the pre-trainer uses it instead of the
+teacher; on the tiny demo world with the real EfficientNet-Lite0."""
+import copy
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from mmdet3d.registry import DATASETS, MODELS
+from mmengine.dataset import pseudo_collate
+
+from projects.HilDA.hilda.datasets.teacher_cache import (TeacherCacheError,
+                                                         read_meta,
+                                                         sample_file)
+from projects.HilDA.hilda.utils import ConfigError, load_config
+from tests.conftest import REPO_ROOT, load_tool
+from tests.helpers.tiny_demo_world import tiny_demo_root
+
+CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'hilda',
+    'hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo-teachercache.py')
+IMAGE_STEPS = [
+    dict(type='LoadCheckedMultiViewImages', num_views=6),
+    dict(type='MultiViewImageAug', final_size=(224, 392), crop='center'),
+]
+
+
+@pytest.fixture(scope='module')
+def cache(tmp_path_factory):
+    """(cache dir, config) of the tiny demo world, written by the tool."""
+    out_dir = str(tmp_path_factory.mktemp('teacher_cache') / 'cache')
+    root = tiny_demo_root() + '/'
+    options = [f'train_dataloader.dataset.data_root={root}']
+    tool = load_tool('cache_teacher_features.py')
+    tool.main([CONFIG, '--out-dir', out_dir, '--cfg-options', *options])
+    cfg = load_config(CONFIG)
+    cfg.train_dataloader.dataset.data_root = root
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'LoadTeacherFeatures':
+            step['cache_dir'] = out_dir
+    return out_dir, cfg
+
+
+def dataset_with(cfg, pipeline):
+    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    dataset_cfg.pipeline = pipeline
+    return DATASETS.build(dataset_cfg)
+
+
+def step(cfg, type_name):
+    return next(t for t in cfg.train_dataloader.dataset.pipeline
+                if t['type'] == type_name)
+
+
+def geometry_pipeline(cfg, image_steps):
+    return [step(cfg, 'LoadCheckedPointsFromFile'), *image_steps,
+            step(cfg, 'ProjectPointsToImages')]
+
+
+def test_tool_writes_one_float16_file_per_sample(cache):
+    out_dir, cfg = cache
+    meta = read_meta(out_dir)
+    dataset = dataset_with(cfg, [])
+    assert meta['final_size'] == [224, 392]
+    assert meta['teacher']['out_channels'] == [24, 40, 112, 320]
+    for i in range(len(dataset)):
+        path = sample_file(out_dir, dataset.get_data_info(i)['token'])
+        with np.load(path) as data:
+            assert data['feat_0'].dtype == np.float16
+            # 6 cameras, stride 4 of the 224 x 392 input
+            assert data['feat_0'].shape == (6, 24, 56, 98)
+            assert data['cls'].shape == (6, 1280)
+
+
+def test_cache_geometry_equals_the_image_pipeline(cache):
+    out_dir, cfg = cache
+    with_images = dataset_with(cfg, geometry_pipeline(cfg, IMAGE_STEPS))[0]
+    cached = dataset_with(
+        cfg,
+        geometry_pipeline(cfg, [step(cfg, 'LoadTeacherFeatures')]))[0]
+    assert 'img' not in cached  # nothing decoded
+    np.testing.assert_allclose(cached['lidar2img'], with_images['lidar2img'])
+    np.testing.assert_array_equal(cached['img_shapes'],
+                                  with_images['img_shapes'])
+    for key in ('pair_point_idx', 'pair_cam_idx', 'pair_uv'):
+        np.testing.assert_array_equal(cached[key], with_images[key])
+
+
+def build_model(cfg, **teacher):
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.teacher.update(teacher)
+    return MODELS.build(model_cfg).eval()
+
+
+def batch(model, dataset):
+    return model.data_preprocessor(
+        pseudo_collate([dataset[0], dataset[1]]), training=False)
+
+
+def test_cached_features_equal_the_live_teacher(cache):
+    _, cfg = cache
+    model = build_model(cfg)
+    live_steps = [*IMAGE_STEPS, step(cfg, 'PackHilDAInputs')]
+    live = batch(model, dataset_with(cfg, live_steps))
+    cached = batch(
+        model,
+        dataset_with(cfg, [
+            step(cfg, 'LoadTeacherFeatures'),
+            step(cfg, 'PackHilDAInputs')
+        ]))
+    feats, cls, size = model.teacher_outputs(live['inputs'],
+                                             live['data_samples'])
+    c_feats, c_cls, c_size = model.teacher_outputs(cached['inputs'],
+                                                   cached['data_samples'])
+    assert c_size == size == (224, 392)
+    for level, (a, b) in enumerate(zip(feats, c_feats)):
+        assert a.shape == b.shape
+        # float16 storage: relative error of about 1e-3
+        err = (a - b).abs().max() / a.abs().max()
+        assert err < 5e-3, (level, err)
+    torch.testing.assert_close(c_cls, cls, rtol=5e-3, atol=5e-3)
+
+
+def test_training_step_on_the_cache_never_runs_the_teacher(cache):
+    _, cfg = cache
+    model = build_model(cfg).train()
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('the teacher ran')
+
+    model.teacher.forward = refuse
+    data = model.data_preprocessor(
+        pseudo_collate([dataset[0], dataset[1]]), training=True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert {'loss_distill_l0', 'loss_cls', 'loss_diffusion'} <= set(losses)
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.student.parameters()]
+    assert all(g is not None for g in grads)
+    assert sum(g.abs().sum() for g in grads) > 0
+
+
+def test_a_teacher_with_fewer_levels_reads_its_levels(cache):
+    _, cfg = cache
+    cfg = copy.deepcopy(cfg)
+    cfg.model.student.num_levels = 1
+    cfg.model.distill_neck.level_weights = [1.0]
+    model = build_model(cfg, num_levels=1)
+    data = batch(
+        model,
+        dataset_with(cfg, [
+            step(cfg, 'LoadTeacherFeatures'),
+            step(cfg, 'PackHilDAInputs')
+        ]))
+    feats, _, _ = model.teacher_outputs(data['inputs'], data['data_samples'])
+    assert len(feats) == 1
+    assert feats[0] is data['inputs']['teacher_feats'][-1]
+
+
+def test_features_of_another_teacher_are_refused(cache):
+    _, cfg = cache
+    model = build_model(cfg, checkpoint=None)  # random weights
+    data = batch(
+        model,
+        dataset_with(cfg, [
+            step(cfg, 'LoadTeacherFeatures'),
+            step(cfg, 'PackHilDAInputs')
+        ]))
+    with pytest.raises(ValueError, match='re-run tools/cache_teacher'):
+        model.teacher_outputs(data['inputs'], data['data_samples'])
+
+
+def test_augmented_images_are_refused(cache):
+    _, cfg = cache
+    augmented = [
+        IMAGE_STEPS[0],
+        dict(
+            type='MultiViewImageAug',
+            final_size=(224, 392),
+            resize_range=(1.0, 1.2),
+            flip_ratio=0.5),
+        step(cfg, 'LoadTeacherFeatures'),
+    ]
+    with pytest.raises(TeacherCacheError, match='image augmentation'):
+        dataset_with(cfg, augmented)[0]
+
+
+def test_missing_sample_file_is_named(cache, tmp_path):
+    out_dir, cfg = cache
+    copy_dir = str(tmp_path / 'cache')
+    shutil.copytree(out_dir, copy_dir)
+    dataset = dataset_with(
+        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+    missing = sample_file(copy_dir, dataset.get_data_info(0)['token'])
+    os.remove(missing)
+    with pytest.raises(TeacherCacheError, match=missing):
+        dataset[0]
+
+
+def test_rerun_skips_cached_samples_and_refuses_another_size(
+        cache, capsys):
+    out_dir, _ = cache
+    tool = load_tool('cache_teacher_features.py')
+    options = [
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
+    ]
+    tool.main([CONFIG, '--out-dir', out_dir, *options])
+    assert '0 samples written, 3 already cached' in capsys.readouterr().out
+    with pytest.raises(ConfigError, match='--overwrite'):
+        tool.main([
+            CONFIG, '--out-dir', out_dir, '--image-size', '112', '196',
+            *options
+        ])
