@@ -2,6 +2,7 @@
 """Every shipped pre-training config loads, and its parts fit together."""
 import glob
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -57,3 +58,12 @@ def test_demo_config_builds_with_the_offline_teacher():
     model = MODELS.build(Config.fromfile(demo).model)
     assert type(model.teacher).__name__ == 'EfficientNetLiteTeacher'
     assert model.teacher.load_counts['missing'] == 0
+
+
+@pytest.mark.parametrize('path', PRETRAIN_CONFIGS, ids=osp.basename)
+def test_multi_gpu_configs_sync_the_batchnorms(path):
+    """``{N}xb{B}`` configs with N > 1 set ``sync_bn`` (mmengine converts
+    only in distributed runs); single-GPU ones do not."""
+    gpus = int(re.search(r'_(\d+)xb\d+', osp.basename(path)).group(1))
+    sync_bn = Config.fromfile(path).get('sync_bn')
+    assert sync_bn == ('torch' if gpus > 1 else None)

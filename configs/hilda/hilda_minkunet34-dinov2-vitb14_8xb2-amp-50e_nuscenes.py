@@ -12,10 +12,18 @@ _base_ = [
 optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
 # Heads that a batch does not use (e.g. no correspondence) keep DDP happy.
 find_unused_parameters = True
+# The student's BatchNorms normalise over the voxels of all GPUs, as one
+# process with the whole 8 x 2 batch would. mmengine converts them only in a
+# distributed run (one process keeps BatchNorm); torch's SyncBatchNorm needs
+# CUDA, so a CPU (gloo) run of this config needs
+# `--cfg-options sync_bn=None`.
+sync_bn = 'torch'
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3))
 log_processor = dict(by_epoch=True)
-# Each rank its own seed: otherwise all ranks draw the same augmentations and
-# the same diffusion noise (DDP broadcasts rank 0's initial weights anyway).
+# Each rank its own seed: otherwise all ranks draw the same augmentations
+# (DDP broadcasts rank 0's initial weights anyway). The diffusion noise is
+# drawn per sample (OccupancyDiffusionHead's noise_per_sample) and does not
+# depend on it.
 randomness = dict(seed=0, diff_rank_seed=True)

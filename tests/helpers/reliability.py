@@ -8,11 +8,15 @@ chosen training step; ``KillAtIterHook`` SIGKILLs the process like a
 preempted job.
 """
 import copy
+import json
 import os
+import os.path as osp
 import signal
 
 from mmdet3d.registry import HOOKS, MODELS
+from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from projects.HilDA.hilda.models.pretrainers.hilda_pretrainer import \
@@ -74,6 +78,35 @@ class KillAtIterHook(Hook):
                          outputs=None) -> None:
         if runner.iter + 1 == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class DDPReportHook(Hook):
+    """Write ``ddp_report_rank{rank}.json`` to the work dir: the model
+    wrapper, the parameters DDP's reducer all-reduces (``synced``) and,
+    after training, whether any teacher parameter got a gradient."""
+
+    def before_train(self, runner) -> None:
+        model = runner.model
+        self.report = dict(wrapper=type(model).__name__, synced=[])
+        if is_model_wrapper(model) and hasattr(model,
+                                               '_build_params_for_reducer'):
+            names = {id(p): n for n, p in model.module.named_parameters()}
+            params, _ = model._build_params_for_reducer()
+            self.report['synced'] = sorted(names[id(p)] for p in params)
+
+    def after_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        teacher = list(model.teacher.parameters())
+        self.report.update(
+            teacher_params=len(teacher),
+            teacher_requires_grad=any(p.requires_grad for p in teacher),
+            teacher_grads=sum(p.grad is not None for p in teacher),
+            teacher_training=model.teacher.training)
+        path = osp.join(runner.work_dir, f'ddp_report_rank{get_rank()}.json')
+        with open(path, 'w') as f:
+            json.dump(self.report, f)
 
 
 def deterministic_pipeline():

@@ -66,8 +66,8 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     run B is SIGKILLed after iteration 3 (mid-epoch, after the iter_2
     checkpoint), then `--resume` continues from iter_2 to 5. Every loss
     term of iterations 3-5 equals run A's (uninterrupted, same seed): same
-    weights, optimizer, scheduler, diffusion noise (torch RNG), data
-    order (sampler) and augmentations (numpy RNG)."""
+    weights, optimizer, scheduler, diffusion noise (per sample and
+    iteration), data order (sampler) and augmentations (numpy RNG)."""
     data = tiny_dataset_cfg(tmp_path / 'data', num_frames=6)
     work_a, work_b = tmp_path / 'a', tmp_path / 'b'
     cfg_a = write_config(tmp_path / 'a.py', data, work_a)

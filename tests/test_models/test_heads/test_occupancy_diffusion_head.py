@@ -93,11 +93,9 @@ def test_loss_weight_scales_the_loss():
     inputs = temporal_inputs()
     torch.manual_seed(0)
     head = build_head()
-    torch.manual_seed(1)
-    base = head.loss(**inputs)['loss_diffusion']
+    base = head.loss(**inputs, iteration=1)['loss_diffusion']
     head.loss_weight = 0.5
-    torch.manual_seed(1)
-    half = head.loss(**inputs)['loss_diffusion']
+    half = head.loss(**inputs, iteration=1)['loss_diffusion']
     torch.testing.assert_close(half, base * 0.5)
 
 
@@ -108,8 +106,10 @@ def test_masked_loss_ignores_the_target_outside_masked_cells():
     masked = inputs['bev_mask'].expand(-1, K, -1, -1) > 0
 
     def loss_with(occ):
-        torch.manual_seed(5)
-        return head.loss(**dict(inputs, occ_target=occ))['loss_diffusion']
+        # Ids: without them the noise would follow the target's content.
+        return head.loss(
+            **dict(inputs, occ_target=occ), sample_ids=['a', 'b'],
+            iteration=5)['loss_diffusion']
 
     base = loss_with(inputs['occ_target'])
     outside_flipped = torch.where(masked, inputs['occ_target'],
@@ -144,9 +144,9 @@ def test_masked_loss_averages_only_over_masked_cells():
         head.loss(**inputs)['loss_diffusion'], torch.tensor(0.25))
 
 
-def test_same_seed_gives_the_same_loss():
+def test_same_seed_gives_the_same_loss_with_global_rng_noise():
     torch.manual_seed(0)
-    head = build_head()
+    head = build_head(noise_per_sample=False)
     inputs = temporal_inputs()
 
     def loss_with_seed(seed):
@@ -155,6 +155,143 @@ def test_same_seed_gives_the_same_loss():
 
     assert loss_with_seed(3) == loss_with_seed(3)
     assert loss_with_seed(3) != loss_with_seed(4)
+
+
+def test_per_sample_noise_follows_the_sample_not_its_batch():
+    head = build_head()
+    x0 = make_scan(batch_size=3)[3]
+    t, noise = head.draw_noise(x0, ['a', 'b', 'c'], iteration=7)
+    assert noise.shape == x0.shape and noise.dtype == torch.float32
+    assert t.shape == (3, ) and t.dtype == torch.long
+    # Sample 'b' alone, or first with other companions: the same draw.
+    t_b, noise_b = head.draw_noise(x0[1:2], ['b'], iteration=7)
+    t_bx, noise_bx = head.draw_noise(x0[[1, 0]], ['b', 'z'], iteration=7)
+    for times, eps in ((t_b, noise_b), (t_bx[:1], noise_bx[:1])):
+        assert times.tolist() == t[1:2].tolist()
+        torch.testing.assert_close(eps, noise[1:2], rtol=0, atol=0)
+    # The global RNG plays no part.
+    torch.manual_seed(123)
+    _, again = head.draw_noise(x0, ['a', 'b', 'c'], iteration=7)
+    torch.testing.assert_close(again, noise, rtol=0, atol=0)
+    # Another iteration, sample or seed: other noise.
+    _, later = head.draw_noise(x0, ['a', 'b', 'c'], iteration=8)
+    assert not torch.allclose(later, noise)
+    assert not torch.allclose(noise[0], noise[1])
+    other_seed = build_head(noise_seed=1)
+    _, reseeded = other_seed.draw_noise(x0, ['a', 'b', 'c'], iteration=7)
+    assert not torch.allclose(reseeded, noise)
+
+
+def test_per_sample_noise_without_ids_follows_the_target():
+    head = build_head()
+    x0 = make_scan(batch_size=2)[3]
+    _, noise = head.draw_noise(x0, iteration=0)
+    _, swapped = head.draw_noise(x0.flip(0), iteration=0)
+    torch.testing.assert_close(swapped, noise.flip(0), rtol=0, atol=0)
+    # Repeats of one example in a batch still get different noise.
+    _, repeated = head.draw_noise(x0[[0, 0]], iteration=0)
+    assert not torch.allclose(repeated[0], repeated[1])
+    _, repeated = head.draw_noise(x0, ['a', 'a'], iteration=0)
+    assert not torch.allclose(repeated[0], repeated[1])
+    # A missing id (None) falls back to the target.
+    _, partly = head.draw_noise(x0, ['a', None], iteration=0)
+    torch.testing.assert_close(partly[1], noise[1], rtol=0, atol=0)
+    with pytest.raises(ValueError, match='3 sample_ids for a batch of 2'):
+        head.draw_noise(x0, ['a', 'b', 'c'])
+
+
+def test_loss_takes_the_sample_ids_from_the_data_samples():
+    from mmdet3d.structures import Det3DDataSample
+    head = build_head()
+    inputs = temporal_inputs()
+    samples = [
+        Det3DDataSample(metainfo=dict(token='t0', sample_idx=4)),
+        Det3DDataSample(metainfo=dict(sample_idx=9))
+    ]
+    by_samples = head.loss(
+        **inputs, data_samples=samples, iteration=2)['loss_diffusion']
+    by_ids = head.loss(
+        **inputs, sample_ids=['t0', 9], iteration=2)['loss_diffusion']
+    torch.testing.assert_close(by_samples, by_ids, rtol=0, atol=0)
+    other = head.loss(
+        **inputs, sample_ids=['t1', 9], iteration=2)['loss_diffusion']
+    assert other != by_ids
+
+
+def test_per_sample_noise_takes_the_runner_iteration():
+    from mmengine.logging import MessageHub
+    head = build_head()
+    x0 = make_scan(batch_size=2)[3]
+    hub = MessageHub.get_instance('test_diffusion_noise_iter')
+    hub.update_info('iter', 41)
+    _, at_41 = head.draw_noise(x0, ['a', 'b'])
+    torch.testing.assert_close(
+        at_41,
+        head.draw_noise(x0, ['a', 'b'], iteration=41)[1])
+    # A second draw at the same (stale) 'iter' is fresh noise.
+    _, again = head.draw_noise(x0, ['a', 'b'])
+    assert not torch.allclose(again, at_41)
+    hub.update_info('iter', 42)
+    _, at_42 = head.draw_noise(x0, ['a', 'b'])
+    torch.testing.assert_close(
+        at_42,
+        head.draw_noise(x0, ['a', 'b'], iteration=42)[1])
+    # A fresh head (a resumed run) at the same 'iter' draws the same.
+    torch.testing.assert_close(build_head().draw_noise(x0, ['a', 'b'])[1],
+                               at_42)
+
+
+@pytest.mark.parametrize('mode', ['temporal', 'masked'])
+def test_ranks_match_one_process_with_the_whole_batch(monkeypatch, mode):
+    """Per-sample noise and the all-rank mean: samples split 1 + 2 over two
+    (simulated, tests/helpers/fake_dist.py) ranks give the loss and the
+    gradient of one process with all 3."""
+    from tests.helpers.fake_dist import run_ranks
+    torch.manual_seed(0)
+    head = build_head(mode)
+    feats_prev, xyz_prev, batch_prev, _ = make_scan(batch_size=3, seed=0)
+    feats_t0, xyz_t0, batch_t0, occ_t0 = make_scan(batch_size=3, seed=1)
+    occ_next = make_scan(batch_size=3, seed=2)[3]
+    # Masked mode: a fixed patch mask (its draw is not per sample).
+    keep, bev_mask = head.sample_bev_patch_mask(xyz_t0, batch_t0, 3)
+    ids = ['s0', 's1', 's2']
+
+    def loss_fn(samples):
+        inputs = dict(
+            sample_ids=[ids[s] for s in samples.tolist()], iteration=3)
+        rows = torch.isin(batch_t0, samples)
+        if mode == 'masked':
+            rows &= keep
+            inputs.update(
+                feats_prev=None,
+                xyz_prev=None,
+                batch_prev=None,
+                occ_target=occ_t0[samples],
+                bev_mask=bev_mask[samples])
+        else:
+            prev = torch.isin(batch_prev, samples)
+            inputs.update(
+                feats_prev=feats_prev[prev],
+                xyz_prev=xyz_prev[prev],
+                batch_prev=torch.searchsorted(samples, batch_prev[prev]),
+                occ_target=occ_next[samples])
+        inputs.update(
+            feats_t0=feats_t0[rows],
+            xyz_t0=xyz_t0[rows],
+            batch_t0=torch.searchsorted(samples, batch_t0[rows]))
+        return head.loss(**inputs)['loss_diffusion']
+
+    single = loss_fn(torch.arange(3))
+    single.backward()
+    expected = [p.grad.clone() for p in head.parameters()]
+    head.zero_grad()
+    losses = run_ranks(
+        monkeypatch, loss_fn,
+        [torch.tensor([1]), torch.tensor([0, 2])])
+    for loss in losses:
+        torch.testing.assert_close(loss, single.detach())
+    for param, want in zip(head.parameters(), expected):
+        torch.testing.assert_close(param.grad / 2, want)
 
 
 def test_loss_runs_under_autocast_with_float32_scheduler_math():

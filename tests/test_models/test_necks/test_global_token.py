@@ -52,3 +52,36 @@ def test_cls_loss_trains_the_token_towards_the_teacher():
         losses.append(loss.item())
     assert head.query.grad is not None
     assert losses[-1] < 0.1 < losses[0]
+
+
+def test_ranks_with_different_batch_sizes_match_one_process(monkeypatch):
+    """L_CLS averages over the samples of all ranks: 1 + 3 samples on two
+    (simulated) ranks give the loss and gradient of one batch of 4."""
+    from tests.helpers.fake_dist import run_ranks
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(
+            type='GlobalTokenHead',
+            in_channels=8,
+            teacher_channels=6,
+            num_heads=2))
+    feats = torch.randn(20, 8)
+    batch = torch.arange(4).repeat_interleave(5)
+    teacher_cls = torch.randn(4, 6)
+
+    def loss_fn(samples):
+        rows = torch.isin(batch, samples)
+        local = torch.searchsorted(samples, batch[rows])
+        return head.loss(feats[rows], local, teacher_cls[samples])['loss_cls']
+
+    single = loss_fn(torch.arange(4))
+    single.backward()
+    expected = [p.grad.clone() for p in head.parameters()]
+    head.zero_grad()
+    losses = run_ranks(
+        monkeypatch, loss_fn,
+        [torch.tensor([2]), torch.tensor([0, 1, 3])])
+    for loss in losses:
+        torch.testing.assert_close(loss, single.detach())
+    for param, want in zip(head.parameters(), expected):
+        torch.testing.assert_close(param.grad / 2, want)

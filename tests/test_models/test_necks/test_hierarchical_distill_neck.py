@@ -106,3 +106,60 @@ def test_infonce_without_superpixels_says_what_to_add():
     point_feats, teacher, pairs = make_batch()
     with pytest.raises(ValueError, match='ImageSuperpixels'):
         neck.loss(point_feats, teacher, image_size=(28, 42), **pairs)
+
+
+@pytest.mark.parametrize('loss_type', ['cosine', 'l2'])
+@pytest.mark.parametrize('split', [10, 0])
+def test_ranks_with_different_pair_counts_match_one_process(
+        monkeypatch, loss_type, split):
+    """DDP (simulated: tests/helpers/fake_dist.py) with the 30 pairs split
+    10/20 or 0/30 over two ranks gives the one-process loss and gradient."""
+    from tests.helpers.fake_dist import run_ranks
+    torch.manual_seed(0)
+    neck = build_neck(loss_type=loss_type, level_weights=[1.0, 0.5])
+    point_feats, teacher, pairs = make_batch()
+
+    def loss_fn(part):
+        return sum(
+            neck.loss(point_feats, teacher, image_size=(28, 42),
+                      **part).values())
+
+    def grads():
+        tensors = list(neck.parameters()) + point_feats
+        found = [t.grad.clone() for t in tensors]
+        for t in tensors:
+            t.grad = None
+        return found
+
+    single = loss_fn(pairs)
+    single.backward()
+    expected = grads()
+    first = {k: v[:split] for k, v in pairs.items()}
+    second = {k: v[split:] for k, v in pairs.items()}
+    losses = run_ranks(monkeypatch, loss_fn, [first, second])
+    for loss in losses:
+        torch.testing.assert_close(loss, single.detach())
+    for got, want in zip(grads(), expected):
+        torch.testing.assert_close(got / 2, want)
+
+
+def test_infonce_sum_is_the_mean_times_the_superpixels():
+    from projects.HilDA.hilda.models.losses import (num_superpixels,
+                                                    superpixel_infonce_loss)
+    torch.manual_seed(0)
+    student, teacher = torch.randn(60, 16), torch.randn(60, 16)
+    segment = torch.arange(60) // 7 * 3  # 9 superpixels, sparse ids
+    mean = superpixel_infonce_loss(student, teacher, segment)
+    total = superpixel_infonce_loss(student, teacher, segment, reduction='sum')
+    assert num_superpixels(segment) == 9
+    torch.testing.assert_close(total, mean * 9)
+
+
+def test_summed_losses_do_not_overflow_in_half_precision():
+    from projects.HilDA.hilda.models.losses import (cosine_distance_loss,
+                                                    normalized_l2_loss)
+    student = torch.randn(40000, 8).half()
+    for loss in (cosine_distance_loss, normalized_l2_loss):
+        total = loss(student, -student, reduction='sum')  # ~2 or 4 each
+        assert total.dtype == torch.float32 and torch.isfinite(total)
+        assert total > 65504  # beyond float16's range

@@ -1,16 +1,29 @@
 # Copyright (c) HilDA authors. All rights reserved.
-from typing import Dict, Optional, Sequence, Tuple
+import hashlib
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from diffusers.utils.torch_utils import randn_tensor
 from mmdet3d.registry import MODELS
 from mmdet3d.utils import OptConfigType, OptMultiConfig
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModule
 from torch import Tensor, nn
-from torch.nn import functional as F
 
+from ..utils import global_mean
 from .bev_pooling import bev_grid_shape, bev_pool, sample_bev_patch_mask
+
+
+def sample_noise_seed(seed: int, sample_key: Any, iteration: Any) -> int:
+    """Seed of one sample's diffusion noise at one training iteration.
+
+    A hash (not Python's ``hash``, which changes between processes) of
+    ``(seed, sample_key, iteration)``, in ``[0, 2**63)``.
+    """
+    text = f'{int(seed)}|{sample_key}|{iteration}'
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, 'little') >> 1
 
 
 @MODELS.register_module()
@@ -36,6 +49,26 @@ class OccupancyDiffusionHead(BaseModule):
       and the loss averages over masked cells only, so the target outside
       the masked patches has no influence at all (it would otherwise leak
       through the UNet's receptive field).
+
+    Noise: with ``noise_per_sample=True`` (default) each sample's timestep
+    and noise come from its own ``torch.Generator``, seeded from
+    ``(noise_seed, the sample's identity, the training iteration)`` (see
+    :meth:`draw_noise`). A sample then gets the same noise whichever rank
+    and batch position it lands in, so a DDP run matches one process with
+    the combined batch, and a resumed run draws what the uninterrupted one
+    drew. The identity is the ``sample_ids`` given to :meth:`loss`, else
+    the ``token`` (or ``sample_idx``) of its ``data_samples``, else a hash
+    of the sample's target occupancy; the iteration is ``iteration``, else
+    mmengine's ``MessageHub`` ``'iter'`` (set by ``RuntimeInfoHook``).
+    ``noise_per_sample=False`` draws everything from torch's global RNG
+    (seeded by mmengine's ``randomness``), which depends on the rank layout
+    and the batch position. ``'masked'`` mode's patch mask
+    (:meth:`sample_bev_patch_mask`) always comes from the global RNG.
+
+    Reduction: the loss is a mean over the occupancy cells (``'masked'``:
+    the masked cells) of all samples of all ranks
+    (:func:`~projects.HilDA.hilda.models.utils.global_mean`), so that DDP's
+    gradient average equals one process's gradient on the whole batch.
 
     Precision: the noise, ``add_noise``, the reverse-process updates and the
     loss are computed in float32 even under autocast (the small
@@ -71,10 +104,17 @@ class OccupancyDiffusionHead(BaseModule):
         mask_patch_size (int): ``'masked'`` mode patch edge in cells.
         mask_ratio (float): ``'masked'`` mode fraction of patches masked.
         loss_weight (float): Multiplier of the loss.
+        noise_per_sample (bool): Draw each sample's timestep and noise from
+            its own generator (see above). Defaults to True.
+        noise_seed (int): Base seed of the per-sample noise; change it for
+            a different noise stream (mmengine's ``randomness.seed`` does
+            not reach it). Defaults to 0.
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
 
     MODES = ('temporal', 'masked')
+    # Metainfo keys that identify a data sample (first found wins).
+    SAMPLE_ID_KEYS = ('token', 'sample_idx')
 
     def __init__(self,
                  in_channels: int,
@@ -96,6 +136,8 @@ class OccupancyDiffusionHead(BaseModule):
                  mask_patch_size: int = 4,
                  mask_ratio: float = 0.3,
                  loss_weight: float = 1.0,
+                 noise_per_sample: bool = True,
+                 noise_seed: int = 0,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if mode not in self.MODES:
@@ -115,6 +157,11 @@ class OccupancyDiffusionHead(BaseModule):
         self.mask_patch_size = mask_patch_size
         self.mask_ratio = mask_ratio
         self.loss_weight = loss_weight
+        self.noise_per_sample = noise_per_sample
+        self.noise_seed = int(noise_seed)
+        # MessageHub's 'iter' at the last draw and the draws since at it.
+        self._noise_iter = None
+        self._noise_repeat = 0
         self.grid_shape = bev_grid_shape(self.point_cloud_range, cell_size)
 
         block_out_channels = tuple(block_out_channels)
@@ -269,15 +316,19 @@ class OccupancyDiffusionHead(BaseModule):
         x = torch.cat([noisy, cond.to(noisy.dtype)], dim=1)
         return self.unet(x, timesteps).sample.float()
 
-    def loss(self,
-             feats_prev: Optional[Tensor],
-             xyz_prev: Optional[Tensor],
-             batch_prev: Optional[Tensor],
-             feats_t0: Tensor,
-             xyz_t0: Tensor,
-             batch_t0: Tensor,
-             occ_target: Tensor,
-             bev_mask: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    def loss(
+            self,
+            feats_prev: Optional[Tensor],
+            xyz_prev: Optional[Tensor],
+            batch_prev: Optional[Tensor],
+            feats_t0: Tensor,
+            xyz_t0: Tensor,
+            batch_t0: Tensor,
+            occ_target: Tensor,
+            bev_mask: Optional[Tensor] = None,
+            sample_ids: Optional[Sequence[Any]] = None,
+            iteration: Optional[int] = None,
+            data_samples: Optional[Sequence[Any]] = None) -> Dict[str, Tensor]:
         """DDPM epsilon-prediction loss.
 
         Args:
@@ -294,6 +345,14 @@ class OccupancyDiffusionHead(BaseModule):
                 ``'temporal'`` mode, t0 in ``'masked'`` mode).
             bev_mask (Tensor, optional): (B, 1, H, W) from
                 :meth:`sample_bev_patch_mask`; required in ``'masked'`` mode.
+            sample_ids (Sequence, optional): B identities of the samples
+                (e.g. their ``token``) for the per-sample noise; see
+                :meth:`draw_noise`.
+            iteration (int, optional): Training iteration for the
+                per-sample noise; see :meth:`draw_noise`.
+            data_samples (Sequence, optional): The batch's data samples;
+                when ``sample_ids`` is None, their metainfo ``token`` (else
+                ``sample_idx``) are the sample ids.
 
         Returns:
             dict[str, Tensor]: ``loss_diffusion``.
@@ -308,23 +367,112 @@ class OccupancyDiffusionHead(BaseModule):
                 'and num_height_bins.')
         cond = self.build_condition(feats_t0, xyz_t0, batch_t0, batch_size,
                                     feats_prev, xyz_prev, batch_prev, bev_mask)
-        # Scheduler math in float32 (see class docstring); torch's global RNG
-        # so that mmengine's seed makes runs reproducible.
+        # Scheduler math in float32 (see class docstring).
         x0 = occ_target.float()
-        noise = torch.randn(x0.shape, device=x0.device)
-        timesteps = torch.randint(
-            0,
-            self.scheduler.config.num_train_timesteps, (batch_size, ),
-            device=x0.device)
+        if sample_ids is None and data_samples is not None:
+            sample_ids = [
+                next((s.metainfo[k]
+                      for k in self.SAMPLE_ID_KEYS if k in s.metainfo), None)
+                for s in data_samples
+            ]
+        timesteps, noise = self.draw_noise(x0, sample_ids, iteration)
         noisy = self.scheduler.add_noise(x0, noise, timesteps)
         pred = self(noisy, timesteps, cond, bev_mask)
         if self.mode == 'temporal':
-            loss = F.mse_loss(pred, noise)
+            total = (pred - noise).square().sum()
+            count = pred.numel()
         else:
             weight = bev_mask.float()
-            denom = (weight.sum() * self.num_height_bins).clamp(min=1)
-            loss = ((pred - noise)**2 * weight).sum() / denom
+            total = ((pred - noise).square() * weight).sum()
+            count = weight.sum() * self.num_height_bins
+        loss = global_mean([total], count)[0]
         return dict(loss_diffusion=loss * self.loss_weight)
+
+    def draw_noise(self,
+                   x0: Tensor,
+                   sample_ids: Optional[Sequence[Any]] = None,
+                   iteration: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+        """The timesteps and the noise of one training step.
+
+        With ``noise_per_sample``, sample ``b`` draws its timestep, then its
+        noise, from a generator on ``x0``'s device seeded by
+        :func:`sample_noise_seed` from ``noise_seed``, its key and the
+        iteration, so they depend on nothing else in the batch. Its key is
+        ``sample_ids[b]`` if given (not None), else a hash of ``x0[b]``,
+        and its rank among the equal keys of the batch. The iteration is
+        ``iteration`` if given, else mmengine's ``MessageHub`` ``'iter'``
+        (restored on resume); a further draw at the same ``'iter'`` (no
+        Runner, or a stale ``'iter'``) counts as a new iteration. Without
+        ``noise_per_sample`` both come from torch's global RNG.
+
+        Args:
+            x0 (Tensor): (B, K, H, W) float32 clean occupancy.
+            sample_ids (Sequence, optional): B sample identities (str,
+                int or None).
+            iteration (int, optional): Training iteration.
+
+        Returns:
+            tuple[Tensor, Tensor]: (B,) long timesteps and (B, K, H, W)
+            float32 noise.
+        """
+        batch_size = x0.shape[0]
+        num_steps = self.scheduler.config.num_train_timesteps
+        if not self.noise_per_sample:
+            # torch's global RNG, so that mmengine's seed makes runs
+            # reproducible.
+            noise = torch.randn(x0.shape, device=x0.device)
+            timesteps = torch.randint(
+                0, num_steps, (batch_size, ), device=x0.device)
+            return timesteps, noise
+        if iteration is None:
+            iteration = self._implicit_iteration()
+        keys = self._sample_keys(x0, sample_ids)
+        timesteps = torch.empty(batch_size, dtype=torch.long, device=x0.device)
+        noise = torch.empty(x0.shape, dtype=torch.float32, device=x0.device)
+        for b, key in enumerate(keys):
+            gen = torch.Generator(device=x0.device)
+            gen.manual_seed(sample_noise_seed(self.noise_seed, key, iteration))
+            timesteps[b] = torch.randint(
+                0, num_steps, (1, ), generator=gen, device=x0.device)[0]
+            noise[b] = torch.randn(
+                x0.shape[1:], generator=gen, device=x0.device)
+        return timesteps, noise
+
+    def _implicit_iteration(self) -> str:
+        """MessageHub's ``'iter'``; ``'<iter>+<n>'`` for the n-th further
+        draw at the same (or no) ``'iter'``: outside a Runner it is missing
+        or stale, and each call must still draw fresh noise."""
+        current = MessageHub.get_current_instance().get_info('iter')
+        if current is not None and current != self._noise_iter:
+            repeat = 0
+        else:
+            repeat = self._noise_repeat + 1
+        self._noise_iter, self._noise_repeat = current, repeat
+        return str(current) if repeat == 0 else f'{current}+{repeat}'
+
+    @staticmethod
+    def _sample_keys(x0: Tensor,
+                     sample_ids: Optional[Sequence[Any]]) -> List[str]:
+        """One noise key per sample: its id (None: a hash of its target),
+        and its rank among equal keys of the batch, so that repeats of one
+        example in a batch get different noise."""
+        if sample_ids is None:
+            sample_ids = [None] * x0.shape[0]
+        elif len(sample_ids) != x0.shape[0]:
+            raise ValueError(f'{len(sample_ids)} sample_ids for a batch of '
+                             f'{x0.shape[0]}')
+        keys, seen = [], {}
+        for b, sample_id in enumerate(sample_ids):
+            if isinstance(sample_id, Tensor):
+                sample_id = sample_id.item()
+            if sample_id is None:
+                target = x0[b].detach().cpu().contiguous().numpy()
+                sample_id = 'occ:' + hashlib.blake2b(
+                    target.tobytes(), digest_size=16).hexdigest()
+            key = str(sample_id)
+            seen[key] = seen.get(key, -1) + 1
+            keys.append(f'{key}#{seen[key]}')
+        return keys
 
     @torch.no_grad()
     def sample(self,

@@ -1,8 +1,9 @@
 # Copyright (c) HilDA authors. All rights reserved.
 from .distill_losses import (DISTILL_LOSSES, cosine_distance_loss,
-                             normalized_l2_loss, superpixel_infonce_loss)
+                             normalized_l2_loss, num_superpixels,
+                             superpixel_infonce_loss)
 
 __all__ = [
     'DISTILL_LOSSES', 'cosine_distance_loss', 'normalized_l2_loss',
-    'superpixel_infonce_loss'
+    'num_superpixels', 'superpixel_infonce_loss'
 ]

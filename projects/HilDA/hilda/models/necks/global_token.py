@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ..losses import cosine_distance_loss
+from ..utils import global_mean
 from .hierarchical_distill_neck import projection_head
 
 
@@ -33,7 +34,11 @@ class GlobalTokenHead(BaseModule):
     the voxels of each sample; ``pooling='mean'`` averages them instead.
     H_CLS maps the token to teacher channels; the loss is the cosine
     distance to the teacher's CLS token of the scene (mean over cameras,
-    computed by the pre-trainer).
+    computed by the pre-trainer), averaged over the samples. Distributed,
+    the average runs over the samples of all ranks
+    (:func:`~projects.HilDA.hilda.models.utils.global_mean`), so DDP's
+    gradient equals one process's on the whole batch also when the ranks'
+    batches differ in size.
 
     Args:
         in_channels (int): Bottleneck channels.
@@ -90,6 +95,8 @@ class GlobalTokenHead(BaseModule):
 
     def loss(self, feats: Tensor, batch_idx: Tensor,
              teacher_cls: Tensor) -> Dict[str, Tensor]:
-        """L_CLS: cosine distance between token and teacher CLS (B, D)."""
+        """L_CLS: cosine distance between token and teacher CLS (B, D),
+        averaged over the samples of all ranks (see class docstring)."""
         token = self.forward(feats, batch_idx, len(teacher_cls))
-        return dict(loss_cls=cosine_distance_loss(token, teacher_cls))
+        total = cosine_distance_loss(token, teacher_cls, reduction='sum')
+        return dict(loss_cls=global_mean([total], len(teacher_cls))[0])

@@ -9,8 +9,8 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ..losses import DISTILL_LOSSES
-from ..utils import bilinear_sample
+from ..losses import DISTILL_LOSSES, num_superpixels
+from ..utils import bilinear_sample, global_mean
 
 
 def projection_head(in_channels: int, out_channels: int, head_type: str,
@@ -33,8 +33,18 @@ class HierarchicalDistillNeck(BaseModule):
     Level ``l`` of the student (point features) is aligned with level ``l``
     of the teacher (feature maps sampled bilinearly at each point's pixel);
     both lists run shallow -> deep, so the deepest levels pair up. The loss
-    is ``sum_l w_l * loss(H_l(F_l), Q_l)`` over all point-pixel pairs of
-    the batch.
+    is ``sum_l w_l * loss(H_l(F_l), Q_l)``, each level's loss a mean over
+    all point-pixel pairs of the batch (InfoNCE: over its superpixels).
+
+    Distributed training: the mean is over the pairs of *all* ranks (each
+    rank divides its sum by the pair count averaged over ranks, see
+    :func:`~projects.HilDA.hilda.models.utils.global_mean`), so DDP's
+    gradient average equals the gradient of one process on the whole batch
+    although the ranks see different numbers of pairs; the logged value is
+    that of the whole batch. The ranks all-reduce once per call, also when
+    one has no pair. Two parts still depend on the split: ``max_pairs``
+    draws its random subset per rank (and from the global RNG), and
+    InfoNCE's negatives are the superpixels of the rank's own samples.
 
     Args:
         student_channels (Sequence[int]): Channels of each student level.
@@ -49,7 +59,9 @@ class HierarchicalDistillNeck(BaseModule):
             defaults to 1 for each.
         temperature (float): InfoNCE temperature. Defaults to 0.07.
         max_pairs (int, optional): Randomly keep at most this many pairs
-            per batch (memory cap); None keeps all.
+            per batch and rank (memory cap); None keeps all. The subset
+            depends on the rank layout, so a capped run does not match
+            one process with the combined batch exactly.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -126,40 +138,63 @@ class HierarchicalDistillNeck(BaseModule):
                 f'expected {self.num_levels} levels, got '
                 f'{len(point_feats)} student and {len(teacher_feats)} '
                 'teacher feature levels')
-        if point_idx.numel() == 0:
+        num_pairs = point_idx.numel()
+        if num_pairs == 0:
             self.num_empty_batches += 1
             print_log(
-                'no point-pixel correspondence in this batch: L_distill is '
-                f'0 ({self.num_empty_batches} such batches so far)',
+                'no point-pixel correspondence in this batch: it adds '
+                f'nothing to L_distill ({self.num_empty_batches} such '
+                'batches so far)',
                 logger='current',
                 level=logging.WARNING)
-            zero = self._zero_loss()
-            return {
-                f'loss_distill_l{i}': zero
-                for i in range(self.num_levels)
-            }
+            # Zeros in the graph; the ranks still reduce together below.
+            sums = [self._zero_loss()] * self.num_levels
+            count = 0
+        else:
+            sums, count = self._level_sums(point_feats, teacher_feats,
+                                           point_idx, img_idx, uv, image_size,
+                                           superpixel, feature_strides)
+        means = global_mean(sums, count)
+        weighted = [w * m for w, m in zip(self.level_weights, means)]
+        return {f'loss_distill_l{i}': v for i, v in enumerate(weighted)}
+
+    def _level_sums(self, point_feats: List[Tensor],
+                    teacher_feats: List[Tensor], point_idx: Tensor,
+                    img_idx: Tensor, uv: Tensor, image_size: Tuple[int, int],
+                    superpixel: Optional[Tensor],
+                    feature_strides: Optional[Sequence[int]]
+                    ) -> Tuple[List[Tensor], int]:
+        """Per level the loss summed over this rank's items (pairs, or
+        superpixels for InfoNCE), and the number of items."""
         if self.max_pairs is not None and point_idx.numel() > self.max_pairs:
             keep = torch.randperm(
                 point_idx.numel(), device=point_idx.device)[:self.max_pairs]
             point_idx, img_idx, uv = point_idx[keep], img_idx[keep], uv[keep]
             superpixel = None if superpixel is None else superpixel[keep]
-        if self.loss_type == 'infonce' and superpixel is None:
-            raise ValueError("loss_type='infonce' needs superpixels: add "
-                             'ImageSuperpixels to the pipeline')
-        losses = {}
-        for i, (head, feats, maps, weight) in enumerate(
-                zip(self.heads, point_feats, teacher_feats,
-                    self.level_weights)):
+        if self.loss_type == 'infonce':
+            if superpixel is None:
+                raise ValueError("loss_type='infonce' needs superpixels: add "
+                                 'ImageSuperpixels to the pipeline')
+            count = num_superpixels(superpixel)
+        else:
+            count = point_idx.numel()
+        sums = []
+        for i, (head, feats, maps) in enumerate(
+                zip(self.heads, point_feats, teacher_feats)):
             student = head(feats[point_idx])
             covered = image_size if feature_strides is None else (
                 maps.shape[-2] * feature_strides[i],
                 maps.shape[-1] * feature_strides[i])
             teacher = bilinear_sample(maps, img_idx, uv, covered)
             if self.loss_type == 'infonce':
-                value = DISTILL_LOSSES['infonce'](student, teacher,
-                                                  superpixel,
-                                                  self.temperature)
+                value = DISTILL_LOSSES['infonce'](
+                    student,
+                    teacher,
+                    superpixel,
+                    self.temperature,
+                    reduction='sum')
             else:
-                value = DISTILL_LOSSES[self.loss_type](student, teacher)
-            losses[f'loss_distill_l{i}'] = weight * value
-        return losses
+                value = DISTILL_LOSSES[self.loss_type](
+                    student, teacher, reduction='sum')
+            sums.append(value)
+        return sums, count
