@@ -90,6 +90,15 @@ def build_cfg(args):
 
     if args.sync_bn != 'none':
         cfg.sync_bn = args.sync_bn
+    if cfg.get('sync_bn') and not torch.cuda.is_available():
+        # torch's SyncBatchNorm runs on CUDA only; a multi-GPU config
+        # stays usable for CPU (gloo) checks with per-process BatchNorm.
+        print_log(
+            f'sync_bn={cfg.sync_bn!r} needs CUDA: CPU processes keep '
+            'per-process BatchNorm',
+            logger='current',
+            level=logging.WARNING)
+        cfg.sync_bn = None
 
     if args.auto_scale_lr:
         auto_scale_lr = cfg.get('auto_scale_lr') or {}

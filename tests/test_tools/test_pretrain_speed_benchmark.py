@@ -40,7 +40,8 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
     report = out.stdout
     for part in ('teacher', 'student', 'distillation', 'global_token',
                  'diffusion', 'backward + update', 'plain student step',
-                 'ratio HilDA / plain student'):
+                 'HilDA step, cached teacher', 'ratio HilDA / plain student',
+                 'ratio with the teacher cache'):
         assert part in report, part
     ratio = float(report.split('ratio HilDA / plain student')[1].split()[0])
     assert ratio > 1.0  # HilDA does strictly more than the plain step

@@ -88,3 +88,17 @@ def test_test_tool_names_missing_checkpoint(tmp_path):
     result = run_tool([TEST, SMOKE_CONFIG, str(tmp_path / 'none.pth')],
                       str(tmp_path))
     assert_one_line_error(result, 'none.pth', 'does not exist')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU fallback')
+def test_sync_bn_config_keeps_plain_batchnorm_on_cpu(tmp_path):
+    """The paper config asks for SyncBN (torch's needs CUDA); on CPU the
+    tool keeps per-process BatchNorm instead of failing in DDP."""
+    from tests.conftest import load_tool
+    train = load_tool('train.py')
+    config = osp.join(
+        REPO_ROOT, 'configs', 'hilda',
+        'hilda_minkunet34-dinov2-vitb14_8xb2-amp-50e_nuscenes.py')
+    args = train.parse_args([config, '--work-dir', str(tmp_path)])
+    assert train.load_config(config).sync_bn == 'torch'
+    assert train.build_cfg(args).get('sync_bn') is None

@@ -10,9 +10,12 @@ On one fixed batch of the config's data set, in one process and one run:
   (t0 and t-1 in one pass, plus the point mapping), ``distillation``
   (neck), ``global token``, ``diffusion`` (BEV pooling + UNet), and
   ``backward + update`` as the rest;
+- the same HilDA step on cached teacher features (what
+  ``tools/cache_teacher_features.py`` + ``LoadTeacherFeatures`` deliver:
+  the teacher's maps of this batch, computed once before timing);
 - a plain supervised step of the same student on the same t0 scans (a
   linear classifier on the last stage, cross-entropy on random labels),
-  the reference for the ratio.
+  the reference for the ratios.
 
 Peak memory: ``torch.cuda.max_memory_allocated`` per part on GPU; on CPU
 the process's peak resident set size.
@@ -128,8 +131,41 @@ def hilda_steps(model, data, iters, timer, amp):
     timer.wrap(model.student, 'points_features', 'student')
     for _ in range(iters):
         with timer.measure('hilda step'):
-            with torch.autocast(data['inputs']['imgs'].device.type,
-                                enabled=amp):
+            with torch.autocast(timer.device.type, enabled=amp):
+                losses = model(**data, mode='loss')
+            loss, _ = model.parse_losses(losses)
+            optim.update_params(loss)
+
+
+def with_cached_teacher(model, data) -> dict:
+    """``data`` as the teacher-feature cache delivers it: the teacher's
+    maps and CLS of these images in the inputs, the cache's metainfo in
+    the samples (computed here once, untimed)."""
+    if 'teacher_feats' in data['inputs']:  # the config reads a cache
+        return data
+    with torch.no_grad():
+        feats, cls, size = model.teacher_outputs(data['inputs'],
+                                                 data['data_samples'])
+    inputs = dict(data['inputs'], teacher_feats=feats, teacher_cls=cls[:,
+                                                                       None])
+    samples = copy.deepcopy(data['data_samples'])
+    for sample in samples:
+        sample.set_metainfo(
+            dict(
+                teacher_cache_key=model.teacher.cache_key(),
+                teacher_cache_levels=list(model.teacher.out_indices),
+                teacher_input_size=size))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def cached_steps(model, data, iters, timer, amp):
+    """The HilDA step on cached teacher features (total time only)."""
+    optim = OptimWrapper(
+        torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad], lr=1e-4))
+    for _ in range(iters):
+        with timer.measure('hilda step, cached teacher'):
+            with torch.autocast(timer.device.type, enabled=amp):
                 losses = model(**data, mode='loss')
             loss, _ = model.parse_losses(losses)
             optim.update_params(loss)
@@ -138,16 +174,14 @@ def hilda_steps(model, data, iters, timer, amp):
 def plain_steps(model, data, iters, timer, amp):
     """Supervised student step on the same voxels: the reference cost."""
     student = model.student
-    classifier = nn.Linear(student.level_channels[-1], 16).to(
-        data['inputs']['imgs'].device)
+    classifier = nn.Linear(student.level_channels[-1], 16).to(timer.device)
     params = [p for p in student.parameters()] + list(
         classifier.parameters())
     optim = OptimWrapper(torch.optim.AdamW(params, lr=1e-4))
     batch_size = len(data['data_samples'])
     for _ in range(iters):
         with timer.measure('plain student step'):
-            with torch.autocast(data['inputs']['imgs'].device.type,
-                                enabled=amp):
+            with torch.autocast(timer.device.type, enabled=amp):
                 _, feats, valid, sizes = model.student_point_features(
                     data['inputs'], data['data_samples'])
                 num_t0 = sum(sizes[:batch_size])
@@ -182,10 +216,13 @@ def main():
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
     timer = PartTimer(device)
     data, plain_data = load_batch(dataset, model, batch_size, timer)
+    cached = with_cached_teacher(model, data)
     # One untimed warm-up of each step type (allocator, lazy init).
-    hilda_steps(model, data, 1, PartTimer(device), args.amp)
+    cached_steps(model, cached, 1, PartTimer(device), args.amp)
     plain_steps(model, plain_data, 1, PartTimer(device), args.amp)
     plain_steps(model, plain_data, args.iters, timer, args.amp)
+    cached_steps(model, cached, args.iters, timer, args.amp)
+    # Last: it wraps the parts' methods with timers.
     hilda_steps(model, data, args.iters, timer, args.amp)
 
     n = args.iters
@@ -204,8 +241,11 @@ def main():
               f'  peak {timer.memory[name]:8.0f} MB')
     print(f'    {"backward + update":<26s} {rest:8.3f} s  '
           f'{100 * rest / step:5.1f} %')
+    cached = timer.seconds['hilda step, cached teacher'] / n
+    print(f'  HilDA step, cached teacher   {cached:8.3f} s')
     print(f'  plain student step           {plain:8.3f} s')
     print(f'  ratio HilDA / plain student  {step / plain:8.2f}')
+    print(f'  ratio with the teacher cache {cached / plain:8.2f}')
     print(f'  peak memory                  {peak_memory_mb(device):8.0f} MB')
 
 

@@ -278,6 +278,7 @@ class HilDAPretrainer(BaseModel):
                 self.diffusion_head.loss(
                     occ_target=target,
                     bev_mask=bev_mask,
+                    data_samples=data_samples,
                     **self.diffusion_inputs(point_feats[-1], valid[-1],
                                             inputs, sizes, batch_size)))
         return self._weighted(losses)
