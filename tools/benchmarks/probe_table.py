@@ -106,6 +106,12 @@ def parse_args(argv=None):
         default=2,
         help='trainings run side by side (each uses one CPU thread)')
     parser.add_argument(
+        '--reuse-pretrained',
+        action='store_true',
+        help='keep the students already exported in the work dir (re-run '
+        'the downstream part only; the pre-training settings must be the '
+        'same)')
+    parser.add_argument(
         '--quick',
         action='store_true',
         help=f'a minutes-long check of the whole pipeline: {QUICK}')
@@ -200,9 +206,12 @@ def downstream_config(protocol: str, checkpoint: Optional[str],
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = args.data_root
     cfg.train_dataloader.dataset.subset_file = split_file
+    # 1 % of the demo is one scan: the default sampler's epoch would end
+    # (and mmengine pause 2 s) every iteration.
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     iters = args.downstream_iters
     cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters + 1  # evaluated once, after training
+    cfg.train_cfg.val_begin = iters + 1  # evaluated once, after training
     cfg.param_scheduler[0].end = min(20, iters)
     cfg.param_scheduler[1].end = iters
     cfg.param_scheduler[1].T_max = iters
@@ -225,6 +234,8 @@ def run_job(job: dict) -> dict:
     torch.set_num_threads(1)
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(job['config'])
+    if job['reuse']:
+        return dict(name=job['name'], export=job['export'], train_s=0.0)
     cfg.work_dir = job['work_dir']
     cfg.experiment_name = job['name']
     start = time.time()
@@ -264,8 +275,8 @@ def run_jobs(jobs: List[dict], num_workers: int, what: str) -> Dict[str, dict]:
                          f'{type(e).__name__}: {e} (logs: '
                          f'{job["work_dir"]})')
             results[job['name']] = result
-            extra = (f'mIoU {100 * result["miou"]:.1f}'
-                     if 'miou' in result else 'exported')
+            extra = (f'mIoU {100 * result["miou"]:.1f}' if 'miou' in result
+                     else 'reused' if job['reuse'] else 'exported')
             print(f'[probe_table] {what} {done}/{len(jobs)} '
                   f'{job["name"]}: {extra}, {result["train_s"]:.0f} s',
                   flush=True)
@@ -277,7 +288,15 @@ def make_job(name: str, kind: str, cfg, args, **extra) -> dict:
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, f'{name}.py')
     cfg.dump(path)
-    return dict(name=name, kind=kind, config=path, work_dir=work_dir, **extra)
+    reuse = (kind == 'pretrain' and args.reuse_pretrained
+             and osp.isfile(extra['export']))
+    return dict(
+        name=name,
+        kind=kind,
+        config=path,
+        work_dir=work_dir,
+        reuse=reuse,
+        **extra)
 
 
 # Steps --------------------------------------------------------------------

@@ -5,9 +5,9 @@ mmengine (0.10.7) checkpoints the model, optimizer (with the AMP loss
 scaler), schedulers and message hub, but no RNG: a resumed run re-seeds and
 draws different augmentations (numpy, python ``random``), masks and, with
 ``noise_per_sample=False``, diffusion noise/timesteps (torch) than the run
-it continues (per-sample noise is keyed by sample and iteration instead). This hook stores the
-python, numpy, torch CPU and CUDA generator states of every rank in the
-checkpoint (``hilda_rng_states``; plain tensors and ints, so
+it continues (per-sample noise is keyed by sample and iteration instead).
+This hook stores the python, numpy, torch CPU and CUDA generator states of
+every rank in the checkpoint (``hilda_rng_states``; plain tensors and ints, so
 ``torch.load(weights_only=True)`` reads them) and puts them back.
 
 When: ``IterBasedTrainLoop`` resumes by drawing ``runner.iter`` batches from
