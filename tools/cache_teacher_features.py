@@ -33,8 +33,8 @@ from tqdm import tqdm  # noqa: E402
 
 from projects.HilDA.hilda.datasets.teacher_cache import (  # noqa: E402
     TeacherCacheError, read_meta, sample_file, write_meta, write_sample)
-from projects.HilDA.hilda.utils import (CheckedDictAction,  # noqa: E402
-                                        ConfigError, load_config, run_tool)
+from projects.HilDA.hilda.utils import CheckedDictAction  # noqa: E402
+from projects.HilDA.hilda.utils import ConfigError, load_config, run_tool
 
 PROG = 'cache_teacher_features.py'
 
