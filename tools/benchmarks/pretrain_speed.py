@@ -46,6 +46,9 @@ from torch import nn
 
 from projects.HilDA.hilda.utils import CheckedDictAction, load_config
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from data_pipeline import real_frame_overrides  # noqa: E402
+
 PARTS = dict(
     teacher='teacher',
     student='student',
@@ -201,6 +204,11 @@ def main():
     parser.add_argument(
         '--amp', action='store_true', help='autocast (GPU float16)')
     parser.add_argument(
+        '--real-frame',
+        action='store_true',
+        help='batch of the real nuScenes keyframe in ../shared/data '
+        '(repeated; it has no neighbours, so t-1/t+1 fall back to t0)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=CheckedDictAction,
@@ -212,6 +220,8 @@ def main():
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
     set_random_seed(0)
+    if args.real_frame:
+        real_frame_overrides(cfg.train_dataloader.dataset)
     dataset, model = build(cfg, device)
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
     timer = PartTimer(device)

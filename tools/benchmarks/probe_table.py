@@ -252,10 +252,16 @@ def run_job(job: dict) -> dict:
 
 
 def _quiet_worker() -> None:
-    """Worker processes keep their logs in the runs' work dirs only."""
+    """Worker processes keep their logs in the runs' work dirs only, and
+    end with the main process (killed or interrupted)."""
     import warnings
     warnings.filterwarnings('ignore')
     sys.stdout = open(os.devnull, 'w')
+    if sys.platform.startswith('linux'):
+        import ctypes
+        import signal
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL('libc.so.6').prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def run_jobs(jobs: List[dict], num_workers: int, what: str) -> Dict[str, dict]:
