@@ -63,3 +63,22 @@ def run_ranks(monkeypatch, loss_fn: Callable,
         loss.backward()
         losses.append(loss.detach())
     return losses
+
+
+def assert_ranks_match_one_process(monkeypatch, loss_fn: Callable,
+                                   tensors: Sequence[torch.Tensor], full,
+                                   rank_inputs: Sequence) -> None:
+    """``loss_fn(full)`` in one process and ``rank_inputs`` on simulated
+    ranks give the same loss on every rank and, averaged over the ranks
+    as DDP does, the same gradient of every tensor in ``tensors``."""
+    tensors = list(tensors)
+    single = loss_fn(full)
+    single.backward()
+    expected = [t.grad.clone() for t in tensors]
+    for t in tensors:
+        t.grad = None
+    losses = run_ranks(monkeypatch, loss_fn, rank_inputs)
+    for loss in losses:
+        torch.testing.assert_close(loss, single.detach())
+    for t, want in zip(tensors, expected):
+        torch.testing.assert_close(t.grad / len(rank_inputs), want)

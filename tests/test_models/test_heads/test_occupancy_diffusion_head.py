@@ -246,7 +246,7 @@ def test_ranks_match_one_process_with_the_whole_batch(monkeypatch, mode):
     """Per-sample noise and the all-rank mean: samples split 1 + 2 over two
     (simulated, tests/helpers/fake_dist.py) ranks give the loss and the
     gradient of one process with all 3."""
-    from tests.helpers.fake_dist import run_ranks
+    from tests.helpers.fake_dist import assert_ranks_match_one_process
     torch.manual_seed(0)
     head = build_head(mode)
     feats_prev, xyz_prev, batch_prev, _ = make_scan(batch_size=3, seed=0)
@@ -281,17 +281,9 @@ def test_ranks_match_one_process_with_the_whole_batch(monkeypatch, mode):
             batch_t0=torch.searchsorted(samples, batch_t0[rows]))
         return head.loss(**inputs)['loss_diffusion']
 
-    single = loss_fn(torch.arange(3))
-    single.backward()
-    expected = [p.grad.clone() for p in head.parameters()]
-    head.zero_grad()
-    losses = run_ranks(
-        monkeypatch, loss_fn,
+    assert_ranks_match_one_process(
+        monkeypatch, loss_fn, head.parameters(), torch.arange(3),
         [torch.tensor([1]), torch.tensor([0, 2])])
-    for loss in losses:
-        torch.testing.assert_close(loss, single.detach())
-    for param, want in zip(head.parameters(), expected):
-        torch.testing.assert_close(param.grad / 2, want)
 
 
 def test_loss_runs_under_autocast_with_float32_scheduler_math():

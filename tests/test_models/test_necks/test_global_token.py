@@ -57,7 +57,7 @@ def test_cls_loss_trains_the_token_towards_the_teacher():
 def test_ranks_with_different_batch_sizes_match_one_process(monkeypatch):
     """L_CLS averages over the samples of all ranks: 1 + 3 samples on two
     (simulated) ranks give the loss and gradient of one batch of 4."""
-    from tests.helpers.fake_dist import run_ranks
+    from tests.helpers.fake_dist import assert_ranks_match_one_process
     torch.manual_seed(0)
     head = MODELS.build(
         dict(
@@ -74,14 +74,6 @@ def test_ranks_with_different_batch_sizes_match_one_process(monkeypatch):
         local = torch.searchsorted(samples, batch[rows])
         return head.loss(feats[rows], local, teacher_cls[samples])['loss_cls']
 
-    single = loss_fn(torch.arange(4))
-    single.backward()
-    expected = [p.grad.clone() for p in head.parameters()]
-    head.zero_grad()
-    losses = run_ranks(
-        monkeypatch, loss_fn,
+    assert_ranks_match_one_process(
+        monkeypatch, loss_fn, head.parameters(), torch.arange(4),
         [torch.tensor([2]), torch.tensor([0, 1, 3])])
-    for loss in losses:
-        torch.testing.assert_close(loss, single.detach())
-    for param, want in zip(head.parameters(), expected):
-        torch.testing.assert_close(param.grad / 2, want)

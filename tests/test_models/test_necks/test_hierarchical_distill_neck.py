@@ -114,7 +114,7 @@ def test_ranks_with_different_pair_counts_match_one_process(
         monkeypatch, loss_type, split):
     """DDP (simulated: tests/helpers/fake_dist.py) with the 30 pairs split
     10/20 or 0/30 over two ranks gives the one-process loss and gradient."""
-    from tests.helpers.fake_dist import run_ranks
+    from tests.helpers.fake_dist import assert_ranks_match_one_process
     torch.manual_seed(0)
     neck = build_neck(loss_type=loss_type, level_weights=[1.0, 0.5])
     point_feats, teacher, pairs = make_batch()
@@ -124,23 +124,11 @@ def test_ranks_with_different_pair_counts_match_one_process(
             neck.loss(point_feats, teacher, image_size=(28, 42),
                       **part).values())
 
-    def grads():
-        tensors = list(neck.parameters()) + point_feats
-        found = [t.grad.clone() for t in tensors]
-        for t in tensors:
-            t.grad = None
-        return found
-
-    single = loss_fn(pairs)
-    single.backward()
-    expected = grads()
     first = {k: v[:split] for k, v in pairs.items()}
     second = {k: v[split:] for k, v in pairs.items()}
-    losses = run_ranks(monkeypatch, loss_fn, [first, second])
-    for loss in losses:
-        torch.testing.assert_close(loss, single.detach())
-    for got, want in zip(grads(), expected):
-        torch.testing.assert_close(got / 2, want)
+    assert_ranks_match_one_process(monkeypatch, loss_fn,
+                                   list(neck.parameters()) + point_feats,
+                                   pairs, [first, second])
 
 
 def test_infonce_sum_is_the_mean_times_the_superpixels():
