@@ -14,8 +14,11 @@ On one fixed batch of the config's data set, in one process and one run:
   ``tools/cache_teacher_features.py`` + ``LoadTeacherFeatures`` deliver:
   the teacher's maps of this batch, computed once before timing);
 - a plain supervised step of the same student on the same t0 scans (a
-  linear classifier on the last stage, cross-entropy on random labels),
-  the reference for the ratios.
+  linear classifier on the last stage's voxels, cross-entropy on random
+  labels, as mmdet3d's MinkUNet segmentor), the reference for the ratios;
+- the same plain step on the t0 and t-1 voxels of the HilDA batch: the
+  floor of any HilDA step, which runs the student on both scans with
+  gradients through both (L_diffusion conditions on t-1 and t0).
 
 Peak memory: ``torch.cuda.max_memory_allocated`` per part on GPU; on CPU
 the process's peak resident set size.
@@ -33,8 +36,8 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch
 from mmdet3d.registry import DATASETS, MODELS
@@ -85,8 +88,7 @@ class PartTimer:
         yield
         synchronize(self.device)
         self.seconds[name] += time.perf_counter() - start
-        self.memory[name] = max(self.memory[name],
-                                peak_memory_mb(self.device))
+        self.memory[name] = max(self.memory[name], peak_memory_mb(self.device))
 
     def wrap(self, module: nn.Module, method: str, name: str):
         """Time ``module.<method>`` under ``name`` (forward calls only)."""
@@ -124,14 +126,15 @@ def load_batch(dataset, model, batch_size, timer):
 
 def hilda_steps(model, data, iters, timer, amp):
     optim = OptimWrapper(
-        torch.optim.AdamW(
-            [p for p in model.parameters() if p.requires_grad], lr=1e-4))
+        torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                          lr=1e-4))
     for name, attr in PARTS.items():
         module = getattr(model, attr)
         if module is not None:
-            timer.wrap(module, 'forward' if name in (
-                'teacher', 'student') else 'loss', name)
-    timer.wrap(model.student, 'points_features', 'student')
+            timer.wrap(module,
+                       'forward' if name in ('teacher', 'student') else 'loss',
+                       name)
+    timer.wrap(model.student, 'point_levels', 'student')
     for _ in range(iters):
         with timer.measure('hilda step'):
             with torch.autocast(timer.device.type, enabled=amp):
@@ -149,8 +152,8 @@ def with_cached_teacher(model, data) -> dict:
     with torch.no_grad():
         feats, cls, size = model.teacher_outputs(data['inputs'],
                                                  data['data_samples'])
-    inputs = dict(data['inputs'], teacher_feats=feats, teacher_cls=cls[:,
-                                                                       None])
+    inputs = dict(
+        data['inputs'], teacher_feats=feats, teacher_cls=cls[:, None])
     samples = copy.deepcopy(data['data_samples'])
     for sample in samples:
         sample.set_metainfo(
@@ -164,8 +167,8 @@ def with_cached_teacher(model, data) -> dict:
 def cached_steps(model, data, iters, timer, amp):
     """The HilDA step on cached teacher features (total time only)."""
     optim = OptimWrapper(
-        torch.optim.AdamW(
-            [p for p in model.parameters() if p.requires_grad], lr=1e-4))
+        torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                          lr=1e-4))
     for _ in range(iters):
         with timer.measure('hilda step, cached teacher'):
             with torch.autocast(timer.device.type, enabled=amp):
@@ -174,23 +177,24 @@ def cached_steps(model, data, iters, timer, amp):
             optim.update_params(loss)
 
 
-def plain_steps(model, data, iters, timer, amp):
-    """Supervised student step on the same voxels: the reference cost."""
+def plain_steps(model, data, iters, timer, amp, name='plain student step'):
+    """Supervised student step on the batch's voxels, as mmdet3d's MinkUNet
+    segmentor trains (a classifier on the last stage's voxels, cross-entropy
+    against ``voxel_semantic_mask``; random labels here): the reference
+    cost. On the HilDA batch (t0 and t-1 voxels) it is the floor of a
+    HilDA step, the student alone on both scans."""
     student = model.student
     classifier = nn.Linear(student.level_channels[-1], 16).to(timer.device)
-    params = [p for p in student.parameters()] + list(
-        classifier.parameters())
+    params = [p for p in student.parameters()] + list(classifier.parameters())
     optim = OptimWrapper(torch.optim.AdamW(params, lr=1e-4))
-    batch_size = len(data['data_samples'])
+    voxels = data['inputs']['voxels']
+    labels = torch.randint(
+        0, 16, (len(voxels['coors']), ), device=timer.device)
     for _ in range(iters):
-        with timer.measure('plain student step'):
+        with timer.measure(name):
             with torch.autocast(timer.device.type, enabled=amp):
-                _, feats, valid, sizes = model.student_point_features(
-                    data['inputs'], data['data_samples'])
-                num_t0 = sum(sizes[:batch_size])
-                logits = classifier(feats[-1][:num_t0])
-                labels = torch.randint(
-                    0, 16, (num_t0, ), device=logits.device)
+                out = student(voxels['voxels'], voxels['coors'])
+                logits = classifier(out['voxel_feats'])
                 loss = nn.functional.cross_entropy(logits.float(), labels)
             optim.update_params(loss)
 
@@ -217,8 +221,8 @@ def main():
 
     register_all_modules(init_default_scope=True)
     cfg = load_config(args.config, args.cfg_options)
-    device = torch.device(args.device or (
-        'cuda' if torch.cuda.is_available() else 'cpu'))
+    device = torch.device(
+        args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     set_random_seed(0)
     if args.real_frame:
         real_frame_overrides(cfg.train_dataloader.dataset)
@@ -231,6 +235,7 @@ def main():
     cached_steps(model, cached, 1, PartTimer(device), args.amp)
     plain_steps(model, plain_data, 1, PartTimer(device), args.amp)
     plain_steps(model, plain_data, args.iters, timer, args.amp)
+    plain_steps(model, data, args.iters, timer, args.amp, 'student t0+t-1')
     cached_steps(model, cached, args.iters, timer, args.amp)
     # Last: it wraps the parts' methods with timers.
     hilda_steps(model, data, args.iters, timer, args.amp)
@@ -238,8 +243,10 @@ def main():
     n = args.iters
     step = timer.seconds['hilda step'] / n
     plain = timer.seconds['plain student step'] / n
-    forward_parts = {k: timer.seconds[k] / n for k in PARTS if k in
-                     timer.seconds}
+    forward_parts = {
+        k: timer.seconds[k] / n
+        for k in PARTS if k in timer.seconds
+    }
     rest = step - sum(forward_parts.values())
     print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
           f'{n} timed steps{" (AMP)" if args.amp else ""}')
@@ -253,9 +260,12 @@ def main():
           f'{100 * rest / step:5.1f} %')
     cached = timer.seconds['hilda step, cached teacher'] / n
     print(f'  HilDA step, cached teacher   {cached:8.3f} s')
+    both = timer.seconds['student t0+t-1'] / n
     print(f'  plain student step           {plain:8.3f} s')
     print(f'  ratio HilDA / plain student  {step / plain:8.2f}')
     print(f'  ratio with the teacher cache {cached / plain:8.2f}')
+    print(f'  floor: plain step on t0+t-1  {both / plain:8.2f}'
+          '   (the student alone on both scans)')
     print(f'  peak memory                  {peak_memory_mb(device):8.0f} MB')
 
 

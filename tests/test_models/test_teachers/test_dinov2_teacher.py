@@ -20,8 +20,8 @@ from projects.HilDA.hilda.models.teachers import (DINOv2Teacher,
 from tests.conftest import load_tool
 
 EMBED = 48
-TINY = dict(embed_dims=EMBED, num_layers=4, num_heads=3,
-            feedforward_channels=96)
+TINY = dict(
+    embed_dims=EMBED, num_layers=4, num_heads=3, feedforward_channels=96)
 IMG = (28, 42)  # a 2x3 patch grid
 
 
@@ -77,8 +77,8 @@ def teacher(official_ckpt):
 
 
 def images(n=2, size=IMG, seed=1):
-    return torch.randn(n, 3, *size,
-                       generator=torch.Generator().manual_seed(seed))
+    return torch.randn(
+        n, 3, *size, generator=torch.Generator().manual_seed(seed))
 
 
 def test_levels_shapes_and_attributes(teacher):
@@ -96,8 +96,8 @@ def test_levels_shapes_and_attributes(teacher):
 
 
 def test_num_levels_and_out_indices_select_last_blocks():
-    assert DINOv2Teacher(arch=TINY, img_size=IMG,
-                         num_levels=2).out_indices == (2, 3)
+    assert DINOv2Teacher(
+        arch=TINY, img_size=IMG, num_levels=2).out_indices == (2, 3)
     teacher = DINOv2Teacher(arch=TINY, img_size=IMG, out_indices=(-1, 0))
     assert teacher.out_indices == (0, 3)
     assert len(teacher(images())['feats']) == 2
@@ -242,8 +242,8 @@ def test_no_gradient_reaches_teacher_or_its_input(teacher):
     imgs = images().requires_grad_()
     out = teacher(imgs)
     assert not out['cls'].requires_grad
-    loss = (outer.head(out['cls']) - out['feats'][-1].mean((2, 3))).pow(
-        2).mean()
+    loss = (outer.head(out['cls']) - out['feats'][-1].mean(
+        (2, 3))).pow(2).mean()
     loss.backward()
     assert outer.head.weight.grad is not None
     assert imgs.grad is None
@@ -266,8 +266,7 @@ def test_init_weights_cannot_reinitialise_loaded_teacher(official_ckpt):
     before = teacher(imgs)['cls']
     outer = _Outer(
         teacher,
-        init_cfg=dict(
-            type='Constant', val=0.5, layer=['Linear', 'LayerNorm']))
+        init_cfg=dict(type='Constant', val=0.5, layer=['Linear', 'LayerNorm']))
     outer.init_weights()
     assert torch.all(outer.head.weight == 0.5)  # the parent init did run
     torch.testing.assert_close(teacher(imgs)['cls'], before)
@@ -313,3 +312,41 @@ def test_converter_tool_refuses_non_official_file(teacher, tmp_path):
     torch.save(teacher.encoder.state_dict(), src)
     with pytest.raises(ConfigError, match='not an official DINOv2'):
         tool.convert(str(src), str(tmp_path / 'x.pth'))
+
+
+def _relative_errors(out, reference):
+    return [(got.float() - expected).norm() / expected.norm()
+            for got, expected in zip(out['feats'] +
+                                     [out['cls']], reference['feats'] +
+                                     [reference['cls']])]
+
+
+def test_precision_sets_the_forward_dtype(official_ckpt, teacher):
+    # 'auto': float16 on CUDA, float32 elsewhere (this CPU run).
+    assert teacher.compute_dtype(torch.device('cuda')) == torch.float16
+    assert teacher.compute_dtype(torch.device('cpu')) is None
+    reference = teacher(images())
+
+    def build(precision):
+        return MODELS.build(
+            dict(
+                type='DINOv2Teacher',
+                arch=TINY,
+                img_size=IMG,
+                checkpoint=official_ckpt,
+                precision=precision))
+
+    # Half precision computes differently, within bfloat16's rounding.
+    errors = _relative_errors(build('bf16')(images()), reference)
+    assert all(0 < e < 3e-2 for e in errors)
+    # float32 ('fp32', and 'auto' on CPU) holds even inside a
+    # half-precision autocast region (an AMP training step).
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        inside = [build('fp32')(images()), teacher(images())]
+    for out in inside:
+        assert all(e == 0 for e in _relative_errors(out, reference))
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        DINOv2Teacher(arch=TINY, img_size=IMG, precision='half')

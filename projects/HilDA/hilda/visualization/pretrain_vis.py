@@ -296,8 +296,7 @@ def student_teacher_features(model, inputs: dict, data_samples: list) -> dict:
     if model.distill_neck is None:
         raise ValueError('the model has no distill_neck: student features '
                          'cannot be mapped into teacher space')
-    _, feats, valid, sizes = model.student_point_features(
-        inputs, data_samples)
+    _, feats, valid, sizes = model.student_point_features(inputs, data_samples)
     num = sizes[0]  # sample 0's t0 points come first
     student = [
         head(f[:num]) for head, f in zip(model.distill_neck.heads, feats)
@@ -343,12 +342,10 @@ def predict_occupancy(model,
         raise ValueError('the model has no diffusion_head')
     batch_size = len(data_samples)
     keep_voxel, bev_mask = model.patch_mask(inputs, batch_size)
-    _, feats, valid, sizes = model.student_point_features(
-        inputs, data_samples, keep_voxel)
-    feats = feats[-1]
-    kwargs = model.diffusion_inputs(feats, valid[-1], inputs, sizes,
-                                    batch_size)
-    generator = torch.Generator(device=feats.device).manual_seed(seed)
+    _, levels, sizes = model.student_levels(inputs, data_samples, keep_voxel)
+    kwargs = model.diffusion_inputs(levels, inputs, sizes, batch_size)
+    generator = torch.Generator(
+        device=kwargs['feats_t0'].device).manual_seed(seed)
     pred = head.sample(
         **kwargs,
         batch_size=batch_size,

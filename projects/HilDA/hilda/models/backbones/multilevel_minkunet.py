@@ -12,7 +12,8 @@ from mmengine.logging import print_log
 from spconv.pytorch import SparseConvTensor
 from torch import Tensor
 
-from .voxel_to_point import ConvGeometry, SparseLevel, points_to_levels
+from .voxel_to_point import (ConvGeometry, PointFeaturesMixin, PointLevels,
+                             SparseLevel, map_points_to_levels)
 
 if IS_TORCHSPARSE_AVAILABLE:
     import torchsparse
@@ -38,7 +39,7 @@ def _log_torchsparse_fallback() -> None:
 
 
 @MODELS.register_module()
-class MultiLevelMinkUNet(MinkUNetBackbone):
+class MultiLevelMinkUNet(PointFeaturesMixin, MinkUNetBackbone):
     """MinkUNet that returns every decoder stage, for multi-level distillation.
 
     Parameters (and their names) are exactly those of mmdet3d's
@@ -203,20 +204,19 @@ class MultiLevelMinkUNet(MinkUNetBackbone):
             coors=coors_bf,
             spatial_shape=spatial_shape)
 
-    def points_features(
-        self,
-        out: dict,
-        points: Union[Tensor, Sequence[Tensor]],
-        num_levels: Optional[int] = None,
-        return_valid: bool = False
-    ) -> Union[List[Tensor], Tuple[List[Tensor], List[Tensor]]]:
-        """Features of the last ``num_levels`` decoder stages at the points.
+    def point_levels(self,
+                     out: dict,
+                     points: Union[Tensor, Sequence[Tensor]],
+                     num_levels: Optional[int] = None) -> PointLevels:
+        """The voxel of each point at the last ``num_levels`` decoder
+        stages (gather with :meth:`PointLevels.gather`, or all at once with
+        :meth:`points_features`).
 
         A point in input voxel ``(b, c)`` takes, at a stage of stride ``s``,
         the feature of the stage voxel ``(b, c // s)`` (exact for these
         kernel-2 stride-2 convs). Points without a voxel (``-1`` in the
         map, e.g. dropped by ``max_voxels``) and points whose voxel spconv
-        dropped on an odd grid border get zeros and ``valid=False``.
+        dropped on an odd grid border have none (index -1).
 
         Args:
             out (dict): The output of :meth:`forward`.
@@ -224,15 +224,12 @@ class MultiLevelMinkUNet(MinkUNetBackbone):
                 ``data_sample.point2voxel_map`` tensors (indices into each
                 sample's voxels), one (N,) tensor of indices into the batch's
                 voxels, or point voxel coordinates (see
-                :func:`points_to_levels`).
+                :func:`map_points_to_levels`).
             num_levels (int, optional): Defaults to ``self.num_levels``.
-            return_valid (bool): Also return the validity masks.
 
         Returns:
-            list[Tensor] | tuple[list[Tensor], list[Tensor]]: (N_total, C_l)
-            features, execution order (index 0: coarsest of the chosen
-            stages, index -1: the last decoder stage), and optionally (N,)
-            bool masks.
+            PointLevels: stages in execution order (index 0: coarsest of
+            the chosen stages, index -1: the last decoder stage).
         """
         num_levels = num_levels or self.num_levels
         assert 1 <= num_levels <= self.num_stages
@@ -240,6 +237,5 @@ class MultiLevelMinkUNet(MinkUNetBackbone):
         levels = out['decoder_feats'][first:]
         geometries = [[_DOWN] * (self.num_stages - 1 - i)
                       for i in range(first, self.num_stages)]
-        feats, valids = points_to_levels(levels, geometries, out['coors'],
-                                         points, out['spatial_shape'])
-        return (feats, valids) if return_valid else feats
+        return map_points_to_levels(levels, geometries, out['coors'], points,
+                                    out['spatial_shape'])

@@ -26,8 +26,8 @@ from mmengine.runner import amp
 from spconv.pytorch import SparseConvTensor
 from torch import Tensor
 
-from .voxel_to_point import (SparseLevel, points_to_levels,
-                             strided_conv_geometries)
+from .voxel_to_point import (PointFeaturesMixin, PointLevels, SparseLevel,
+                             map_points_to_levels, strided_conv_geometries)
 
 TwoTupleIntType = Tuple[Tuple[int, ...], ...]
 
@@ -127,7 +127,7 @@ def voxelize_for_sparse_encoder(points: Sequence[Tensor],
 
 
 @MODELS.register_module()
-class PointSparseEncoder(SparseEncoder):
+class PointSparseEncoder(PointFeaturesMixin, SparseEncoder):
     """SparseEncoder that also exposes its stages and per-point features.
 
     Parameters (and their names) are those of mmdet3d's
@@ -223,12 +223,13 @@ class PointSparseEncoder(SparseEncoder):
         return tuple(self.encoder_channels[-1])[-1]
 
     @amp.autocast(enabled=False)
-    def forward(self,
-                voxel_features: Tensor,
-                coors: Tensor,
-                batch_size: Optional[int] = None,
-                return_bev: Optional[bool] = None
-                ) -> Dict[str, Union[Tensor, list]]:
+    def forward(
+            self,
+            voxel_features: Tensor,
+            coors: Tensor,
+            batch_size: Optional[int] = None,
+            return_bev: Optional[bool] = None
+    ) -> Dict[str, Union[Tensor, list]]:
         """Encode, keeping every stage.
 
         Args:
@@ -271,14 +272,13 @@ class PointSparseEncoder(SparseEncoder):
             out['bev'] = bev.view(n, c * d, h, w)
         return out
 
-    def points_features(
-        self,
-        out: dict,
-        points: Union[Tensor, Sequence[Tensor]],
-        num_levels: Optional[int] = None,
-        return_valid: bool = False
-    ) -> Union[List[Tensor], Tuple[List[Tensor], List[Tensor]]]:
-        """Features of the last ``num_levels`` encoder stages at the points.
+    def point_levels(self,
+                     out: dict,
+                     points: Union[Tensor, Sequence[Tensor]],
+                     num_levels: Optional[int] = None) -> PointLevels:
+        """The voxel of each point at the last ``num_levels`` encoder stages
+        (gather with :meth:`PointLevels.gather`, or all at once with
+        :meth:`points_features`).
 
         A point in input voxel ``(b, z, y, x)`` takes, at each stage, the
         voxel ``floor(c / stride)`` reached through the strided convs (see
@@ -292,12 +292,10 @@ class PointSparseEncoder(SparseEncoder):
                 (N,) tensor of batch voxel indices, or ``(b, z, y, x)``
                 point voxel coordinates (:func:`points_voxel_coors`).
             num_levels (int, optional): Defaults to ``self.num_levels``.
-            return_valid (bool): Also return the validity masks.
 
         Returns:
-            list[Tensor] | tuple[list[Tensor], list[Tensor]]: (N_total, C_l)
-            features, execution order (index -1: deepest = coarsest stage),
-            and optionally (N,) bool masks.
+            PointLevels: stages in execution order (index -1: deepest =
+            coarsest stage).
         """
         num_levels = num_levels or self.num_levels
         assert 1 <= num_levels <= self.stage_num
@@ -306,7 +304,5 @@ class PointSparseEncoder(SparseEncoder):
             sum(self.stage_geometries[:i + 1], [])
             for i in range(first, self.stage_num)
         ]
-        feats, valids = points_to_levels(out['encode_feats'][first:],
-                                         geometries, out['coors'], points,
-                                         out['spatial_shape'])
-        return (feats, valids) if return_valid else feats
+        return map_points_to_levels(out['encode_feats'][first:], geometries,
+                                    out['coors'], points, out['spatial_shape'])

@@ -1,6 +1,6 @@
 # Copyright (c) HilDA authors. All rights reserved.
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet3d.registry import MODELS
@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from ..backbones import PointLevels
 from ..losses import DISTILL_LOSSES, num_superpixels
 from ..utils import bilinear_sample, global_mean
 
@@ -102,21 +103,25 @@ class HierarchicalDistillNeck(BaseModule):
         """A zero that keeps every head in the graph (DDP needs that)."""
         return sum(p.sum() * 0 for p in self.heads.parameters())
 
-    def loss(self,
-             point_feats: List[Tensor],
-             teacher_feats: List[Tensor],
-             point_idx: Tensor,
-             img_idx: Tensor,
-             uv: Tensor,
-             image_size: Tuple[int, int],
-             superpixel: Optional[Tensor] = None,
-             feature_strides: Optional[Sequence[int]] = None
-             ) -> Dict[str, Tensor]:
+    def loss(
+            self,
+            point_feats: Union[List[Tensor], PointLevels],
+            teacher_feats: List[Tensor],
+            point_idx: Tensor,
+            img_idx: Tensor,
+            uv: Tensor,
+            image_size: Tuple[int, int],
+            superpixel: Optional[Tensor] = None,
+            feature_strides: Optional[Sequence[int]] = None
+    ) -> Dict[str, Tensor]:
         """Compute L_distill.
 
         Args:
-            point_feats (list[Tensor]): Per level (N, C_l) features of all
-                points of the batch.
+            point_feats (list[Tensor] | PointLevels): Per level (N, C_l)
+                features of all points of the batch, or where they live
+                (:meth:`PointLevels.gather` then reads only the pairs'
+                rows, and runs a head on the voxels of a stage with fewer
+                voxels than pairs).
             teacher_feats (list[Tensor]): Per level (B*num_cams, D_l, h, w).
             point_idx (Tensor): (P,) row of each pair in ``point_feats``.
             img_idx (Tensor): (P,) image of each pair in ``teacher_feats``.
@@ -158,12 +163,13 @@ class HierarchicalDistillNeck(BaseModule):
         weighted = [w * m for w, m in zip(self.level_weights, means)]
         return {f'loss_distill_l{i}': v for i, v in enumerate(weighted)}
 
-    def _level_sums(self, point_feats: List[Tensor],
-                    teacher_feats: List[Tensor], point_idx: Tensor,
-                    img_idx: Tensor, uv: Tensor, image_size: Tuple[int, int],
-                    superpixel: Optional[Tensor],
-                    feature_strides: Optional[Sequence[int]]
-                    ) -> Tuple[List[Tensor], int]:
+    def _level_sums(
+            self, point_feats: Union[List[Tensor], PointLevels],
+            teacher_feats: List[Tensor], point_idx: Tensor, img_idx: Tensor,
+            uv: Tensor, image_size: Tuple[int,
+                                          int], superpixel: Optional[Tensor],
+            feature_strides: Optional[Sequence[int]]
+    ) -> Tuple[List[Tensor], int]:
         """Per level the loss summed over this rank's items (pairs, or
         superpixels for InfoNCE), and the number of items."""
         if self.max_pairs is not None and point_idx.numel() > self.max_pairs:
@@ -179,9 +185,11 @@ class HierarchicalDistillNeck(BaseModule):
         else:
             count = point_idx.numel()
         sums = []
-        for i, (head, feats, maps) in enumerate(
-                zip(self.heads, point_feats, teacher_feats)):
-            student = head(feats[point_idx])
+        for i, (head, maps) in enumerate(zip(self.heads, teacher_feats)):
+            if isinstance(point_feats, PointLevels):
+                student = point_feats.gather(i, point_idx, head)
+            else:
+                student = head(point_feats[i][point_idx])
             covered = image_size if feature_strides is None else (
                 maps.shape[-2] * feature_strides[i],
                 maps.shape[-1] * feature_strides[i])

@@ -8,6 +8,8 @@ from mmdet3d.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModel
 from torch import Tensor
 
+from ..backbones import PointLevels
+
 LOSS_TERMS = ('distill', 'cls', 'diffusion')
 
 
@@ -40,7 +42,7 @@ class HilDAPretrainer(BaseModel):
 
     Args:
         student (dict): Student backbone config (e.g.
-            ``MultiLevelMinkUNet``); must provide ``points_features``,
+            ``MultiLevelMinkUNet``); must provide ``point_levels``,
             ``level_channels``, ``bottleneck_channels``.
         teacher (dict): Frozen teacher config (``DINOv2Teacher``,
             ``EfficientNetLiteTeacher``).
@@ -111,8 +113,7 @@ class HilDAPretrainer(BaseModel):
             self.data_preprocessor.voxelize_prev = (
                 self.diffusion_head is not None
                 and self.diffusion_head.mode == 'temporal')
-        if not (self.distill_neck or self.global_token
-                or self.diffusion_head):
+        if not (self.distill_neck or self.global_token or self.diffusion_head):
             raise ValueError('every objective is switched off: configure '
                              'at least one of distill_neck, global_token, '
                              'diffusion_head with a non-zero weight')
@@ -136,10 +137,11 @@ class HilDAPretrainer(BaseModel):
                              f'and std {self.teacher.std}')
         mean = pre.mean.view(-1).tolist()
         std = pre.std.view(-1).tolist()
-        if not (torch.allclose(torch.tensor(mean),
-                               torch.tensor(self.teacher.mean), atol=0.5)
+        if not (torch.allclose(
+                torch.tensor(mean), torch.tensor(self.teacher.mean), atol=0.5)
                 and torch.allclose(
-                    torch.tensor(std), torch.tensor(self.teacher.std),
+                    torch.tensor(std),
+                    torch.tensor(self.teacher.std),
                     atol=0.5)):
             raise ValueError(
                 f'data_preprocessor normalises images with mean {mean} and '
@@ -170,7 +172,9 @@ class HilDAPretrainer(BaseModel):
                          "has no predictions ('loss' or 'tensor')")
 
     # Student --------------------------------------------------------------
-    def _run_student(self, inputs: dict, data_samples: list,
+    def _run_student(self,
+                     inputs: dict,
+                     data_samples: list,
                      keep_voxel: Optional[Tensor] = None) -> Tuple[dict, list]:
         """Run the student once on all voxels (t0 and t-1 samples).
 
@@ -186,16 +190,33 @@ class HilDAPretrainer(BaseModel):
             feats, coors, maps = drop_voxels(feats, coors, maps, keep_voxel)
         return self.student(feats, coors), maps
 
-    def patch_mask(self, inputs: dict, batch_size: int
-                   ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    def patch_mask(
+            self, inputs: dict,
+            batch_size: int) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """``'masked'`` mode: the voxels to keep and the hidden BEV cells
         (chosen on the voxels' first points); ``(None, None)`` otherwise."""
         if not self.masked_mode:
             return None, None
         voxels = inputs['voxels']
         return self.diffusion_head.sample_bev_patch_mask(
-            voxels['voxels'][:, :3], voxels['coors'][:, 0].long(),
-            batch_size)
+            voxels['voxels'][:, :3], voxels['coors'][:, 0].long(), batch_size)
+
+    def student_levels(
+        self,
+        inputs: dict,
+        data_samples: list,
+        keep_voxel: Optional[Tensor] = None
+    ) -> Tuple[dict, PointLevels, List[int]]:
+        """Run the student and locate every point in its last K+1 stages.
+
+        Returns:
+            tuple: the student output, the points' :class:`PointLevels`
+            (t0 samples first, then t-1; gathered only where a loss needs
+            them), and the number of points of each (t0, then t-1) sample.
+        """
+        out, maps = self._run_student(inputs, data_samples, keep_voxel)
+        return out, self.student.point_levels(out,
+                                              maps), [len(m) for m in maps]
 
     def student_point_features(
         self,
@@ -210,38 +231,40 @@ class HilDAPretrainer(BaseModel):
             points (t0 samples first, then t-1), per level (N,) validity
             masks, and the number of points of each (t0, then t-1) sample.
         """
-        out, maps = self._run_student(inputs, data_samples, keep_voxel)
-        feats, valid = self.student.points_features(
-            out, maps, return_valid=True)
-        return out, feats, valid, [len(m) for m in maps]
+        out, levels, sizes = self.student_levels(inputs, data_samples,
+                                                 keep_voxel)
+        feats, valid = levels.gather_all()
+        return out, feats, valid, sizes
 
     def extract_point_feats(self, inputs: dict,
                             data_samples: list) -> List[Tensor]:
         """Student point features per level of the t0 points."""
-        _, feats, _, sizes = self.student_point_features(inputs, data_samples)
-        num_t0 = sum(sizes[:len(data_samples)])
-        return [f[:num_t0] for f in feats]
+        _, levels, sizes = self.student_levels(inputs, data_samples)
+        t0 = slice(0, sum(sizes[:len(data_samples)]))
+        return levels.select(t0).gather_all()[0]
 
-    def diffusion_inputs(self, feats: Tensor, valid: Tensor, inputs: dict,
+    def diffusion_inputs(self, levels: PointLevels, inputs: dict,
                          sizes: Sequence[int],
                          batch_size: int) -> Dict[str, Tensor]:
-        """Keyword arguments of ``diffusion_head.loss``/``sample``: the valid
-        t0 (and, in ``'temporal'`` mode, t-1) point features, coordinates
-        and sample indices."""
-        device = feats.device
+        """Keyword arguments of ``diffusion_head.loss``/``sample``: the last
+        stage's features, coordinates and sample indices of the valid t0
+        (and, in ``'temporal'`` mode, t-1) points."""
+        valid = levels.valid(-1)
+        device = valid.device
         batch = torch.repeat_interleave(
             torch.arange(len(sizes), device=device) % batch_size,
             torch.as_tensor(sizes, device=device))
         xyz = torch.cat([p[:, :3] for p in inputs['points']] +
                         [p[:, :3] for p in inputs.get('points_prev') or []])
-        is_t0 = torch.arange(len(valid), device=device) < sum(
-            sizes[:batch_size])
+        is_t0 = torch.arange(
+            len(valid), device=device) < sum(sizes[:batch_size])
         t0 = valid & is_t0
-        kwargs = dict(feats_t0=feats[t0], xyz_t0=xyz[t0], batch_t0=batch[t0])
+        kwargs = dict(
+            feats_t0=levels.gather(-1, t0), xyz_t0=xyz[t0], batch_t0=batch[t0])
         prev = valid & ~is_t0
         masked = self.masked_mode
         kwargs.update(
-            feats_prev=None if masked else feats[prev],
+            feats_prev=None if masked else levels.gather(-1, prev),
             xyz_prev=None if masked else xyz[prev],
             batch_prev=None if masked else batch[prev])
         return kwargs
@@ -251,9 +274,9 @@ class HilDAPretrainer(BaseModel):
              data_samples: List[Det3DDataSample]) -> Dict[str, Tensor]:
         batch_size = len(data_samples)
         keep_voxel, bev_mask = self.patch_mask(inputs, batch_size)
-        out, point_feats, valid, sizes = self.student_point_features(
-            inputs, data_samples, keep_voxel)
-        num_t0 = sum(sizes[:batch_size])
+        out, levels, sizes = self.student_levels(inputs, data_samples,
+                                                 keep_voxel)
+        t0_levels = levels.select(slice(0, sum(sizes[:batch_size])))
         losses = {}
 
         if self.distill_neck is not None or self.global_token is not None:
@@ -261,17 +284,15 @@ class HilDAPretrainer(BaseModel):
                 inputs, data_samples)
         if self.distill_neck is not None:
             losses.update(
-                self._distill_loss([f[:num_t0] for f in point_feats],
-                                   valid[-1][:num_t0], teacher_feats,
-                                   image_size, data_samples,
-                                   sizes[:batch_size]))
+                self._distill_loss(t0_levels, teacher_feats, image_size,
+                                   data_samples, sizes[:batch_size]))
         if self.global_token is not None:
             bottleneck = out['bottleneck']
             is_t0 = bottleneck['coors'][:, 0] < batch_size
             losses.update(
-                self.global_token.loss(
-                    bottleneck['feats'][is_t0],
-                    bottleneck['coors'][is_t0, 0].long(), teacher_cls))
+                self.global_token.loss(bottleneck['feats'][is_t0],
+                                       bottleneck['coors'][is_t0, 0].long(),
+                                       teacher_cls))
         if self.diffusion_head is not None:
             target = torch.stack([s.occ_target for s in data_samples])
             losses.update(
@@ -279,8 +300,8 @@ class HilDAPretrainer(BaseModel):
                     occ_target=target,
                     bev_mask=bev_mask,
                     data_samples=data_samples,
-                    **self.diffusion_inputs(point_feats[-1], valid[-1],
-                                            inputs, sizes, batch_size)))
+                    **self.diffusion_inputs(levels, inputs, sizes,
+                                            batch_size)))
         return self._weighted(losses)
 
     def _weighted(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
@@ -289,8 +310,9 @@ class HilDAPretrainer(BaseModel):
             losses[name] = losses[name] * self.loss_weights[term]
         return losses
 
-    def teacher_outputs(self, inputs: dict, data_samples: list
-                        ) -> Tuple[List[Tensor], Tensor, Tuple[int, int]]:
+    def teacher_outputs(
+            self, inputs: dict, data_samples: list
+    ) -> Tuple[List[Tensor], Tensor, Tuple[int, int]]:
         """Teacher maps of all B*num_cams images (samples, then cameras),
         the scene CLS (B, D) and the teacher's input size (H, W): from the
         teacher-feature cache when the pipeline loaded it
@@ -341,12 +363,13 @@ class HilDAPretrainer(BaseModel):
         cls = out['cls'].view(batch_size, num_cams, -1).mean(1)
         return [f.detach() for f in out['feats']], cls.detach()
 
-    def _distill_loss(self, point_feats: List[Tensor], valid: Tensor,
-                      teacher_feats: List[Tensor], image_size: Tuple[int,
-                                                                     int],
-                      data_samples: list,
+    def _distill_loss(self, levels: PointLevels, teacher_feats: List[Tensor],
+                      image_size: Tuple[int, int], data_samples: list,
                       sizes: Sequence[int]) -> Dict[str, Tensor]:
-        device = point_feats[0].device
+        """L_distill on the pairs of the t0 points (``levels``) whose last
+        stage has a feature."""
+        valid = levels.valid(-1)
+        device = valid.device
         num_cams = len(teacher_feats[0]) // len(data_samples)
         offsets = torch.tensor([0, *sizes[:-1]], device=device).cumsum(0)
         with_superpixels = all('superpixels' in s for s in data_samples)
@@ -361,11 +384,10 @@ class HilDAPretrainer(BaseModel):
             img_idx.append(pairs.cam_idx + b * num_cams)
             uv.append(pairs.uv)
             if with_superpixels:
-                ids = sample.superpixels[pairs.cam_idx,
-                                         pairs.uv[:, 1].long(),
+                ids = sample.superpixels[pairs.cam_idx, pairs.uv[:, 1].long(),
                                          pairs.uv[:, 0].long()].long()
-                superpixel.append(
-                    (b * num_cams + pairs.cam_idx) * num_segments + ids)
+                superpixel.append((b * num_cams + pairs.cam_idx) *
+                                  num_segments + ids)
         point_idx = torch.cat(point_idx).long()
         img_idx = torch.cat(img_idx).long()
         uv = torch.cat(uv).float()
@@ -376,7 +398,7 @@ class HilDAPretrainer(BaseModel):
             superpixel = superpixel[keep]
         strides = self.teacher.strides
         return self.distill_neck.loss(
-            point_feats,
+            levels,
             teacher_feats,
             point_idx[keep],
             img_idx[keep],

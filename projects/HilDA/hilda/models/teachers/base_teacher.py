@@ -11,6 +11,9 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 
+PRECISIONS = dict(
+    auto=None, fp32=None, fp16=torch.float16, bf16=torch.bfloat16)
+
 
 class BaseImageTeacher(BaseModule):
     """A frozen image model that gives multi-level feature maps and a CLS.
@@ -50,6 +53,13 @@ class BaseImageTeacher(BaseModule):
             inputs were normalised with (used by the data preprocessor).
         std (Sequence[float]): Per-channel RGB std, same scale.
         checkpoint (str, optional): Local checkpoint path.
+        precision (str): Compute dtype of the teacher's forward, whatever
+            the training precision: ``'auto'`` (default: float16 autocast
+            on CUDA, float32 elsewhere), ``'fp32'``, ``'fp16'`` or
+            ``'bf16'``. The frozen teacher needs no float32 gradients, and
+            its targets are stored in float16 by the teacher-feature cache
+            anyway; the maps may then come out in half precision (the
+            losses compute in float32).
         init_cfg (dict | list[dict], optional): Only
             ``dict(type='Pretrained', checkpoint=PATH)`` is accepted, as an
             alias of ``checkpoint``; other initialisers make no sense for a
@@ -60,6 +70,7 @@ class BaseImageTeacher(BaseModule):
                  mean: Sequence[float],
                  std: Sequence[float],
                  checkpoint: Optional[str] = None,
+                 precision: str = 'auto',
                  init_cfg: OptMultiConfig = None) -> None:
         checkpoint = self._checkpoint_from_init_cfg(checkpoint, init_cfg)
         # mmengine's own Pretrained init would load the raw (foreign-key)
@@ -68,6 +79,10 @@ class BaseImageTeacher(BaseModule):
         if len(mean) != 3 or len(std) != 3:
             raise ValueError(f'{type(self).__name__}: mean and std need 3 '
                              f'(RGB) values, got {mean} and {std}')
+        if precision not in PRECISIONS:
+            raise ValueError(f'{type(self).__name__}: precision must be one '
+                             f'of {sorted(PRECISIONS)}, got {precision!r}')
+        self.precision = precision
         self.mean: Tuple[float, ...] = tuple(float(m) for m in mean)
         self.std: Tuple[float, ...] = tuple(float(s) for s in std)
         self.checkpoint = checkpoint
@@ -87,9 +102,8 @@ class BaseImageTeacher(BaseModule):
         cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
         for cfg in cfgs:
             if cfg.get('type') != 'Pretrained' or 'checkpoint' not in cfg:
-                raise ValueError(
-                    'a teacher accepts only init_cfg=dict(type='
-                    f"'Pretrained', checkpoint=PATH), got {cfg}")
+                raise ValueError('a teacher accepts only init_cfg=dict(type='
+                                 f"'Pretrained', checkpoint=PATH), got {cfg}")
             if checkpoint is not None and cfg['checkpoint'] != checkpoint:
                 raise ValueError(
                     f'two teacher checkpoints given: {checkpoint!r} and '
@@ -134,7 +148,9 @@ class BaseImageTeacher(BaseModule):
         # Tolerant comparison: the model may have moved to a GPU since the
         # fingerprint was taken, and its reductions round differently.
         return not torch.allclose(
-            self._weights_fingerprint(), self._fingerprint, rtol=1e-7,
+            self._weights_fingerprint(),
+            self._fingerprint,
+            rtol=1e-7,
             atol=1e-9)
 
     def init_weights(self) -> None:
@@ -190,6 +206,19 @@ class BaseImageTeacher(BaseModule):
         if not imgs.is_floating_point():
             raise TypeError(f'{type(self).__name__} expects normalised float '
                             f'images, got {imgs.dtype}')
-        with torch.no_grad():
+        dtype = self.compute_dtype(imgs.device)
+        # no_grad, not inference_mode: the outputs become loss targets,
+        # and autograd refuses to save inference tensors for backward.
+        with torch.no_grad(), torch.autocast(
+                imgs.device.type,
+                dtype=dtype or torch.float32,
+                enabled=dtype is not None):
             feats, cls = self._forward(imgs)
         return dict(feats=feats, cls=cls)
+
+    def compute_dtype(self, device: torch.device) -> Optional[torch.dtype]:
+        """The autocast dtype of the forward on ``device`` (None: autocast
+        off, float32)."""
+        if self.precision == 'auto':
+            return torch.float16 if device.type == 'cuda' else None
+        return PRECISIONS[self.precision]

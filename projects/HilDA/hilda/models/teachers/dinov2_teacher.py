@@ -93,6 +93,8 @@ class DINOv2Teacher(BaseImageTeacher):
             ImageNet's.
         std (Sequence[float]): RGB std, 0-255 scale. Defaults to
             ImageNet's.
+        precision (str): Forward compute dtype, see
+            :class:`BaseImageTeacher` (default: float16 on CUDA).
         init_cfg (dict, optional): ``dict(type='Pretrained',
             checkpoint=PATH)``, same as ``checkpoint``.
     """
@@ -108,9 +110,14 @@ class DINOv2Teacher(BaseImageTeacher):
                  ffn_type: Optional[str] = None,
                  mean: Sequence[float] = DINOV2_MEAN,
                  std: Sequence[float] = DINOV2_STD,
+                 precision: str = 'auto',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
-            mean=mean, std=std, checkpoint=checkpoint, init_cfg=init_cfg)
+            mean=mean,
+            std=std,
+            checkpoint=checkpoint,
+            precision=precision,
+            init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch.lower() not in DINOV2_ARCHS:
                 raise ValueError(f'unknown DINOv2 arch {arch!r}; choose '
@@ -156,9 +163,9 @@ class DINOv2Teacher(BaseImageTeacher):
         self._finish_init()
 
     @staticmethod
-    def _resolve_out_indices(num_layers: int, num_levels: int,
-                             out_indices: Optional[Sequence[int]]
-                             ) -> Tuple[int, ...]:
+    def _resolve_out_indices(
+            num_layers: int, num_levels: int,
+            out_indices: Optional[Sequence[int]]) -> Tuple[int, ...]:
         if out_indices is None:
             if not 1 <= num_levels <= num_layers:
                 raise ValueError(f'num_levels={num_levels} must be in '
@@ -227,8 +234,7 @@ class DINOv2Teacher(BaseImageTeacher):
                 tokens[level] = self.encoder.ln1(tokens[level])
         extra = self.encoder.num_extra_tokens
         feats = [
-            t[:, extra:].reshape(n, h, w, -1).permute(0, 3, 1,
-                                                      2).contiguous()
+            t[:, extra:].reshape(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
             for t in tokens
         ]
         return feats, tokens[-1][:, 0]

