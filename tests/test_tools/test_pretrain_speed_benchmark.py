@@ -41,7 +41,8 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
     for part in ('teacher', 'student', 'distillation', 'global_token',
                  'diffusion', 'backward + update', 'plain student step',
                  'HilDA step, cached teacher', 'ratio HilDA / plain student',
-                 'ratio with the teacher cache'):
+                 'ratio with the teacher cache', 'plain step on t0+t-1',
+                 'cached, t-1 without gradient', 'ratio cached, no t-1 grad'):
         assert part in report, part
     ratio = float(report.split('ratio HilDA / plain student')[1].split()[0])
     assert ratio > 1.0  # HilDA does strictly more than the plain step

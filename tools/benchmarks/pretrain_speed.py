@@ -16,12 +16,15 @@ On one fixed batch of the config's data set, in one process and one run:
 - a plain supervised step of the same student on the same t0 scans (a
   linear classifier on the last stage's voxels, cross-entropy on random
   labels, as mmdet3d's MinkUNet segmentor), the reference for the ratios;
-- the same plain step on the t0 and t-1 voxels of the HilDA batch: the
-  floor of any HilDA step, which runs the student on both scans with
-  gradients through both (L_diffusion conditions on t-1 and t0).
+- with temporal diffusion: the cached step with ``prev_grad=False`` (the
+  student runs on t-1 without gradients), and the same plain step on the
+  t0 and t-1 voxels of the HilDA batch: the floor of a HilDA step that
+  back-propagates through both scans (L_diffusion conditions on both).
 
-Peak memory: ``torch.cuda.max_memory_allocated`` per part on GPU; on CPU
-the process's peak resident set size.
+The variants run in turn, each once per round, after one untimed warm-up
+of each, so that a slower spell of a shared machine hits them all alike.
+Peak memory: ``torch.cuda.max_memory_allocated`` per part and per variant
+on GPU; on CPU only the process's peak resident set size.
 
 Example:
     python tools/benchmarks/pretrain_speed.py \
@@ -52,6 +55,11 @@ from projects.HilDA.hilda.utils import CheckedDictAction, load_config
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from data_pipeline import real_frame_overrides  # noqa: E402
 
+HILDA = 'HilDA step'
+CACHED = 'HilDA step, cached teacher'
+NO_PREV_GRAD = 'cached, t-1 without gradient'
+PLAIN = 'plain student step'
+BOTH = 'plain step on t0+t-1'
 PARTS = dict(
     teacher='teacher',
     student='student',
@@ -78,6 +86,8 @@ class PartTimer:
         self.device = device
         self.seconds = defaultdict(float)
         self.memory = defaultdict(float)
+        # Wrapped parts are timed only while this is set.
+        self.parts_on = False
 
     @contextmanager
     def measure(self, name):
@@ -95,6 +105,8 @@ class PartTimer:
         original = getattr(module, method)
 
         def timed(*args, **kwargs):
+            if not self.parts_on:
+                return original(*args, **kwargs)
             with self.measure(name):
                 return original(*args, **kwargs)
 
@@ -124,10 +136,30 @@ def load_batch(dataset, model, batch_size, timer):
     return data, plain
 
 
-def hilda_steps(model, data, iters, timer, amp):
-    optim = OptimWrapper(
-        torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                          lr=1e-4))
+def make_optim(params) -> OptimWrapper:
+    return OptimWrapper(
+        torch.optim.AdamW([p for p in params if p.requires_grad], lr=1e-4))
+
+
+def hilda_step(model, data, amp, prev_grad=None):
+    """One HilDA training step (forward, backward, update) as a closure;
+    ``prev_grad`` overrides the model's for this step."""
+    optim = make_optim(model.parameters())
+    default = model.prev_grad
+
+    def step():
+        model.prev_grad = default if prev_grad is None else prev_grad
+        with torch.autocast(data_device(data).type, enabled=amp):
+            losses = model(**data, mode='loss')
+        loss, _ = model.parse_losses(losses)
+        optim.update_params(loss)
+        model.prev_grad = default
+
+    return step
+
+
+def time_parts(model, timer):
+    """Time each part's forward (``PARTS``) under its name in ``timer``."""
     for name, attr in PARTS.items():
         module = getattr(model, attr)
         if module is not None:
@@ -135,12 +167,10 @@ def hilda_steps(model, data, iters, timer, amp):
                        'forward' if name in ('teacher', 'student') else 'loss',
                        name)
     timer.wrap(model.student, 'point_levels', 'student')
-    for _ in range(iters):
-        with timer.measure('hilda step'):
-            with torch.autocast(timer.device.type, enabled=amp):
-                losses = model(**data, mode='loss')
-            loss, _ = model.parse_losses(losses)
-            optim.update_params(loss)
+
+
+def data_device(data) -> torch.device:
+    return data['inputs']['voxels']['coors'].device
 
 
 def with_cached_teacher(model, data) -> dict:
@@ -164,39 +194,28 @@ def with_cached_teacher(model, data) -> dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
-def cached_steps(model, data, iters, timer, amp):
-    """The HilDA step on cached teacher features (total time only)."""
-    optim = OptimWrapper(
-        torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                          lr=1e-4))
-    for _ in range(iters):
-        with timer.measure('hilda step, cached teacher'):
-            with torch.autocast(timer.device.type, enabled=amp):
-                losses = model(**data, mode='loss')
-            loss, _ = model.parse_losses(losses)
-            optim.update_params(loss)
-
-
-def plain_steps(model, data, iters, timer, amp, name='plain student step'):
+def plain_step(model, data, amp):
     """Supervised student step on the batch's voxels, as mmdet3d's MinkUNet
     segmentor trains (a classifier on the last stage's voxels, cross-entropy
     against ``voxel_semantic_mask``; random labels here): the reference
     cost. On the HilDA batch (t0 and t-1 voxels) it is the floor of a
     HilDA step, the student alone on both scans."""
     student = model.student
-    classifier = nn.Linear(student.level_channels[-1], 16).to(timer.device)
-    params = [p for p in student.parameters()] + list(classifier.parameters())
-    optim = OptimWrapper(torch.optim.AdamW(params, lr=1e-4))
     voxels = data['inputs']['voxels']
-    labels = torch.randint(
-        0, 16, (len(voxels['coors']), ), device=timer.device)
-    for _ in range(iters):
-        with timer.measure(name):
-            with torch.autocast(timer.device.type, enabled=amp):
-                out = student(voxels['voxels'], voxels['coors'])
-                logits = classifier(out['voxel_feats'])
-                loss = nn.functional.cross_entropy(logits.float(), labels)
-            optim.update_params(loss)
+    device = data_device(data)
+    classifier = nn.Linear(student.level_channels[-1], 16).to(device)
+    optim = make_optim(
+        list(student.parameters()) + list(classifier.parameters()))
+    labels = torch.randint(0, 16, (len(voxels['coors']), ), device=device)
+
+    def step():
+        with torch.autocast(device.type, enabled=amp):
+            out = student(voxels['voxels'], voxels['coors'])
+            logits = classifier(out['voxel_feats'])
+            loss = nn.functional.cross_entropy(logits.float(), labels)
+        optim.update_params(loss)
+
+    return step
 
 
 def main():
@@ -231,42 +250,65 @@ def main():
     timer = PartTimer(device)
     data, plain_data = load_batch(dataset, model, batch_size, timer)
     cached = with_cached_teacher(model, data)
-    # One untimed warm-up of each step type (allocator, lazy init).
-    cached_steps(model, cached, 1, PartTimer(device), args.amp)
-    plain_steps(model, plain_data, 1, PartTimer(device), args.amp)
-    plain_steps(model, plain_data, args.iters, timer, args.amp)
-    plain_steps(model, data, args.iters, timer, args.amp, 'student t0+t-1')
-    cached_steps(model, cached, args.iters, timer, args.amp)
-    # Last: it wraps the parts' methods with timers.
-    hilda_steps(model, data, args.iters, timer, args.amp)
+    steps = {
+        HILDA: hilda_step(model, data, args.amp),
+        CACHED: hilda_step(model, cached, args.amp),
+        PLAIN: plain_step(model, plain_data, args.amp),
+    }
+    temporal = 'prev_point2voxel' in data['inputs']
+    if temporal:
+        steps[BOTH] = plain_step(model, data, args.amp)
+        steps[NO_PREV_GRAD] = hilda_step(
+            model, cached, args.amp, prev_grad=False)
+    # One untimed warm-up of each (allocator, lazy init, optimizer state),
+    # then the variants in turn, so that a slower spell of a shared
+    # machine hits them all alike.
+    for step in steps.values():
+        step()
+    time_parts(model, timer)
+    for _ in range(args.iters):
+        for name, step in steps.items():
+            timer.parts_on = name == HILDA
+            with timer.measure(name):
+                step()
+    timer.parts_on = False
+    report(timer, args, device, batch_size, list(steps))
 
+
+def report(timer, args, device, batch_size, names):
     n = args.iters
-    step = timer.seconds['hilda step'] / n
-    plain = timer.seconds['plain student step'] / n
+    per_step = {k: timer.seconds[k] / n for k in names}
+    step, plain = per_step[HILDA], per_step[PLAIN]
     forward_parts = {
         k: timer.seconds[k] / n
         for k in PARTS if k in timer.seconds
     }
     rest = step - sum(forward_parts.values())
+    gpu = device.type == 'cuda'
     print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
           f'{n} timed steps{" (AMP)" if args.amp else ""}')
     print(f'  data (batch + preprocessor)  {timer.seconds["data"]:8.3f} s')
-    print(f'  HilDA step                   {step:8.3f} s')
+    print(f'  {HILDA:<28s} {step:8.3f} s')
     for name, seconds in forward_parts.items():
         share = 100 * seconds / step
-        print(f'    {name:<26s} {seconds:8.3f} s  {share:5.1f} %'
-              f'  peak {timer.memory[name]:8.0f} MB')
+        memory = f'  peak {timer.memory[name]:8.0f} MB' if gpu else ''
+        print(f'    {name:<26s} {seconds:8.3f} s  {share:5.1f} %{memory}')
     print(f'    {"backward + update":<26s} {rest:8.3f} s  '
           f'{100 * rest / step:5.1f} %')
-    cached = timer.seconds['hilda step, cached teacher'] / n
-    print(f'  HilDA step, cached teacher   {cached:8.3f} s')
-    both = timer.seconds['student t0+t-1'] / n
-    print(f'  plain student step           {plain:8.3f} s')
+    for name in names:
+        if name != HILDA:
+            memory = f'  peak {timer.memory[name]:8.0f} MB' if gpu else ''
+            print(f'  {name:<28s} {per_step[name]:8.3f} s{memory}')
     print(f'  ratio HilDA / plain student  {step / plain:8.2f}')
-    print(f'  ratio with the teacher cache {cached / plain:8.2f}')
-    print(f'  floor: plain step on t0+t-1  {both / plain:8.2f}'
-          '   (the student alone on both scans)')
-    print(f'  peak memory                  {peak_memory_mb(device):8.0f} MB')
+    print(f'  ratio with the teacher cache {per_step[CACHED] / plain:8.2f}')
+    if NO_PREV_GRAD in per_step:
+        print(f'  ratio cached, no t-1 grad    '
+              f'{per_step[NO_PREV_GRAD] / plain:8.2f}'
+              '   (prev_grad=False)')
+        print(f'  floor: plain step on t0+t-1  {per_step[BOTH] / plain:8.2f}'
+              '   (the student alone on both scans)')
+    label = 'peak GPU memory' if gpu else 'peak RSS'
+    print(f'  {label:<28s} {peak_memory_mb(device):8.0f} MB')
 
 
 if __name__ == '__main__':

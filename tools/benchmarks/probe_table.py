@@ -11,6 +11,9 @@ point augmentation on, ``tools/cache_teacher_features.py``):
 - ``hilda``: the full objective (4 levels + global token + diffusion);
 - ``nodiff``: no temporal occupancy diffusion;
 - ``nocls``: no global token;
+- ``noprevgrad`` (only with ``--methods``): the full objective with
+  ``prev_grad=False`` (the student runs on t-1 without gradients, the
+  cheaper step);
 - ``lastlevel``: the last level only and nothing else (ScaLR-style);
 - ``slidr``: last level, superpixel-pooled InfoNCE (SLidR-style);
 - ``random``: no pre-training.
@@ -64,9 +67,12 @@ METHODS = dict(
     hilda='HilDA (full)',
     nodiff='no diffusion',
     nocls='no global token',
+    noprevgrad='HilDA, t-1 without gradient',
     lastlevel='last level only (ScaLR-style)',
     slidr='superpixel InfoNCE (SLidR-style)',
     random='random init')
+# Settings rather than ablations: run on request (--methods).
+OPTIONAL_METHODS = ('noprevgrad', )
 PROTOCOLS = dict(linear='linear probe', finetune='fine-tune')
 SHARES = (1, 10, 100)
 QUICK = dict(pretrain_iters=2, downstream_iters=2, seeds=[0])
@@ -82,7 +88,11 @@ def parse_args(argv=None):
         default=osp.join(REPO, 'data', 'hilda_demo'),
         help='demo data (tools/create_demo_data.py)')
     parser.add_argument(
-        '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
+        '--methods',
+        nargs='+',
+        choices=list(METHODS),
+        default=[m for m in METHODS if m not in OPTIONAL_METHODS],
+        help=f'default: all but {OPTIONAL_METHODS}')
     parser.add_argument(
         '--shares',
         type=float,
@@ -149,6 +159,8 @@ def pretrain_config(method: str, args, cache_dir: str):
         cfg.merge_from_dict({'model.diffusion_head': None})
     elif method == 'nocls':
         cfg.merge_from_dict({'model.global_token': None})
+    elif method == 'noprevgrad':
+        cfg.merge_from_dict({'model.prev_grad': False})
     elif method == 'lastlevel':
         cfg.merge_from_dict(dict(model=last_level_only))
     elif method == 'slidr':
@@ -283,9 +295,10 @@ def run_jobs(jobs: List[dict], num_workers: int, what: str) -> Dict[str, dict]:
             results[job['name']] = result
             extra = (f'mIoU {100 * result["miou"]:.1f}' if 'miou' in result
                      else 'reused' if job['reuse'] else 'exported')
-            print(f'[probe_table] {what} {done}/{len(jobs)} '
-                  f'{job["name"]}: {extra}, {result["train_s"]:.0f} s',
-                  flush=True)
+            print(
+                f'[probe_table] {what} {done}/{len(jobs)} '
+                f'{job["name"]}: {extra}, {result["train_s"]:.0f} s',
+                flush=True)
     return results
 
 
@@ -294,8 +307,9 @@ def make_job(name: str, kind: str, cfg, args, **extra) -> dict:
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, f'{name}.py')
     cfg.dump(path)
-    reuse = (kind == 'pretrain' and args.reuse_pretrained
-             and osp.isfile(extra['export']))
+    reuse = (
+        kind == 'pretrain' and args.reuse_pretrained
+        and osp.isfile(extra['export']))
     return dict(
         name=name,
         kind=kind,
@@ -312,8 +326,8 @@ def ensure_cache(args) -> str:
                          'effnetlite0_224x392')
     if osp.isfile(osp.join(cache_dir, 'meta.json')):
         return cache_dir
-    print(f'[probe_table] caching teacher features into {cache_dir}',
-          flush=True)
+    print(
+        f'[probe_table] caching teacher features into {cache_dir}', flush=True)
     subprocess.run([
         sys.executable,
         osp.join(REPO, 'tools', 'cache_teacher_features.py'), PRETRAIN_CONFIG,
@@ -332,8 +346,8 @@ def label_splits(args) -> Dict[tuple, Optional[str]]:
     splits = {}
     for seed in args.seeds:
         partial = [s for s in args.shares if s < 100]
-        paths = create_splits(info, partial,
-                              osp.join(args.work_dir, 'splits'), seed)
+        paths = create_splits(info, partial, osp.join(args.work_dir, 'splits'),
+                              seed)
         for share in args.shares:
             splits[(share, seed)] = paths.get(share)
     return splits
@@ -462,9 +476,13 @@ def main(argv=None):
                 pretrain=pretrained,
                 runs=runs,
                 table={
-                    p: {m: {f'{s:g}': v
-                            for s, v in t.items()}
-                        for m, t in table[p].items()}
+                    p: {
+                        m: {
+                            f'{s:g}': v
+                            for s, v in t.items()
+                        }
+                        for m, t in table[p].items()
+                    }
                     for p in table
                 },
                 pretrain_s=pretrain_s,

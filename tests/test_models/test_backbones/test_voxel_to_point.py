@@ -124,3 +124,15 @@ def test_point_levels_select_and_gather_all():
     assert valid[0].tolist() == [False, True]
     with pytest.raises(ValueError, match='2 stages of features but 1'):
         PointLevels([feats, feats], [torch.tensor([0])])
+
+
+def test_point_levels_cat_shifts_each_part_past_the_previous_voxels():
+    first = PointLevels([torch.tensor([[1.], [2.]])], [torch.tensor([1, -1])])
+    second = PointLevels([torch.tensor([[3.], [4.], [5.]])],
+                         [torch.tensor([2, 0, -1])])
+    both = PointLevels.cat([first, second])
+    gathered, valid = both.gather_all()
+    assert gathered[0].view(-1).tolist() == [2., 0., 5., 3., 0.]
+    assert valid[0].tolist() == [True, False, True, True, False]
+    with pytest.raises(ValueError, match='same number of stages'):
+        PointLevels.cat([first, PointLevels([], [])])

@@ -3,6 +3,7 @@ import pytest
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.runner import set_random_seed
 
@@ -25,16 +26,16 @@ def test_each_loss_reaches_the_student_and_none_the_teacher(dataset):
     model.train()
     batch = preprocessed_batch(model, dataset)
     losses = model(**batch, mode='loss')
-    assert {'loss_distill_l0', 'loss_distill_l1', 'loss_cls',
-            'loss_diffusion'} == set(losses)
+    assert {
+        'loss_distill_l0', 'loss_distill_l1', 'loss_cls', 'loss_diffusion'
+    } == set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
     student_params = [p for p in model.student.parameters()]
     for name in ('loss_distill_l1', 'loss_cls', 'loss_diffusion'):
         model.zero_grad(set_to_none=True)
         losses[name].backward(retain_graph=True)
-        reached = sum(
-            p.grad.abs().sum().item() for p in student_params
-            if p.grad is not None)
+        reached = sum(p.grad.abs().sum().item() for p in student_params
+                      if p.grad is not None)
         assert reached > 0, f'{name} does not reach the student'
         assert all(p.grad is None for p in model.teacher.parameters())
 
@@ -77,7 +78,9 @@ def test_masked_mode_hides_patches_from_the_student(tmp_path):
     set_random_seed(0)
     cfg = tiny_model_cfg()
     cfg['diffusion_head'] = dict(
-        cfg['diffusion_head'], mode='masked', mask_patch_size=2,
+        cfg['diffusion_head'],
+        mode='masked',
+        mask_patch_size=2,
         mask_ratio=0.5)
     model = MODELS.build(cfg)
     dataset = tiny_dataset(tmp_path, temporal=False, num_frames=2)
@@ -106,8 +109,7 @@ def test_normalisation_must_match_the_teacher():
 def test_ablation_without_cls_and_diffusion_builds_only_the_neck():
     model = MODELS.build(
         tiny_model_cfg(
-            global_token=None,
-            diffusion_head=None,
+            global_token=None, diffusion_head=None,
             loss_weights=dict(cls=0.0)))
     assert model.global_token is None and model.diffusion_head is None
     assert model.distill_neck is not None
@@ -191,3 +193,61 @@ def test_slidr_style_infonce_uses_batch_unique_superpixels(tmp_path):
     samples = batch['data_samples']
     num_segments = 1 + max(int(s.superpixels.max()) for s in samples)
     assert torch.equal(superpixel // num_segments, captured['img_idx'])
+
+
+def _same_models(**overrides):
+    """The tiny model twice with the same weights, BatchNorm on running
+    statistics (so one batched and two separate student passes agree)."""
+    set_random_seed(0)
+    reference = MODELS.build(tiny_model_cfg())
+    other = MODELS.build(tiny_model_cfg(**overrides))
+    other.load_state_dict(reference.state_dict())
+    # The frozen teacher stays out of state dicts.
+    other.teacher.load_state_dict(reference.teacher.state_dict())
+    for model in (reference, other):
+        model.train()
+        model.student.eval()
+    return reference, other
+
+
+def _student_grads(model, batch, loss_name, iteration):
+    # The diffusion noise is keyed by the iteration: the same at the same
+    # iteration for every model.
+    MessageHub.get_current_instance().update_info('iter', iteration)
+    model.zero_grad(set_to_none=True)
+    model(**batch, mode='loss')[loss_name].backward()
+    return [p.grad for p in model.student.parameters()]
+
+
+def test_prev_grad_false_gives_the_same_losses(dataset):
+    batched, split = _same_models(prev_grad=False)
+    batch = preprocessed_batch(batched, dataset)
+    expected = batched(**batch, mode='loss')
+    got = split(**batch, mode='loss')
+    assert set(got) == set(expected)
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name])
+
+
+def test_prev_grad_false_back_propagates_through_t0_only(dataset):
+    batched, split = _same_models(prev_grad=False)
+    detached, _ = _same_models()  # the same weights again
+    batch = preprocessed_batch(batched, dataset)
+
+    original = detached.diffusion_inputs
+
+    def detached_prev(*args, **kwargs):
+        kwargs = original(*args, **kwargs)
+        kwargs['feats_prev'] = kwargs['feats_prev'].detach()
+        return kwargs
+
+    detached.diffusion_inputs = detached_prev
+    # The gradient is the batched pass's with the t-1 features detached...
+    got = _student_grads(split, batch, 'loss_diffusion', 1)
+    expected = _student_grads(detached, batch, 'loss_diffusion', 1)
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e)
+    # ... not the gradient through both scans.
+    through_both = _student_grads(batched, batch, 'loss_diffusion', 1)
+    assert any(not torch.allclose(g, b) for g, b in zip(got, through_both)
+               if g is not None)

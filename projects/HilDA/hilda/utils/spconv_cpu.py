@@ -7,6 +7,8 @@ CPU kernels also give wrong values when torch runs them on several intra-op
 threads. Both are fixed here, once, and only when CUDA is unavailable.
 """
 import importlib
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import torch
 from mmengine.logging import print_log
@@ -14,6 +16,8 @@ from mmengine.logging import print_log
 _SPCONV_STREAM_MODULES = ('spconv.pytorch.cppcore', 'spconv.pytorch.ops',
                           'spconv.pytorch.hash')
 _patched = False
+# torch's intra-op threads before the patch limited them to one.
+_dense_threads: Optional[int] = None
 
 
 def _null_stream() -> int:
@@ -32,7 +36,7 @@ def patch_spconv_for_cpu() -> bool:
     Returns:
         bool: Whether the patch is active.
     """
-    global _patched
+    global _patched, _dense_threads
     if _patched:
         return True
     if torch.cuda.is_available():
@@ -44,11 +48,34 @@ def patch_spconv_for_cpu() -> bool:
     for module in modules:
         if hasattr(module, 'get_current_stream'):
             module.get_current_stream = _null_stream
+    _dense_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     _patched = True
     print_log(
         'CUDA is unavailable: spconv runs on CPU with its native algorithm '
         'and torch uses one intra-op thread (spconv CPU kernels are not '
-        'thread-safe).',
+        f'thread-safe); the frozen teacher keeps {_dense_threads}.',
         logger='current')
     return True
+
+
+@contextmanager
+def dense_threads() -> Iterator[None]:
+    """Run a block on the intra-op threads torch had before
+    :func:`patch_spconv_for_cpu` limited it to one.
+
+    For dense work with no spconv inside and no backward pass later (the
+    frozen teacher's forward): it is safe on several threads and is the
+    largest such part of a CPU step. Outside the patch this does nothing;
+    to limit the threads, call ``torch.set_num_threads`` before importing
+    the plugin.
+    """
+    if _dense_threads is None or _dense_threads <= torch.get_num_threads():
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(_dense_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -257,6 +257,27 @@ class PointLevels:
         index = [torch.arange(len(f), device=f.device) for f in feats]
         return cls(list(feats), index)
 
+    @classmethod
+    def cat(cls, parts: Sequence['PointLevels']) -> 'PointLevels':
+        """The points of ``parts`` one after another, for the same stages
+        computed in separate passes (e.g. t0 with gradients, t-1 without):
+        each part's voxel rows follow those of the parts before it."""
+        if len({len(p) for p in parts}) != 1:
+            raise ValueError(
+                'PointLevels.cat needs parts with the same number of '
+                f'stages, got {[len(p) for p in parts]}')
+        feats, index = [], []
+        for level in range(len(parts[0])):
+            offset = 0
+            shifted = []
+            for part in parts:
+                i = part.index[level]
+                shifted.append(torch.where(i >= 0, i + offset, i))
+                offset += len(part.feats[level])
+            feats.append(torch.cat([p.feats[level] for p in parts]))
+            index.append(torch.cat(shifted))
+        return cls(feats, index)
+
     def __len__(self) -> int:
         return len(self.feats)
 

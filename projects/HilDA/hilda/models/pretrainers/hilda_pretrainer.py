@@ -53,6 +53,16 @@ class HilDAPretrainer(BaseModel):
         diffusion_head (dict, optional): ``OccupancyDiffusionHead`` config;
             ``in_channels`` is filled in.
         loss_weights (dict): ``distill``, ``cls``, ``diffusion`` weights.
+        prev_grad (bool): Whether L_diffusion back-propagates into the
+            student through the t-1 scan as well as through t0. True
+            (default, the method as described): one batched student pass
+            over the t0 and t-1 voxels. False: the t-1 scan is context
+            only; the student runs on it in a second pass under
+            ``no_grad``, which costs about a third of its forward and
+            backward and keeps none of its activations (see
+            ``tools/benchmarks/pretrain_speed.py``). The t0 gradients are
+            the same in both modes, up to BatchNorm's batch statistics
+            (each pass normalises with its own).
         data_preprocessor (dict, optional): Usually
             ``HilDAPretrainDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
@@ -65,6 +75,7 @@ class HilDAPretrainer(BaseModel):
                  global_token: OptConfigType = None,
                  diffusion_head: OptConfigType = None,
                  loss_weights: Optional[Dict[str, float]] = None,
+                 prev_grad: bool = True,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
@@ -78,6 +89,7 @@ class HilDAPretrainer(BaseModel):
         self._register_state_dict_hook(_drop_teacher_keys)
         self._register_load_state_dict_pre_hook(
             self._restore_teacher_keys, with_module=False)
+        self.prev_grad = prev_grad
         self.loss_weights = dict(distill=1.0, cls=1.0, diffusion=1.0)
         self.loss_weights.update(loss_weights or {})
         unknown = set(self.loss_weights) - set(LOSS_TERMS)
@@ -172,15 +184,19 @@ class HilDAPretrainer(BaseModel):
                          "has no predictions ('loss' or 'tensor')")
 
     # Student --------------------------------------------------------------
-    def _run_student(self,
-                     inputs: dict,
-                     data_samples: list,
-                     keep_voxel: Optional[Tensor] = None) -> Tuple[dict, list]:
-        """Run the student once on all voxels (t0 and t-1 samples).
+    def _run_student(
+            self,
+            inputs: dict,
+            data_samples: list,
+            keep_voxel: Optional[Tensor] = None
+    ) -> Tuple[dict, PointLevels, List[int]]:
+        """Run the student on the t0 and t-1 voxels: in one batched pass,
+        or (``prev_grad=False``) on t-1 in a second pass without gradients.
 
-        Returns the student output and the per-sample point-to-voxel maps
-        (t0 samples first, then t-1), remapped if ``keep_voxel`` drops
-        voxels.
+        Returns the student output (of the t0 voxels only, in the second
+        case), the points' :class:`PointLevels` and the number of points
+        of each sample (t0 samples first, then t-1); ``keep_voxel`` drops
+        voxels before the student runs.
         """
         voxels = inputs['voxels']
         feats, coors = voxels['voxels'], voxels['coors']
@@ -188,7 +204,23 @@ class HilDAPretrainer(BaseModel):
             inputs.get('prev_point2voxel', []))
         if keep_voxel is not None:
             feats, coors, maps = drop_voxels(feats, coors, maps, keep_voxel)
-        return self.student(feats, coors), maps
+        sizes = [len(m) for m in maps]
+        batch_size = len(data_samples)
+        if self.prev_grad or len(maps) == batch_size:
+            out = self.student(feats, coors)
+            return out, self.student.point_levels(out, maps), sizes
+        # The preprocessor numbers the t-1 samples B..2B-1, after t0.
+        is_t0 = coors[:, 0] < batch_size
+        out = self.student(feats[is_t0], coors[is_t0])
+        prev_coors = coors[~is_t0].clone()
+        prev_coors[:, 0] -= batch_size
+        with torch.no_grad():
+            out_prev = self.student(feats[~is_t0], prev_coors)
+        levels = PointLevels.cat([
+            self.student.point_levels(out, maps[:batch_size]),
+            self.student.point_levels(out_prev, maps[batch_size:])
+        ])
+        return out, levels, sizes
 
     def patch_mask(
             self, inputs: dict,
@@ -214,9 +246,7 @@ class HilDAPretrainer(BaseModel):
             (t0 samples first, then t-1; gathered only where a loss needs
             them), and the number of points of each (t0, then t-1) sample.
         """
-        out, maps = self._run_student(inputs, data_samples, keep_voxel)
-        return out, self.student.point_levels(out,
-                                              maps), [len(m) for m in maps]
+        return self._run_student(inputs, data_samples, keep_voxel)
 
     def student_point_features(
         self,
