@@ -66,14 +66,19 @@ def official_ckpt(tmp_path_factory, timm_model):
     return str(path)
 
 
-@pytest.fixture(scope='module')
-def teacher(official_ckpt):
+def build_teacher(checkpoint, **kwargs):
     return MODELS.build(
         dict(
             type='DINOv2Teacher',
             arch=TINY,
             img_size=IMG,
-            checkpoint=official_ckpt))
+            checkpoint=checkpoint,
+            **kwargs))
+
+
+@pytest.fixture(scope='module')
+def teacher(official_ckpt):
+    return build_teacher(official_ckpt)
 
 
 def images(n=2, size=IMG, seed=1):
@@ -328,13 +333,7 @@ def test_precision_sets_the_forward_dtype(official_ckpt, teacher):
     reference = teacher(images())
 
     def build(precision):
-        return MODELS.build(
-            dict(
-                type='DINOv2Teacher',
-                arch=TINY,
-                img_size=IMG,
-                checkpoint=official_ckpt,
-                precision=precision))
+        return build_teacher(official_ckpt, precision=precision)
 
     # Half precision computes differently, within bfloat16's rounding.
     errors = _relative_errors(build('bf16')(images()), reference)
