@@ -9,7 +9,7 @@ import os.path as osp
 import subprocess
 import sys
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_tool
 from tests.helpers.tiny_demo_world import tiny_demo_root
 
 METHOD_ROWS = ('HilDA (full)', 'no diffusion', 'no global token',
@@ -58,3 +58,15 @@ def test_quick_probe_table_has_every_method_share_and_protocol(tmp_path):
     ]
     png = work_dir / 'probe_table.png'
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_noprevgrad_is_opt_in_and_only_switches_prev_grad(tmp_path):
+    tool = load_tool('benchmarks/probe_table.py')
+    args = tool.parse_args(['--work-dir', str(tmp_path)])
+    assert 'noprevgrad' not in args.methods and 'hilda' in args.methods
+    full = tool.pretrain_config('hilda', args, str(tmp_path))
+    cheap = tool.pretrain_config('noprevgrad', args, str(tmp_path))
+    assert full.model.get('prev_grad', True) is True
+    assert cheap.model.prev_grad is False
+    cheap.model.pop('prev_grad')
+    assert cheap.to_dict() == full.to_dict()
