@@ -2,9 +2,10 @@
 import subprocess
 import sys
 
+import torch
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_tool
 from tests.helpers.synthetic_nuscenes import write_sequence
 from tests.helpers.tiny_hilda import tiny_model_cfg, tiny_pipeline
 
@@ -46,3 +47,28 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
         assert part in report, part
     ratio = float(report.split('ratio HilDA / plain student')[1].split()[0])
     assert ratio > 1.0  # HilDA does strictly more than the plain step
+
+
+def test_nested_measures_each_keep_the_peak_of_their_span(monkeypatch):
+    """GPU peak memory (simulated): a part resets the peak counter, yet the
+    step around it still reports the step's own peak."""
+    tool = load_tool('benchmarks/pretrain_speed.py')
+    memory = dict(now=0.0, peak=0.0)
+
+    def allocate(mb):
+        memory['now'] = mb
+        memory['peak'] = max(memory['peak'], mb)
+
+    monkeypatch.setattr(tool, 'synchronize', lambda device: None)
+    monkeypatch.setattr(tool, 'peak_memory_mb', lambda device: memory['peak'])
+    monkeypatch.setattr(tool.torch.cuda, 'reset_peak_memory_stats',
+                        lambda device: memory.update(peak=memory['now']))
+    timer = tool.PartTimer(torch.device('cuda'))
+    with timer.measure('step'):
+        allocate(500)  # the step's peak, before the part
+        allocate(100)
+        with timer.measure('part'):
+            allocate(300)
+        allocate(200)
+    assert timer.memory['part'] == 300
+    assert timer.memory['step'] == 500

@@ -80,25 +80,41 @@ def peak_memory_mb(device) -> float:
 
 
 class PartTimer:
-    """Accumulates wall time (and GPU peak memory) of wrapped calls."""
+    """Accumulates wall time (and GPU peak memory) of wrapped calls.
+
+    Measures nest (the parts inside a step): before a part resets the GPU
+    peak, the peak so far is credited to every measure still open, so each
+    keeps the peak of its whole span.
+    """
 
     def __init__(self, device):
         self.device = device
         self.seconds = defaultdict(float)
         self.memory = defaultdict(float)
+        self.open = []
         # Wrapped parts are timed only while this is set.
         self.parts_on = False
+
+    def _credit_peak(self):
+        peak = peak_memory_mb(self.device)
+        for name in self.open:
+            self.memory[name] = max(self.memory[name], peak)
 
     @contextmanager
     def measure(self, name):
         synchronize(self.device)
         if self.device.type == 'cuda':
+            self._credit_peak()
             torch.cuda.reset_peak_memory_stats(self.device)
+        self.open.append(name)
         start = time.perf_counter()
-        yield
-        synchronize(self.device)
-        self.seconds[name] += time.perf_counter() - start
-        self.memory[name] = max(self.memory[name], peak_memory_mb(self.device))
+        try:
+            yield
+        finally:
+            synchronize(self.device)
+            self.seconds[name] += time.perf_counter() - start
+            self._credit_peak()
+            self.open.pop()
 
     def wrap(self, module: nn.Module, method: str, name: str):
         """Time ``module.<method>`` under ``name`` (forward calls only)."""
@@ -288,7 +304,8 @@ def report(timer, args, device, batch_size, names):
     print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
           f'{n} timed steps{" (AMP)" if args.amp else ""}')
     print(f'  data (batch + preprocessor)  {timer.seconds["data"]:8.3f} s')
-    print(f'  {HILDA:<28s} {step:8.3f} s')
+    memory = f'  peak {timer.memory[HILDA]:8.0f} MB' if gpu else ''
+    print(f'  {HILDA:<28s} {step:8.3f} s{memory}')
     for name, seconds in forward_parts.items():
         share = 100 * seconds / step
         memory = f'  peak {timer.memory[name]:8.0f} MB' if gpu else ''
@@ -307,8 +324,11 @@ def report(timer, args, device, batch_size, names):
               '   (prev_grad=False)')
         print(f'  floor: plain step on t0+t-1  {per_step[BOTH] / plain:8.2f}'
               '   (the student alone on both scans)')
-    label = 'peak GPU memory' if gpu else 'peak RSS'
-    print(f'  {label:<28s} {peak_memory_mb(device):8.0f} MB')
+    if gpu:
+        peak = max(timer.memory.values())
+        print(f'  {"peak GPU memory":<28s} {peak:8.0f} MB')
+    else:
+        print(f'  {"peak RSS":<28s} {peak_memory_mb(device):8.0f} MB')
 
 
 if __name__ == '__main__':
