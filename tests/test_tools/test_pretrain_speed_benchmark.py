@@ -43,10 +43,20 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
                  'diffusion', 'backward + update', 'plain student step',
                  'HilDA step, cached teacher', 'ratio HilDA / plain student',
                  'ratio with the teacher cache', 'plain step on t0+t-1',
-                 'cached, t-1 without gradient', 'ratio cached, no t-1 grad'):
+                 'cached, t-1 without gradient', 'ratio cached, no t-1 grad',
+                 'memory: peak resident set size'):
         assert part in report, part
     ratio = float(report.split('ratio HilDA / plain student')[1].split()[0])
     assert ratio > 1.0  # HilDA does strictly more than the plain step
+
+    def peak(row):
+        return float(report.split(row)[1].split('peak')[1].split()[0])
+
+    # Every variant reports its own peak: the full step holds more than the
+    # plain one (heads, t-1 activations), and less without t-1 gradients.
+    cached = peak('HilDA step, cached teacher')
+    assert cached > peak('plain student step')
+    assert cached > peak('cached, t-1 without gradient')
 
 
 def test_nested_measures_each_keep_the_peak_of_their_span(monkeypatch):

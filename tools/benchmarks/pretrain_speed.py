@@ -32,12 +32,14 @@ Example:
 """
 import argparse
 import copy
+import ctypes
 import os.path as osp
 import resource
 import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from typing import Optional
 
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -55,6 +57,8 @@ from projects.HilDA.hilda.utils import CheckedDictAction, load_config
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from data_pipeline import real_frame_overrides  # noqa: E402
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_trim = None  # glibc's malloc_trim, once rss_follows_live_memory() ran
 HILDA = 'HilDA step'
 CACHED = 'HilDA step, cached teacher'
 NO_PREV_GRAD = 'cached, t-1 without gradient'
@@ -73,16 +77,62 @@ def synchronize(device):
         torch.cuda.synchronize(device)
 
 
+def _proc_status_mb(field: str) -> Optional[float]:
+    """A ``VmXXX`` line of /proc/self/status in MB (None off Linux)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def peak_memory_mb(device) -> float:
+    """GPU: peak allocated since the last reset. CPU: peak resident set
+    size since the last reset (Linux; else of the whole process)."""
     if device.type == 'cuda':
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _proc_status_mb('VmHWM')
+    if peak is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak
+
+
+def reset_peak_memory(device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    if _trim is not None:  # what earlier steps freed leaves the RSS
+        _trim(0)
+    try:  # Linux: '5' resets the peak RSS (VmHWM) to the current RSS
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+    except OSError:
+        pass
+
+
+def rss_follows_live_memory() -> bool:
+    """Make freed CPU tensors leave the resident set (glibc): allocations
+    of 64 KiB and more get their own mapping, returned on free, and each
+    measure starts by trimming the heap, so that a part's peak RSS is not
+    hidden by memory an earlier part freed."""
+    global _trim
+    try:
+        libc = ctypes.CDLL('libc.so.6')
+        done = bool(libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024))
+        _trim = libc.malloc_trim
+        _trim(0)  # hand back what is free now
+        return done
+    except (OSError, AttributeError):
+        return False
 
 
 class PartTimer:
-    """Accumulates wall time (and GPU peak memory) of wrapped calls.
+    """Accumulates wall time and peak memory of wrapped calls.
 
-    Measures nest (the parts inside a step): before a part resets the GPU
+    Measures nest (the parts inside a step): before a part resets the
     peak, the peak so far is credited to every measure still open, so each
     keeps the peak of its whole span.
     """
@@ -103,9 +153,8 @@ class PartTimer:
     @contextmanager
     def measure(self, name):
         synchronize(self.device)
-        if self.device.type == 'cuda':
-            self._credit_peak()
-            torch.cuda.reset_peak_memory_stats(self.device)
+        self._credit_peak()
+        reset_peak_memory(self.device)
         self.open.append(name)
         start = time.perf_counter()
         try:
@@ -282,16 +331,32 @@ def main():
     for step in steps.values():
         step()
     time_parts(model, timer)
-    for _ in range(args.iters):
+    run_rounds(steps, timer, args.iters)
+    # Memory in a round of its own: on CPU it needs freed tensors to leave
+    # the resident set, which slows every allocation (not for the timings).
+    if device.type == 'cpu':
+        rss_follows_live_memory()
+    baseline = (
+        torch.cuda.memory_allocated(device) /
+        2**20 if device.type == 'cuda' else _proc_status_mb('VmRSS'))
+    memory = PartTimer(device)
+    time_parts(model, memory)
+    run_rounds(steps, memory, 1)
+    report(timer, memory.memory, args, device, batch_size, list(steps),
+           baseline)
+
+
+def run_rounds(steps: dict, timer: PartTimer, rounds: int) -> None:
+    """Each step once per round; the parts of the HilDA step timed."""
+    for _ in range(rounds):
         for name, step in steps.items():
             timer.parts_on = name == HILDA
             with timer.measure(name):
                 step()
     timer.parts_on = False
-    report(timer, args, device, batch_size, list(steps))
 
 
-def report(timer, args, device, batch_size, names):
+def report(timer, memory_mb, args, device, batch_size, names, baseline):
     n = args.iters
     per_step = {k: timer.seconds[k] / n for k in names}
     step, plain = per_step[HILDA], per_step[PLAIN]
@@ -300,21 +365,20 @@ def report(timer, args, device, batch_size, names):
         for k in PARTS if k in timer.seconds
     }
     rest = step - sum(forward_parts.values())
-    gpu = device.type == 'cuda'
     print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
           f'{n} timed steps{" (AMP)" if args.amp else ""}')
     print(f'  data (batch + preprocessor)  {timer.seconds["data"]:8.3f} s')
-    memory = f'  peak {timer.memory[HILDA]:8.0f} MB' if gpu else ''
+    memory = f'  peak {memory_mb[HILDA]:8.0f} MB'
     print(f'  {HILDA:<28s} {step:8.3f} s{memory}')
     for name, seconds in forward_parts.items():
         share = 100 * seconds / step
-        memory = f'  peak {timer.memory[name]:8.0f} MB' if gpu else ''
+        memory = f'  peak {memory_mb[name]:8.0f} MB'
         print(f'    {name:<26s} {seconds:8.3f} s  {share:5.1f} %{memory}')
     print(f'    {"backward + update":<26s} {rest:8.3f} s  '
           f'{100 * rest / step:5.1f} %')
     for name in names:
         if name != HILDA:
-            memory = f'  peak {timer.memory[name]:8.0f} MB' if gpu else ''
+            memory = f'  peak {memory_mb[name]:8.0f} MB'
             print(f'  {name:<28s} {per_step[name]:8.3f} s{memory}')
     print(f'  ratio HilDA / plain student  {step / plain:8.2f}')
     print(f'  ratio with the teacher cache {per_step[CACHED] / plain:8.2f}')
@@ -324,11 +388,10 @@ def report(timer, args, device, batch_size, names):
               '   (prev_grad=False)')
         print(f'  floor: plain step on t0+t-1  {per_step[BOTH] / plain:8.2f}'
               '   (the student alone on both scans)')
-    if gpu:
-        peak = max(timer.memory.values())
-        print(f'  {"peak GPU memory":<28s} {peak:8.0f} MB')
-    else:
-        print(f'  {"peak RSS":<28s} {peak_memory_mb(device):8.0f} MB')
+    what = ('GPU memory allocated'
+            if device.type == 'cuda' else 'resident set size (RSS)')
+    print(f'  memory: peak {what} while each ran; before the timed steps '
+          f'(model, optimizer states, batch): {baseline or 0:.0f} MB')
 
 
 if __name__ == '__main__':
