@@ -91,7 +91,15 @@ def build_runner(cfg: Config) -> Runner:
 def run_tool(main: Callable[[], None], prog: str) -> None:
     """Run a tool's main; a :class:`ConfigError`, a missing file (e.g. a
     teacher checkpoint named in the config), pre-trained weights that did
-    not load or a checkpoint whose checksum fails exit with one line."""
+    not load or a checkpoint whose checksum fails exit with one line.
+
+    A distributed run that finished ends its process group itself: left to
+    the interpreter's exit, gloo's threads are torn down in no set order
+    and a rank sometimes aborts ("terminate called without an active
+    exception") after all its work is done.
+    """
+    import torch.distributed as dist
+
     from ..engine.hooks.pretrained_weights_check_hook import \
         PretrainedWeightsError
     from .checkpoint_integrity import ChecksumError
@@ -100,3 +108,5 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
     except (ConfigError, FileNotFoundError, PretrainedWeightsError,
             ChecksumError) as e:
         sys.exit(f'{prog}: error: {e}')
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

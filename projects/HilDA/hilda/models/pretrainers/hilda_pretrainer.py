@@ -184,19 +184,23 @@ class HilDAPretrainer(BaseModel):
                          "has no predictions ('loss' or 'tensor')")
 
     # Student --------------------------------------------------------------
-    def _run_student(
+    def student_levels(
             self,
             inputs: dict,
             data_samples: list,
             keep_voxel: Optional[Tensor] = None
     ) -> Tuple[dict, PointLevels, List[int]]:
-        """Run the student on the t0 and t-1 voxels: in one batched pass,
-        or (``prev_grad=False``) on t-1 in a second pass without gradients.
+        """Run the student and locate every point in its last K+1 stages.
 
-        Returns the student output (of the t0 voxels only, in the second
-        case), the points' :class:`PointLevels` and the number of points
-        of each sample (t0 samples first, then t-1); ``keep_voxel`` drops
-        voxels before the student runs.
+        The student runs on the t0 and t-1 voxels in one batched pass, or
+        (``prev_grad=False``) on t-1 in a second pass without gradients;
+        ``keep_voxel`` drops voxels before it runs.
+
+        Returns:
+            tuple: the student output (of the t0 voxels only, with
+            ``prev_grad=False``), the points' :class:`PointLevels` (t0
+            samples first, then t-1; gathered only where a loss needs
+            them), and the number of points of each (t0, then t-1) sample.
         """
         voxels = inputs['voxels']
         feats, coors = voxels['voxels'], voxels['coors']
@@ -232,21 +236,6 @@ class HilDAPretrainer(BaseModel):
         voxels = inputs['voxels']
         return self.diffusion_head.sample_bev_patch_mask(
             voxels['voxels'][:, :3], voxels['coors'][:, 0].long(), batch_size)
-
-    def student_levels(
-        self,
-        inputs: dict,
-        data_samples: list,
-        keep_voxel: Optional[Tensor] = None
-    ) -> Tuple[dict, PointLevels, List[int]]:
-        """Run the student and locate every point in its last K+1 stages.
-
-        Returns:
-            tuple: the student output, the points' :class:`PointLevels`
-            (t0 samples first, then t-1; gathered only where a loss needs
-            them), and the number of points of each (t0, then t-1) sample.
-        """
-        return self._run_student(inputs, data_samples, keep_voxel)
 
     def student_point_features(
         self,
