@@ -23,8 +23,10 @@ On one fixed batch of the config's data set, in one process and one run:
 
 The variants run in turn, each once per round, after one untimed warm-up
 of each, so that a slower spell of a shared machine hits them all alike.
-Peak memory: ``torch.cuda.max_memory_allocated`` per part and per variant
-on GPU; on CPU only the process's peak resident set size.
+Peak memory per part and per variant, in one more round after the timed
+ones: ``torch.cuda.max_memory_allocated`` on GPU; on CPU (Linux) the peak
+resident set size, with glibc returning freed tensors to the system and
+the heap trimmed before each step (see :func:`rss_follows_live_memory`).
 
 Example:
     python tools/benchmarks/pretrain_speed.py \
