@@ -385,24 +385,6 @@ def map_points_to_levels(
     return PointLevels([level.feats for level in levels], indices)
 
 
-def points_to_levels(
-    levels: Sequence[SparseLevel],
-    level_geometries: Sequence[Sequence[ConvGeometry]],
-    voxel_coors: Tensor,
-    points: Union[Tensor, Sequence[Tensor]],
-    in_shape: Optional[Sequence[int]] = None
-) -> Tuple[List[Tensor], List[Tensor]]:
-    """Per-point features of several stages: :func:`map_points_to_levels`
-    (same arguments), gathered.
-
-    Returns:
-        tuple[list[Tensor], list[Tensor]]: Per stage, (N_total, C_l) point
-        features (zeros where invalid) and (N_total,) bool validity.
-    """
-    return map_points_to_levels(levels, level_geometries, voxel_coors, points,
-                                in_shape).gather_all()
-
-
 class PointFeaturesMixin:
     """``points_features`` for a student that implements ``point_levels``
     (``(out, points, num_levels) -> PointLevels``)."""

@@ -184,12 +184,11 @@ class HierarchicalDistillNeck(BaseModule):
             count = num_superpixels(superpixel)
         else:
             count = point_idx.numel()
+        if not isinstance(point_feats, PointLevels):
+            point_feats = PointLevels.from_point_feats(point_feats)
         sums = []
         for i, (head, maps) in enumerate(zip(self.heads, teacher_feats)):
-            if isinstance(point_feats, PointLevels):
-                student = point_feats.gather(i, point_idx, head)
-            else:
-                student = head(point_feats[i][point_idx])
+            student = point_feats.gather(i, point_idx, head)
             covered = image_size if feature_strides is None else (
                 maps.shape[-2] * feature_strides[i],
                 maps.shape[-1] * feature_strides[i])
