@@ -334,6 +334,7 @@ def main():
         step()
     time_parts(model, timer)
     run_rounds(steps, timer, args.iters)
+    seconds = dict(timer.seconds)
     # Memory in a round of its own: on CPU it needs freed tensors to leave
     # the resident set, which slows every allocation (not for the timings).
     if device.type == 'cpu':
@@ -341,10 +342,9 @@ def main():
     baseline = (
         torch.cuda.memory_allocated(device) /
         2**20 if device.type == 'cuda' else _proc_status_mb('VmRSS'))
-    memory = PartTimer(device)
-    time_parts(model, memory)
-    run_rounds(steps, memory, 1)
-    report(timer, memory.memory, args, device, batch_size, list(steps),
+    timer.memory.clear()
+    run_rounds(steps, timer, 1)
+    report(seconds, timer.memory, args, device, batch_size, list(steps),
            baseline)
 
 
@@ -358,18 +358,18 @@ def run_rounds(steps: dict, timer: PartTimer, rounds: int) -> None:
     timer.parts_on = False
 
 
-def report(timer, memory_mb, args, device, batch_size, names, baseline):
+def report(seconds, memory_mb, args, device, batch_size, names, baseline):
     n = args.iters
-    per_step = {k: timer.seconds[k] / n for k in names}
+    per_step = {k: seconds[k] / n for k in names}
     step, plain = per_step[HILDA], per_step[PLAIN]
     forward_parts = {
-        k: timer.seconds[k] / n
-        for k in PARTS if k in timer.seconds
+        k: seconds[k] / n
+        for k in PARTS if k in seconds
     }
     rest = step - sum(forward_parts.values())
     print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
           f'{n} timed steps{" (AMP)" if args.amp else ""}')
-    print(f'  data (batch + preprocessor)  {timer.seconds["data"]:8.3f} s')
+    print(f'  data (batch + preprocessor)  {seconds["data"]:8.3f} s')
     memory = f'  peak {memory_mb[HILDA]:8.0f} MB'
     print(f'  {HILDA:<28s} {step:8.3f} s{memory}')
     for name, seconds in forward_parts.items():
