@@ -11,7 +11,7 @@ from .config_checks import (PLUGIN, ConfigError, check_cfg_options,
 from .launcher import setup_launcher
 from .registry_report import (format_registered_hilda_modules,
                               registered_hilda_modules)
-from .spconv_cpu import dense_threads, patch_spconv_for_cpu
+from .spconv_cpu import SingleThreadedKernels, patch_spconv_for_cpu
 from .weight_export import TARGET_PREFIXES, export_student, student_state_dict
 
 __all__ = [
@@ -19,7 +19,7 @@ __all__ = [
     'build_runner', 'finish_args', 'run_tool', 'PLUGIN', 'ConfigError',
     'check_cfg_options', 'imports_plugin', 'load_config', 'setup_launcher',
     'format_registered_hilda_modules', 'registered_hilda_modules',
-    'patch_spconv_for_cpu', 'dense_threads',
+    'patch_spconv_for_cpu', 'SingleThreadedKernels',
     'register_checkpoint_safe_globals', 'TARGET_PREFIXES', 'export_student',
     'student_state_dict', 'ChecksumError', 'atomic_write',
     'load_verified_checkpoint', 'sha256_file', 'torch_save_atomic',

@@ -11,8 +11,6 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ...utils.spconv_cpu import dense_threads
-
 PRECISIONS = dict(
     auto=None, fp32=None, fp16=torch.float16, bf16=torch.bfloat16)
 
@@ -211,9 +209,7 @@ class BaseImageTeacher(BaseModule):
         dtype = self.compute_dtype(imgs.device)
         # no_grad, not inference_mode: the outputs become loss targets,
         # and autograd refuses to save inference tensors for backward.
-        # On CPU the frozen forward (no spconv, no backward) may use the
-        # threads the spconv patch took away from the rest of the step.
-        with torch.no_grad(), dense_threads(), torch.autocast(
+        with torch.no_grad(), torch.autocast(
                 imgs.device.type,
                 dtype=dtype or torch.float32,
                 enabled=dtype is not None):
