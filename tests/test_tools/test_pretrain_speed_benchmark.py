@@ -17,8 +17,7 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
     cfg = Config(
         dict(
             custom_imports=dict(
-                imports=['projects.HilDA.hilda'],
-                allow_failed_imports=False),
+                imports=['projects.HilDA.hilda'], allow_failed_imports=False),
             model=tiny_model_cfg(),
             train_dataloader=dict(
                 batch_size=2,
@@ -82,3 +81,23 @@ def test_nested_measures_each_keep_the_peak_of_their_span(monkeypatch):
         allocate(200)
     assert timer.memory['part'] == 300
     assert timer.memory['step'] == 500
+
+
+def test_ratios_are_medians_of_same_round_ratios():
+    """A slow spell that hits one round's variants alike leaves the ratio
+    alone; a one-off outlier does not move the median."""
+    tool = load_tool('benchmarks/pretrain_speed.py')
+    rounds = [{
+        tool.PLAIN: 1.0,
+        tool.HILDA: 2.0
+    }, {
+        tool.PLAIN: 3.0,
+        tool.HILDA: 6.0
+    }, {
+        tool.PLAIN: 1.0,
+        tool.HILDA: 9.0
+    }]
+    assert tool.ratio(rounds, tool.HILDA) == 2.0
+    timer = tool.PartTimer(torch.device('cpu'))
+    assert timer.median(tool.HILDA, rounds) == 6.0
+    assert timer.median(tool.PLAIN, rounds) == 1.0

@@ -23,6 +23,8 @@ On one fixed batch of the config's data set, in one process and one run:
 
 The variants run in turn, each once per round, after one untimed warm-up
 of each, so that a slower spell of a shared machine hits them all alike.
+Times are medians over the rounds; each ratio is the median over rounds of
+the variant's time over the plain step's time in the same round.
 Peak memory per part and per variant, in one more round after the timed
 ones: ``torch.cuda.max_memory_allocated`` on GPU; on CPU (Linux) the peak
 resident set size, with glibc returning freed tensors to the system and
@@ -37,11 +39,12 @@ import copy
 import ctypes
 import os.path as osp
 import resource
+import statistics
 import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Optional
+from typing import Optional, Sequence
 
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -132,16 +135,18 @@ def rss_follows_live_memory() -> bool:
 
 
 class PartTimer:
-    """Accumulates wall time and peak memory of wrapped calls.
+    """Wall time per round and peak memory of measured calls.
 
     Measures nest (the parts inside a step): before a part resets the
     peak, the peak so far is credited to every measure still open, so each
-    keeps the peak of its whole span.
+    keeps the peak of its whole span. Times add up within a round
+    (:meth:`new_round`), so that variants timed in the same round can be
+    compared round by round.
     """
 
     def __init__(self, device):
         self.device = device
-        self.seconds = defaultdict(float)
+        self.rounds = [defaultdict(float)]
         self.memory = defaultdict(float)
         self.open = []
         # Wrapped parts are timed only while this is set.
@@ -163,9 +168,16 @@ class PartTimer:
             yield
         finally:
             synchronize(self.device)
-            self.seconds[name] += time.perf_counter() - start
+            self.rounds[-1][name] += time.perf_counter() - start
             self._credit_peak()
             self.open.pop()
+
+    def new_round(self) -> None:
+        self.rounds.append(defaultdict(float))
+
+    def median(self, name: str, rounds: Sequence[dict]) -> float:
+        """Median seconds of ``name`` over the rounds that measured it."""
+        return statistics.median(r[name] for r in rounds if name in r)
 
     def wrap(self, module: nn.Module, method: str, name: str):
         """Time ``module.<method>`` under ``name`` (forward calls only)."""
@@ -334,7 +346,7 @@ def main():
         step()
     time_parts(model, timer)
     run_rounds(steps, timer, args.iters)
-    seconds = dict(timer.seconds)
+    rounds = timer.rounds[-args.iters:]
     # Memory in a round of its own: on CPU it needs freed tensors to leave
     # the resident set, which slows every allocation (not for the timings).
     if device.type == 'cpu':
@@ -344,13 +356,13 @@ def main():
         2**20 if device.type == 'cuda' else _proc_status_mb('VmRSS'))
     timer.memory.clear()
     run_rounds(steps, timer, 1)
-    report(seconds, timer.memory, args, device, batch_size, list(steps),
-           baseline)
+    report(timer, rounds, args, device, batch_size, list(steps), baseline)
 
 
 def run_rounds(steps: dict, timer: PartTimer, rounds: int) -> None:
     """Each step once per round; the parts of the HilDA step timed."""
     for _ in range(rounds):
+        timer.new_round()
         for name, step in steps.items():
             timer.parts_on = name == HILDA
             with timer.measure(name):
@@ -358,18 +370,26 @@ def run_rounds(steps: dict, timer: PartTimer, rounds: int) -> None:
     timer.parts_on = False
 
 
-def report(seconds, memory_mb, args, device, batch_size, names, baseline):
-    n = args.iters
-    per_step = {k: seconds[k] / n for k in names}
-    step, plain = per_step[HILDA], per_step[PLAIN]
+def ratio(rounds: Sequence[dict], name: str) -> float:
+    """Median over rounds of ``name``'s time / the plain step's time in the
+    same round (a slow spell of the machine cancels out)."""
+    return statistics.median(r[name] / r[PLAIN] for r in rounds)
+
+
+def report(timer, rounds, args, device, batch_size, names, baseline):
+    """Median times over the timed rounds; ratios to the plain step."""
+    memory_mb = timer.memory
+    per_step = {k: timer.median(k, rounds) for k in names}
+    step = per_step[HILDA]
     forward_parts = {
-        k: seconds[k] / n
-        for k in PARTS if k in seconds
+        k: timer.median(k, rounds)
+        for k in PARTS if any(k in r for r in rounds)
     }
     rest = step - sum(forward_parts.values())
     print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
-          f'{n} timed steps{" (AMP)" if args.amp else ""}')
-    print(f'  data (batch + preprocessor)  {seconds["data"]:8.3f} s')
+          f'{len(rounds)} timed steps{" (AMP)" if args.amp else ""}, '
+          'median seconds')
+    print(f'  data (batch + preprocessor)  {timer.rounds[0]["data"]:8.3f} s')
     memory = f'  peak {memory_mb[HILDA]:8.0f} MB'
     print(f'  {HILDA:<28s} {step:8.3f} s{memory}')
     for name, seconds in forward_parts.items():
@@ -382,14 +402,16 @@ def report(seconds, memory_mb, args, device, batch_size, names, baseline):
         if name != HILDA:
             memory = f'  peak {memory_mb[name]:8.0f} MB'
             print(f'  {name:<28s} {per_step[name]:8.3f} s{memory}')
-    print(f'  ratio HilDA / plain student  {step / plain:8.2f}')
-    print(f'  ratio with the teacher cache {per_step[CACHED] / plain:8.2f}')
+    print(f'  ratio HilDA / plain student  {ratio(rounds, HILDA):8.2f}')
+    print(f'  ratio with the teacher cache {ratio(rounds, CACHED):8.2f}')
     if NO_PREV_GRAD in per_step:
         print(f'  ratio cached, no t-1 grad    '
-              f'{per_step[NO_PREV_GRAD] / plain:8.2f}'
+              f'{ratio(rounds, NO_PREV_GRAD):8.2f}'
               '   (prev_grad=False)')
-        print(f'  floor: plain step on t0+t-1  {per_step[BOTH] / plain:8.2f}'
+        print(f'  floor: plain step on t0+t-1  {ratio(rounds, BOTH):8.2f}'
               '   (the student alone on both scans)')
+    print('  ratios: median over rounds of (variant / plain step) '
+          'in the same round')
     what = ('GPU memory allocated'
             if device.type == 'cuda' else 'resident set size (RSS)')
     print(f'  memory: peak {what} while each ran; before the timed steps '
