@@ -101,7 +101,7 @@ def patch_spconv_for_cpu() -> bool:
     _patched = True
     print_log(
         'CUDA is unavailable: spconv runs on CPU with its native algorithm; '
-        'its scatter kernels run on one thread (they race with more), the '
-        f'rest on torch\'s {torch.get_num_threads()}.',
+        'its own kernels run on one thread (its scatter races with more), '
+        f'the rest of the step on torch\'s {torch.get_num_threads()}.',
         logger='current')
     return True
