@@ -175,10 +175,6 @@ class PartTimer:
     def new_round(self) -> None:
         self.rounds.append(defaultdict(float))
 
-    def median(self, name: str, rounds: Sequence[dict]) -> float:
-        """Median seconds of ``name`` over the rounds that measured it."""
-        return statistics.median(r[name] for r in rounds if name in r)
-
     def wrap(self, module: nn.Module, method: str, name: str):
         """Time ``module.<method>`` under ``name`` (forward calls only)."""
         original = getattr(module, method)
@@ -370,6 +366,11 @@ def run_rounds(steps: dict, timer: PartTimer, rounds: int) -> None:
     timer.parts_on = False
 
 
+def median_seconds(rounds: Sequence[dict], name: str) -> float:
+    """Median seconds of ``name`` over the rounds that measured it."""
+    return statistics.median(r[name] for r in rounds if name in r)
+
+
 def ratio(rounds: Sequence[dict], name: str) -> float:
     """Median over rounds of ``name``'s time / the plain step's time in the
     same round (a slow spell of the machine cancels out)."""
@@ -379,10 +380,10 @@ def ratio(rounds: Sequence[dict], name: str) -> float:
 def report(timer, rounds, args, device, batch_size, names, baseline):
     """Median times over the timed rounds; ratios to the plain step."""
     memory_mb = timer.memory
-    per_step = {k: timer.median(k, rounds) for k in names}
+    per_step = {k: median_seconds(rounds, k) for k in names}
     step = per_step[HILDA]
     forward_parts = {
-        k: timer.median(k, rounds)
+        k: median_seconds(rounds, k)
         for k in PARTS if any(k in r for r in rounds)
     }
     rest = step - sum(forward_parts.values())
