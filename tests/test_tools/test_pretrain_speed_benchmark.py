@@ -31,7 +31,7 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
     cfg.dump(path)
     out = subprocess.run([
         sys.executable, f'{REPO_ROOT}/tools/benchmarks/pretrain_speed.py',
-        path, '--iters', '1'
+        path, '--iters', '3'
     ],
                          capture_output=True,
                          text=True,
@@ -46,7 +46,9 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
                  'memory: peak resident set size'):
         assert part in report, part
     ratio = float(report.split('ratio HilDA / plain student')[1].split()[0])
-    assert ratio > 1.0  # HilDA does strictly more than the plain step
+    # HilDA does strictly more than the plain step (a median of 3 rounds,
+    # so one slow spell of a busy machine cannot flip it).
+    assert ratio > 1.0, report
 
     def peak(row):
         return float(report.split(row)[1].split('peak')[1].split()[0])
@@ -54,8 +56,8 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
     # Every variant reports its own peak: the full step holds more than the
     # plain one (heads, t-1 activations), and less without t-1 gradients.
     cached = peak('HilDA step, cached teacher')
-    assert cached > peak('plain student step')
-    assert cached > peak('cached, t-1 without gradient')
+    assert cached > peak('plain student step'), report
+    assert cached > peak('cached, t-1 without gradient'), report
 
 
 def test_nested_measures_each_keep_the_peak_of_their_span(monkeypatch):

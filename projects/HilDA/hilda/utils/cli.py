@@ -5,6 +5,7 @@ The flags and their meaning are mmdet3d's; the difference is that config
 and option mistakes end in a one-line :class:`ConfigError` message.
 """
 import argparse
+import gc
 import os
 import os.path as osp
 import sys
@@ -93,10 +94,12 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
     teacher checkpoint named in the config), pre-trained weights that did
     not load or a checkpoint whose checksum fails exit with one line.
 
-    A distributed run that finished ends its process group itself: left to
-    the interpreter's exit, gloo's threads are torn down in no set order
-    and a rank sometimes aborts ("terminate called without an active
-    exception") after all its work is done.
+    A distributed run that finished ends its process group itself, once
+    every rank is done (a barrier) and the run's objects that hold the
+    group (the DDP model, in reference cycles) are freed: left to the
+    interpreter's exit, gloo's threads are torn down in no set order and a
+    rank sometimes aborts ("terminate called without an active exception")
+    after all its work is done.
     """
     import torch.distributed as dist
 
@@ -109,4 +112,6 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
             ChecksumError) as e:
         sys.exit(f'{prog}: error: {e}')
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
+        dist.barrier()
         dist.destroy_process_group()
