@@ -72,13 +72,9 @@ def test_sparse_convs_on_several_threads_equal_one_thread():
     patch outputs and gradients differ by up to 1e-2 here); patched, torch
     keeps its threads and the result equals the one-thread run."""
     generator = torch.Generator().manual_seed(0)
-    coors = torch.cat([
-        torch.cat([
-            torch.full((1, 1), b),
-            torch.randint(0, 48, (1, 3), generator=generator)
-        ], 1) for b in range(2) for _ in range(6000)
-    ]).int()
-    coors = torch.unique(coors, dim=0)
+    batch = torch.arange(2).repeat_interleave(6000)[:, None]
+    xyz = torch.randint(0, 48, (12000, 3), generator=generator)
+    coors = torch.unique(torch.cat([batch, xyz], 1).int(), dim=0)
     feats = torch.randn(len(coors), 4, generator=generator)
     threads = torch.get_num_threads()
     try:
