@@ -379,7 +379,10 @@ def ratio(rounds: Sequence[dict], name: str) -> float:
 
 def report(timer, rounds, args, device, batch_size, names, baseline):
     """Median times over the timed rounds; ratios to the plain step."""
-    memory_mb = timer.memory
+
+    def peak(name):
+        return f'  peak {timer.memory[name]:8.0f} MB'
+
     per_step = {k: median_seconds(rounds, k) for k in names}
     step = per_step[HILDA]
     forward_parts = {
@@ -391,18 +394,15 @@ def report(timer, rounds, args, device, batch_size, names, baseline):
           f'{len(rounds)} timed steps{" (AMP)" if args.amp else ""}, '
           'median seconds')
     print(f'  data (batch + preprocessor)  {timer.rounds[0]["data"]:8.3f} s')
-    memory = f'  peak {memory_mb[HILDA]:8.0f} MB'
-    print(f'  {HILDA:<28s} {step:8.3f} s{memory}')
+    print(f'  {HILDA:<28s} {step:8.3f} s{peak(HILDA)}')
     for name, seconds in forward_parts.items():
         share = 100 * seconds / step
-        memory = f'  peak {memory_mb[name]:8.0f} MB'
-        print(f'    {name:<26s} {seconds:8.3f} s  {share:5.1f} %{memory}')
+        print(f'    {name:<26s} {seconds:8.3f} s  {share:5.1f} %{peak(name)}')
     print(f'    {"backward + update":<26s} {rest:8.3f} s  '
           f'{100 * rest / step:5.1f} %')
     for name in names:
         if name != HILDA:
-            memory = f'  peak {memory_mb[name]:8.0f} MB'
-            print(f'  {name:<28s} {per_step[name]:8.3f} s{memory}')
+            print(f'  {name:<28s} {per_step[name]:8.3f} s{peak(name)}')
     print(f'  ratio HilDA / plain student  {ratio(rounds, HILDA):8.2f}')
     print(f'  ratio with the teacher cache {ratio(rounds, CACHED):8.2f}')
     if NO_PREV_GRAD in per_step:

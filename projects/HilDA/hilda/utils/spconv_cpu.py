@@ -37,8 +37,6 @@ def _one_thread(kernel: Callable) -> Callable:
     @functools.wraps(kernel)
     def run(*args, **kwargs):
         threads = torch.get_num_threads()
-        if threads == 1:
-            return kernel(*args, **kwargs)
         torch.set_num_threads(1)
         try:
             return kernel(*args, **kwargs)
@@ -87,17 +85,16 @@ def patch_spconv_for_cpu() -> bool:
     try:
         modules = [
             importlib.import_module(m)
-            for m in _SPCONV_STREAM_MODULES + _SPCONV_KERNEL_MODULES
+            for m in dict.fromkeys(_SPCONV_STREAM_MODULES +
+                                   _SPCONV_KERNEL_MODULES)
         ]
     except ImportError:
         return False
     for module in modules:
         if hasattr(module, 'get_current_stream'):
             module.get_current_stream = _null_stream
-        kernels = getattr(module, 'SpconvOps', None)
-        if kernels is not None and not isinstance(kernels,
-                                                  SingleThreadedKernels):
-            module.SpconvOps = SingleThreadedKernels(kernels)
+        if hasattr(module, 'SpconvOps'):
+            module.SpconvOps = SingleThreadedKernels(module.SpconvOps)
     _patched = True
     print_log(
         'CUDA is unavailable: spconv runs on CPU with its native algorithm; '
