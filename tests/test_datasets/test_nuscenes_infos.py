@@ -140,8 +140,11 @@ def build_fake_nuscenes(root):
                 timestamp=timestamp,
                 fileformat=filename.rsplit('.', 1)[-1],
                 is_key_frame=key,
-                height=900 if 'CAM' in channel else 0,
-                width=1600 if 'CAM' in channel else 0,
+                # CAM_BACK at another size, to see each camera's own.
+                height=(720 if channel == 'CAM_BACK' else 900)
+                if 'CAM' in channel else 0,
+                width=(1280 if channel == 'CAM_BACK' else 1600)
+                if 'CAM' in channel else 0,
                 filename=filename,
                 prev=prev,
                 next=next_))
@@ -384,6 +387,20 @@ def test_calibration_matrices(infos):
     # LiDAR x (ego +y, the car's left) is the camera's -x (image left).
     np.testing.assert_allclose(
         np.array(front)[:3, 0], [-1., 0., 0.], atol=1e-9)
+
+
+def test_each_camera_records_its_image_size(infos):
+    """``images[CAM]`` carries sample_data's width/height, per camera."""
+    for info in by_token(infos).values():
+        sizes = {
+            cam: (img['width'], img['height'])
+            for cam, img in info['images'].items()
+        }
+        assert sizes.pop('CAM_BACK') == (1280, 720)
+        assert set(sizes.values()) == {(1600, 900)}
+        assert all(
+            type(img['width']) is int and type(img['height']) is int
+            for img in info['images'].values())
 
 
 def test_boxes_in_lidar_frame(infos):

@@ -8,6 +8,7 @@ import pytest
 from mmdet3d.evaluation.metrics import SegMetric
 from mmdet3d.registry import DATASETS
 
+from projects.HilDA.hilda.datasets.info_format import InfoFileError
 from projects.HilDA.hilda.datasets.nuscenes_lidarseg_dataset import (
     LIDARSEG_LEARNING_MAP, NUSCENES_LIDARSEG_CLASSES, SubsetFileError)
 from tests.helpers.tiny_demo_world import tiny_demo_root
@@ -133,4 +134,42 @@ def test_info_without_lidarseg_path_fails_clearly(tmp_path):
     with open(path, 'wb') as f:
         pickle.dump(infos, f)
     with pytest.raises(ValueError, match='no "pts_semantic_mask_path"'):
+        build(str(path))
+
+
+def demo_infos():
+    with open(osp.join(tiny_demo_root(), 'nuscenes_infos_train.pkl'),
+              'rb') as f:
+        return pickle.load(f)
+
+
+def test_truncated_info_file_names_the_file(tmp_path):
+    with open(osp.join(tiny_demo_root(), 'nuscenes_infos_train.pkl'),
+              'rb') as f:
+        raw = f.read()
+    path = tmp_path / 'cut.pkl'
+    path.write_bytes(raw[:len(raw) // 3])
+    with pytest.raises(InfoFileError,
+                       match=r'cut\.pkl: truncated or corrupt file'):
+        build(str(path))
+
+
+def test_empty_data_list_names_the_file(tmp_path):
+    infos = demo_infos()
+    infos['data_list'] = []
+    path = tmp_path / 'empty.pkl'
+    path.write_bytes(pickle.dumps(infos))
+    with pytest.raises(InfoFileError, match=r'empty\.pkl: data_list is empty'):
+        build(str(path))
+
+
+def test_missing_lidar_points_names_file_and_sample(tmp_path):
+    infos = demo_infos()
+    token = infos['data_list'][0]['token']
+    del infos['data_list'][0]['lidar_points']
+    path = tmp_path / 'nolidar.pkl'
+    path.write_bytes(pickle.dumps(infos))
+    with pytest.raises(InfoFileError,
+                       match=rf'nolidar\.pkl: sample {token} has no '
+                       '"lidar_points"'):
         build(str(path))

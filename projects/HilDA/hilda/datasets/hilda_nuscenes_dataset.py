@@ -8,13 +8,38 @@ from mmdet3d.datasets import NuScenesDataset
 from mmdet3d.registry import DATASETS
 from mmengine.logging import print_log
 
-from .info_format import INFO_VERSION
+from .info_format import (INFO_VERSION, LOAD_ERRORS, InfoFileError,
+                          check_data_list, check_raw_info, read_error,
+                          sample_name)
+from .transforms.loading import RIGID_TOL, BadSampleError, check_rigid
 
 SUPPORTED_INFO_VERSIONS = (INFO_VERSION, )
 
 
-class InfoFileError(ValueError):
-    """An info file the dataset cannot read; the message names the file."""
+def checked_poses(info: dict, tol: float = RIGID_TOL, role: str = '') -> None:
+    """Check that a parsed sample's ``lidar_points.lidar2ego`` and
+    ``ego2global`` are finite rigid transforms.
+
+    Args:
+        info (dict): A parsed sample.
+        tol (float): See :func:`check_rigid`.
+        role (str): How the sample is used, for the message (e.g. ``' (the
+            prev keyframe of sample X)'``).
+
+    Raises:
+        BadSampleError: ``'<lidar file>: sample <token><role>: <key> ...'``.
+    """
+    lidar = info.get('lidar_points') or {}
+    where = lidar.get('lidar_path', 'info')
+    for key, value in (('lidar2ego', lidar.get('lidar2ego')),
+                       ('ego2global', info.get('ego2global'))):
+        try:
+            if value is None:
+                raise ValueError(f'{key} is missing')
+            check_rigid(value, key, tol)
+        except ValueError as e:
+            raise BadSampleError(
+                f'{where}: {sample_name(info)}{role}: {e}') from e
 
 
 def neighbour_to_t0(t0: dict, other: dict) -> np.ndarray:
@@ -51,9 +76,20 @@ class HilDANuScenesDataset(NuScenesDataset):
     crash. A neighbour token missing from the info file (e.g. a filtered
     sample) is treated the same way and counted in a warning.
 
+    Checks: a missing, truncated or corrupt info file, an empty
+    ``data_list``, a sample without ``lidar_points`` and (with cameras) a
+    sample whose cameras differ from the others' raise
+    :class:`InfoFileError` naming the file (and sample) when the dataset is
+    built. Each time a sample is read, ``lidar2ego`` and
+    ``ego2global`` of t0 and of its neighbours must be finite rigid
+    transforms, else :class:`BadSampleError` names the LiDAR file, the
+    sample token and the key (skippable with ``skip_bad_samples``).
+
     Args:
         temporal (bool): Attach ``prev``/``next``. False for the ``masked``
             diffusion mode, which needs no sequence. Defaults to True.
+        rigid_tol (float): Tolerance of the pose checks, see
+            :func:`~.transforms.loading.check_rigid`. Defaults to 1e-3.
         filter_empty_gt (bool): Defaults to False: pre-training needs no
             boxes.
         modality (dict): Defaults to LiDAR and cameras.
@@ -64,10 +100,12 @@ class HilDANuScenesDataset(NuScenesDataset):
 
     def __init__(self,
                  temporal: bool = True,
+                 rigid_tol: float = RIGID_TOL,
                  filter_empty_gt: bool = False,
                  modality: dict = dict(use_lidar=True, use_camera=True),
                  **kwargs) -> None:
         self.temporal = temporal
+        self.rigid_tol = rigid_tol
         self.missing_neighbours = 0
         super().__init__(
             filter_empty_gt=filter_empty_gt, modality=modality, **kwargs)
@@ -78,13 +116,12 @@ class HilDANuScenesDataset(NuScenesDataset):
             raise InfoFileError(f'info file {self.ann_file} does not exist')
         try:
             data_list = super().load_data_list()
-        except (TypeError, ValueError) as e:
-            if isinstance(e, InfoFileError):
-                raise
-            raise InfoFileError(
-                f'{self.ann_file}: not an mmdet3d info file of version '
-                f'{"/".join(SUPPORTED_INFO_VERSIONS)} ({e}); convert raw '
-                'nuScenes with tools/create_hilda_infos.py') from e
+        except LOAD_ERRORS as e:
+            raise read_error(
+                self.ann_file, e, '; convert raw nuScenes with '
+                'tools/create_hilda_infos.py') from e
+        check_data_list(self.ann_file, data_list,
+                        self.modality.get('use_camera', False))
         self._token_to_idx = {
             info.get('token'): i
             for i, info in enumerate(data_list)
@@ -100,6 +137,8 @@ class HilDANuScenesDataset(NuScenesDataset):
                 f'{self.ann_file}: info_version {version!r} is not '
                 f'supported (expected {SUPPORTED_INFO_VERSIONS}); convert '
                 'raw nuScenes with tools/create_hilda_infos.py')
+        check_raw_info(self.ann_file, info,
+                       self.modality.get('use_lidar', True))
         if 'pts_semantic_mask_path' in info:
             info['pts_semantic_mask_path'] = osp.join(
                 self.data_prefix.get('pts_semantic_mask', ''),
@@ -120,6 +159,9 @@ class HilDANuScenesDataset(NuScenesDataset):
                     logger='current',
                     level=logging.WARNING)
         other = t0 if idx is None else super().get_data_info(idx)
+        if idx is not None:
+            checked_poses(other, self.rigid_tol,
+                          f' (the {key} keyframe of {sample_name(t0)})')
         return dict(
             lidar_path=other['lidar_points']['lidar_path'],
             num_pts_feats=other['lidar_points']['num_pts_feats'],
@@ -129,9 +171,10 @@ class HilDANuScenesDataset(NuScenesDataset):
             is_fallback=idx is None)
 
     def get_data_info(self, idx: int) -> dict:
-        """The parsed sample; with ``temporal``, plus ``temporal``
-        (``prev``/``next``, see the class docstring)."""
+        """The parsed sample with checked poses; with ``temporal``, plus
+        ``temporal`` (``prev``/``next``, see the class docstring)."""
         info = super().get_data_info(idx)
+        checked_poses(info, self.rigid_tol)
         if self.temporal:
             info['temporal'] = dict(
                 prev=self._neighbour(info, 'prev'),

@@ -22,6 +22,9 @@ from mmdet3d.registry import DATASETS
 from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
+from .info_format import (LOAD_ERRORS, InfoFileError, check_data_list,
+                          check_raw_info, read_error)
+
 NUSCENES_LIDARSEG_CLASSES = ('barrier', 'bicycle', 'bus', 'car',
                              'construction_vehicle', 'motorcycle',
                              'pedestrian', 'traffic_cone', 'trailer', 'truck',
@@ -241,8 +244,17 @@ class NuScenesLidarSegDataset(Seg3DDataset):
         return mapping
 
     def load_data_list(self) -> List[dict]:
-        """Load the info file, keeping only the subset when one is set."""
-        data_list = super().load_data_list()
+        """Load the info file, keeping only the subset when one is set.
+
+        A truncated or corrupt file, an empty ``data_list`` or a sample
+        without ``lidar_points`` raises :class:`InfoFileError` naming the
+        file (and sample).
+        """
+        try:
+            data_list = super().load_data_list()
+        except LOAD_ERRORS as e:
+            raise read_error(self.ann_file, e) from e
+        check_data_list(self.ann_file, data_list)
         if self.subset_file is None:
             return data_list
         path = self.subset_file
@@ -277,9 +289,10 @@ class NuScenesLidarSegDataset(Seg3DDataset):
     def parse_data_info(self, info: dict) -> dict:
         """Resolve paths like ``Seg3DDataset``; the sample must have labels
         unless the dataset is built for inference without annotations."""
+        check_raw_info(self.ann_file, info)
         if 'pts_semantic_mask_path' not in info and (not self.test_mode
                                                      or self.load_eval_anns):
-            raise ValueError(
+            raise InfoFileError(
                 f'{self.ann_file}: sample {info.get("token")} has no '
                 '"pts_semantic_mask_path"; create the info file from '
                 'nuScenes with the lidarseg extension installed')

@@ -14,7 +14,8 @@ The files hold what mmdet3d 1.4's nuScenes infos hold (its
         'ego2global': 4x4,
         'images': {'CAM_FRONT': {'img_path': bare name, 'cam2img': 3x3,
                                  'cam2ego': 4x4, 'sample_data_token': str,
-                                 'timestamp': float, 'lidar2cam': 4x4},
+                                 'timestamp': float, 'lidar2cam': 4x4,
+                                 'width': int, 'height': int},
                    ...},
         'lidar_points': {'num_pts_feats': 5, 'lidar_path': bare name,
                          'lidar2ego': 4x4},
@@ -36,6 +37,9 @@ What differs from mmdet3d's files, and why:
   ``sample.prev``/``sample.next``: the previous/next keyframe of the same
   scene, ``''`` at either end) and ``metainfo['hilda_temporal_links']``.
   The pre-trainer needs the scans at t-1 and t+1 of every keyframe.
+- ``images[CAM]['width']``/``['height']``: the size of the camera's images
+  (``sample_data`` width/height), the size its ``cam2img`` holds for;
+  ``LoadCheckedMultiViewImages`` rejects an image of another size.
 - ``cam_instances`` (2D boxes for monocular detection) is left out: HilDA
   never uses it and computing it needs the image sizes of every camera.
 - Matrices are float64 lists; mmdet3d rounds them to float32, which at
@@ -256,7 +260,9 @@ def _camera_infos(nusc: NuScenes, sample: dict,
             cam2ego=_as_list(cam2ego),
             sample_data_token=cam_data['token'],
             timestamp=cam_data['timestamp'] / 1e6,
-            lidar2cam=_as_list(lidar2cam))
+            lidar2cam=_as_list(lidar2cam),
+            width=int(cam_data['width']),
+            height=int(cam_data['height']))
     return images
 
 

@@ -2,13 +2,18 @@
 """Loading of LiDAR scans (t0 and neighbours) and camera images, checked.
 
 mmdet3d's loaders reshape whatever bytes they read, so a truncated file
-fails with a bare numpy error and NaN coordinates pass through silently.
+fails with a bare numpy error, and NaN or absurd values (a file of random
+bytes, a point at x=1e30) pass through to the voxeliser and BatchNorm.
 Here every scan goes through :func:`load_points_file`, which names the file
-in each error and drops non-finite rows with a counted warning.
+in each error, drops non-finite and out-of-range rows with a counted
+warning, and rejects a scan that is mostly such rows; every image goes
+through :meth:`LoadCheckedMultiViewImages._read` and every calibration
+matrix through :func:`camera_calibration`.
 """
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -22,31 +27,117 @@ from mmengine.logging import print_log
 from .projection import as_4x4
 
 # How many times each kind of repaired input was met (for the final logs).
-REPAIR_COUNTS: Dict[str, int] = {'non_finite_points': 0}
+REPAIR_COUNTS: Dict[str, int] = {
+    'non_finite_points': 0,
+    'out_of_range_points': 0,
+    'grayscale_images': 0,
+    'rgba_images': 0,
+    'images_without_size': 0,
+}
+
+# Default value checks of every scan. The box holds every return of the
+# nuScenes (HDL-32E, ~70 m) and SemanticKITTI (HDL-64E, ~120 m) sensors
+# with a wide margin; the feature range holds nuScenes' intensity (0-255)
+# and ring index (0-31) and SemanticKITTI's remission (0-1). A float32 of
+# random bits falls outside them with a probability of ~0.9 per point, so a
+# file of random bytes is rejected while a real scan loses nothing.
+DEFAULT_COORD_RANGE = (-500.0, -500.0, -100.0, 500.0, 500.0, 100.0)
+DEFAULT_FEATURE_RANGE = (0.0, 255.0)
+DEFAULT_MAX_BAD_RATIO = 0.5
 
 
 class BadSampleError(ValueError):
     """A sample file that cannot be used; the message names the file."""
 
 
-def load_points_file(path: str,
-                     load_dim: int,
-                     use_dim: Union[int, Sequence[int]],
-                     backend_args: Optional[dict] = None) -> np.ndarray:
+def _feature_ranges(feature_range, num_features: int) -> list:
+    """One ``(low, high)`` or None per feature column."""
+    if feature_range is None:
+        return [None] * num_features
+    if len(feature_range) == 2 and all(
+            isinstance(v, (int, float)) for v in feature_range):
+        return [tuple(feature_range)] * num_features
+    ranges = list(feature_range)
+    if len(ranges) != num_features:
+        raise ValueError(
+            f'feature_range has {len(ranges)} entries for {num_features} '
+            'feature columns; give one (low, high) pair for all or one '
+            '(pair or None) per column')
+    return ranges
+
+
+def value_outliers(points: np.ndarray,
+                   columns: Sequence[int],
+                   coord_range: Optional[Sequence[float]],
+                   feature_range=None) -> np.ndarray:
+    """Rows with a checked value outside its range.
+
+    Args:
+        points (np.ndarray): (N, D) finite values as stored in the file.
+        columns (Sequence[int]): File columns to check; columns 0-2 are
+            x, y, z, the others features.
+        coord_range (Sequence[float], optional): ``(x_min, y_min, z_min,
+            x_max, y_max, z_max)`` in metres; None: not checked.
+        feature_range (tuple | list, optional): ``(low, high)`` for every
+            checked feature column, or a list with one pair (or None) per
+            checked feature column; None: not checked.
+
+    Returns:
+        np.ndarray: (N,) bool, True where a row is out of range.
+    """
+    bad = np.zeros(len(points), dtype=bool)
+    if coord_range is not None:
+        low, high = np.asarray(coord_range, dtype=np.float64).reshape(2, 3)
+        for col in (c for c in columns if c < 3):
+            bad |= (points[:, col] < low[col]) | (points[:, col] > high[col])
+    feat_cols = [c for c in columns if c >= 3]
+    for col, rng in zip(feat_cols,
+                        _feature_ranges(feature_range, len(feat_cols))):
+        if rng is not None:
+            bad |= (points[:, col] < rng[0]) | (points[:, col] > rng[1])
+    return bad
+
+
+def load_points_file(
+        path: str,
+        load_dim: int,
+        use_dim: Union[int, Sequence[int]],
+        backend_args: Optional[dict] = None,
+        coord_range: Optional[Sequence[float]] = DEFAULT_COORD_RANGE,
+        feature_range=DEFAULT_FEATURE_RANGE,
+        max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO,
+        check_dim: Optional[Union[int, Sequence[int]]] = None) -> np.ndarray:
     """Read a float32 point file and check it.
+
+    Rows with a NaN/inf value, or a checked value outside its range, are
+    dropped and counted in a warning naming the file; when more than
+    ``max_bad_ratio`` of the rows are such, the file is not a scan (random
+    bytes, wrong format) and :class:`BadSampleError` names it.
 
     Args:
         path (str): ``.bin`` file of ``load_dim`` float32 values per point.
         load_dim (int): Values per point in the file.
         use_dim (int | Sequence[int]): Columns to keep (int: the first n).
         backend_args (dict, optional): mmengine file backend arguments.
+        coord_range (Sequence[float], optional): Accepted ``(x_min, y_min,
+            z_min, x_max, y_max, z_max)``; None: no check. Defaults to
+            :data:`DEFAULT_COORD_RANGE` (nuScenes and SemanticKITTI).
+        feature_range (tuple | list, optional): Accepted ``(low, high)`` of
+            every feature column (after x, y, z), or one pair (or None) per
+            checked feature column; None: no check. Defaults to
+            :data:`DEFAULT_FEATURE_RANGE`.
+        max_bad_ratio (float): Largest fraction of dropped (non-finite or
+            out-of-range) rows a usable scan may have. Defaults to 0.5.
+        check_dim (int | Sequence[int], optional): Columns to range-check;
+            defaults to ``use_dim`` (values never used are not checked).
 
     Returns:
-        np.ndarray: (N, len(use_dim)) float32 with non-finite rows removed.
+        np.ndarray: (N, len(use_dim)) float32 with bad rows removed.
 
     Raises:
         BadSampleError: Missing file, a size that is not a whole number of
-            points, or no finite point left.
+            points, no usable point left, or more than ``max_bad_ratio``
+            of the rows bad.
     """
     try:
         raw = get(path, backend_args=backend_args)
@@ -59,27 +150,100 @@ def load_points_file(path: str,
     points = np.frombuffer(raw, dtype=np.float32).reshape(-1, load_dim)
     if isinstance(use_dim, int):
         use_dim = list(range(use_dim))
-    points = points[:, use_dim]
-    finite = np.isfinite(points).all(1)
-    if not finite.all():
-        dropped = int((~finite).sum())
-        REPAIR_COUNTS['non_finite_points'] += 1
+    if check_dim is None:
+        check_dim = use_dim
+    elif isinstance(check_dim, int):
+        check_dim = list(range(check_dim))
+    # Non-finite values anywhere in a kept column make the row unusable.
+    non_finite = ~np.isfinite(points[:, use_dim]).all(1)
+    with np.errstate(invalid='ignore'):
+        out_of_range = value_outliers(points, check_dim, coord_range,
+                                      feature_range) & ~non_finite
+    total = len(points)
+    bad = non_finite | out_of_range
+    num_bad = int(bad.sum())
+    if non_finite.all():  # also an empty file
+        raise BadSampleError(f'{path}: the scan has no (finite) points')
+    if num_bad == total or num_bad > max_bad_ratio * total:
+        raise BadSampleError(
+            f'{path}: {num_bad} of {total} points are non-finite or out of '
+            f'range (coord_range={coord_range}, '
+            f'feature_range={feature_range}), more than '
+            f'max_bad_ratio={max_bad_ratio}: not a valid scan (corrupt '
+            'file or wrong format?)')
+    if num_bad:
+        parts = []
+        for key, mask, what in (('non_finite_points', non_finite, 'NaN/inf'),
+                                ('out_of_range_points', out_of_range,
+                                 'out-of-range')):
+            if mask.any():
+                REPAIR_COUNTS[key] += 1
+                parts.append(f'{int(mask.sum())} with {what} values')
         print_log(
-            f'{path}: dropped {dropped} of {len(points)} points with NaN/inf '
-            f'values (scans repaired so far: '
-            f"{REPAIR_COUNTS['non_finite_points']})",
+            f'{path}: dropped {num_bad} of {total} points '
+            f'({", ".join(parts)}; scans repaired so far: '
+            f"{REPAIR_COUNTS['non_finite_points']} NaN/inf, "
+            f"{REPAIR_COUNTS['out_of_range_points']} out of range)",
             logger='current',
             level=logging.WARNING)
-        points = points[finite]
-    if len(points) == 0:
-        raise BadSampleError(f'{path}: the scan has no (finite) points')
+    points = points[~bad][:, use_dim]
     return np.ascontiguousarray(points)
+
+
+# Largest deviation of R @ R.T from the identity, of det(R) from 1 and of
+# the last row from (0, 0, 0, 1) accepted in a rigid transform: loose enough
+# for matrices stored as float32 (mmdet3d's own info files), tight enough
+# to catch a scaled, sheared, singular or zero matrix.
+RIGID_TOL = 1e-3
+
+
+def check_rigid(matrix, name: str, tol: float = RIGID_TOL) -> np.ndarray:
+    """Return a 4x4 rigid transform as float64 after checking it.
+
+    Args:
+        matrix (array-like): 4x4 ``[R t; 0 1]`` (or a 3x3 rotation).
+        name (str): What it is, for the message.
+        tol (float): Accepted deviation, see :data:`RIGID_TOL`.
+
+    Raises:
+        ValueError: Wrong shape, non-finite entries, a rotation part that is
+            not orthonormal with determinant 1, or a wrong last row.
+    """
+    m = as_4x4(matrix, name)
+    if not np.isfinite(m).all():
+        raise ValueError(f'{name} has non-finite entries')
+    rot = m[:3, :3]
+    ortho = float(np.abs(rot @ rot.T - np.eye(3)).max())
+    det = float(np.linalg.det(rot))
+    row = float(np.abs(m[3] - (0, 0, 0, 1)).max())
+    if ortho > tol or abs(det - 1) > tol or row > tol:
+        raise ValueError(
+            f'{name} is not a rigid transform (|R R^T - I| = {ortho:.3g}, '
+            f'det R = {det:.6g}, last row {m[3].tolist()}; tolerance {tol})')
+    return m
+
+
+def check_intrinsics(matrix, name: str = 'cam2img') -> np.ndarray:
+    """Return ``cam2img`` (3x3 or 4x4) as a 4x4 float64 after checking it.
+
+    Raises:
+        ValueError: Wrong shape, non-finite entries or a focal length
+            (``[0, 0]``, ``[1, 1]``) that is not positive.
+    """
+    m = as_4x4(matrix, name)
+    if not np.isfinite(m).all():
+        raise ValueError(f'{name} has non-finite entries')
+    if m[0, 0] <= 0 or m[1, 1] <= 0:
+        raise ValueError(f'{name} focal lengths must be positive, got '
+                         f'fx={m[0, 0]:g}, fy={m[1, 1]:g}')
+    return m
 
 
 @TRANSFORMS.register_module()
 class LoadCheckedPointsFromFile(LoadPointsFromFile):
     """mmdet3d's ``LoadPointsFromFile`` reading through
-    :func:`load_points_file` (clear errors, NaN rows dropped).
+    :func:`load_points_file` (clear errors; NaN/inf and out-of-range rows
+    dropped with a counted warning; a mostly bad file rejected).
 
     Required Keys:
 
@@ -91,13 +255,43 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
 
     - points (:obj:`BasePoints`)
 
-    Args are those of :class:`mmdet3d.datasets.transforms.LoadPointsFromFile`.
+    Args:
+        coord_range (Sequence[float], optional): Accepted ``(x_min, y_min,
+            z_min, x_max, y_max, z_max)`` of the raw scan; None: no check.
+            Defaults to :data:`DEFAULT_COORD_RANGE`.
+        feature_range (tuple | list, optional): Accepted ``(low, high)`` of
+            each used feature column, or one pair (or None) per used
+            feature column; None: no check. Defaults to
+            :data:`DEFAULT_FEATURE_RANGE`.
+        max_bad_ratio (float): Largest fraction of dropped rows before the
+            file is rejected. Defaults to 0.5.
+        **kwargs: Those of
+            :class:`mmdet3d.datasets.transforms.LoadPointsFromFile`.
     """
 
+    def __init__(self,
+                 *args,
+                 coord_range: Optional[Sequence[float]] = DEFAULT_COORD_RANGE,
+                 feature_range=DEFAULT_FEATURE_RANGE,
+                 max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.coord_range = coord_range
+        self.feature_range = feature_range
+        self.max_bad_ratio = max_bad_ratio
+
     def _load_points(self, pts_filename: str) -> np.ndarray:
-        # All columns are kept here; the parent applies use_dim.
-        return load_points_file(pts_filename, self.load_dim, self.load_dim,
-                                self.backend_args)
+        # All columns are kept here (the parent applies use_dim); only the
+        # used ones are range-checked.
+        return load_points_file(
+            pts_filename,
+            self.load_dim,
+            self.load_dim,
+            self.backend_args,
+            coord_range=self.coord_range,
+            feature_range=self.feature_range,
+            max_bad_ratio=self.max_bad_ratio,
+            check_dim=self.use_dim)
 
 
 @TRANSFORMS.register_module()
@@ -107,7 +301,9 @@ class LoadTemporalPoints(BaseTransform):
     The dataset gives each neighbour its file and its ``lidar2t0`` matrix
     (from ``lidar2ego`` and ``ego2global`` of both frames). At a scene's
     first or last keyframe the dataset substitutes t0 itself (identity
-    transform) and marks it with ``is_fallback``.
+    transform) and marks it with ``is_fallback``. The scans are checked as
+    by :class:`LoadCheckedPointsFromFile` (in their own frame, before the
+    move) and ``lidar2t0`` must be rigid.
 
     Required Keys:
 
@@ -127,6 +323,8 @@ class LoadTemporalPoints(BaseTransform):
         keys (Sequence[str]): Which neighbours to load. Defaults to
             ('prev', 'next').
         backend_args (dict, optional): mmengine file backend arguments.
+        coord_range, feature_range, max_bad_ratio: As
+            :class:`LoadCheckedPointsFromFile`.
     """
 
     def __init__(self,
@@ -134,20 +332,33 @@ class LoadTemporalPoints(BaseTransform):
                  load_dim: int = 5,
                  use_dim: Union[int, List[int]] = [0, 1, 2, 3],
                  keys: Sequence[str] = ('prev', 'next'),
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 coord_range: Optional[Sequence[float]] = DEFAULT_COORD_RANGE,
+                 feature_range=DEFAULT_FEATURE_RANGE,
+                 max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO) -> None:
         self.points_class = get_points_type(coord_type)
         self.load_dim = load_dim
         self.use_dim = use_dim
         self.keys = tuple(keys)
         self.backend_args = backend_args
+        self.coord_range = coord_range
+        self.feature_range = feature_range
+        self.max_bad_ratio = max_bad_ratio
 
     def _load(self, neighbour: dict) -> BasePoints:
-        points = load_points_file(neighbour['lidar_path'], self.load_dim,
-                                  self.use_dim, self.backend_args)
-        lidar2t0 = np.asarray(neighbour['lidar2t0'], dtype=np.float64)
-        if lidar2t0.shape != (4, 4):
-            raise BadSampleError(f"{neighbour['lidar_path']}: lidar2t0 must "
-                                 f'be 4x4, got {lidar2t0.shape}')
+        path = neighbour['lidar_path']
+        try:
+            lidar2t0 = check_rigid(neighbour['lidar2t0'], 'lidar2t0')
+        except ValueError as e:
+            raise BadSampleError(f'{path}: {e}') from e
+        points = load_points_file(
+            path,
+            self.load_dim,
+            self.use_dim,
+            self.backend_args,
+            coord_range=self.coord_range,
+            feature_range=self.feature_range,
+            max_bad_ratio=self.max_bad_ratio)
         xyz = points[:, :3].astype(np.float64) @ lidar2t0[:3, :3].T
         points[:, :3] = xyz + lidar2t0[:3, 3]
         return self.points_class(
@@ -163,34 +374,68 @@ class LoadTemporalPoints(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(load_dim={self.load_dim}, '
-                f'use_dim={self.use_dim}, keys={self.keys})')
+                f'use_dim={self.use_dim}, keys={self.keys}, '
+                f'coord_range={self.coord_range}, '
+                f'feature_range={self.feature_range}, '
+                f'max_bad_ratio={self.max_bad_ratio})')
 
 
-def camera_calibration(images: dict) -> Tuple[np.ndarray, np.ndarray]:
+def camera_calibration(images: dict,
+                       tol: float = RIGID_TOL
+                       ) -> Tuple[np.ndarray, np.ndarray]:
     """Checked (C, 4, 4) ``cam2img`` and ``lidar2cam`` of an info's
     ``images`` dict (camera name -> ``img_path``, ``cam2img``,
-    ``lidar2cam``); a bad matrix raises :class:`BadSampleError` naming the
-    image and the camera."""
+    ``lidar2cam``).
+
+    ``cam2img`` must be finite with positive focal lengths and
+    ``lidar2cam`` rigid (see :func:`check_rigid`); a bad matrix raises
+    :class:`BadSampleError` naming the image, the camera and the key.
+    """
     cam2img, lidar2cam = [], []
     for cam, item in images.items():
         path = item.get('img_path', cam)
         try:
-            cam2img.append(as_4x4(item['cam2img'], 'cam2img'))
-            lidar2cam.append(as_4x4(item['lidar2cam'], 'lidar2cam'))
-        except ValueError as e:
-            raise BadSampleError(f'{path} ({cam}): {e}') from e
+            cam2img.append(check_intrinsics(item['cam2img'], 'cam2img'))
+            lidar2cam.append(check_rigid(item['lidar2cam'], 'lidar2cam', tol))
+        except (KeyError, ValueError) as e:
+            what = f'no {e}' if isinstance(e, KeyError) else str(e)
+            raise BadSampleError(f'{path} ({cam}): {what}') from e
     return np.stack(cam2img), np.stack(lidar2cam)
+
+
+_warned_no_size = False
+
+
+def _count_repair(key: str, path: str, what: str) -> None:
+    """Count a converted image; log the first one and every 1000th."""
+    REPAIR_COUNTS[key] += 1
+    if REPAIR_COUNTS[key] == 1 or REPAIR_COUNTS[key] % 1000 == 0:
+        print_log(
+            f'{path}: {what} converted to 3-channel BGR '
+            f'({REPAIR_COUNTS[key]} so far in this process)',
+            logger='current',
+            level=logging.WARNING)
 
 
 @TRANSFORMS.register_module()
 class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
-    """mmdet3d's ``LoadMultiViewImageFromFiles`` with checked files and
-    calibration, and ``lidar2img`` for every camera.
+    """mmdet3d's ``LoadMultiViewImageFromFiles`` with checked files, sizes
+    and calibration, and ``lidar2img`` for every camera.
+
+    Every image is decoded as 3-channel BGR: a grayscale image is
+    converted and an alpha channel dropped (counted in
+    :data:`REPAIR_COUNTS`). An empty or undecodable file raises
+    :class:`BadSampleError` naming it. When the info gives a camera's
+    ``width``/``height`` (the size its calibration was made for; written by
+    ``tools/create_hilda_infos.py``), an image of another size is an error
+    naming the file and both sizes; infos without them (older files) load
+    with a one-time warning, and then all images of a sample must have one
+    size.
 
     Required Keys:
 
     - images (dict): per camera ``img_path``, ``cam2img`` (3x3 or 4x4),
-      ``lidar2cam`` (4x4)
+      ``lidar2cam`` (4x4), optional ``width`` and ``height``
 
     Added Keys:
 
@@ -202,19 +447,24 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
     - cam_names (list[str])
 
     Args are those of
-    :class:`mmdet3d.datasets.transforms.LoadMultiViewImageFromFiles`.
+    :class:`mmdet3d.datasets.transforms.LoadMultiViewImageFromFiles`;
+    ``num_views`` is the number of cameras every sample must have
+    (default 6, nuScenes' rig; mmdet3d's is 5).
     """
+
+    def __init__(self, *args, num_views: int = 6, **kwargs) -> None:
+        super().__init__(*args, num_views=num_views, **kwargs)
 
     def transform(self, results: dict) -> dict:
         images = results['images']
+        if len(images) != self.num_views:
+            raise BadSampleError(
+                f"{results.get('lidar_path', '?')}: sample "
+                f"{results.get('token', '?')} has {len(images)} cameras "
+                f'({", ".join(images)}), expected num_views={self.num_views}')
         cam2img, lidar2cam = camera_calibration(images)
         imgs = [self._read(item['img_path']) for item in images.values()]
-        shapes = {img.shape for img in imgs}
-        if len(shapes) > 1:
-            raise BadSampleError(
-                f"images of sample {results.get('lidar_path', '?')} differ "
-                f'in size ({sorted(shapes)}); resize them on disk or per '
-                'camera before stacking')
+        self._check_sizes(images, imgs)
         if self.to_float32:
             imgs = [img.astype(np.float32) for img in imgs]
         results['filename'] = [item['img_path'] for item in images.values()]
@@ -233,12 +483,62 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
         results['num_views'] = len(imgs)
         return results
 
+    @staticmethod
+    def _check_sizes(images: dict, imgs: List[np.ndarray]) -> None:
+        """Each image has its recorded size, or (no sizes recorded) the
+        first image's size; a mismatch names the image file."""
+        global _warned_no_size
+        first = None
+        for (cam, item), img in zip(images.items(), imgs):
+            h, w = img.shape[:2]
+            if 'width' in item and 'height' in item:
+                expected = (int(item['height']), int(item['width']))
+                what = 'the info file records'
+            else:
+                REPAIR_COUNTS['images_without_size'] += 1
+                if not _warned_no_size:
+                    _warned_no_size = True
+                    print_log(
+                        f"{item['img_path']} ({cam}): the info file gives no "
+                        'image width/height, so image sizes are not checked '
+                        'against the calibration (recreate the infos with '
+                        'tools/create_hilda_infos.py to record them; warned '
+                        'once)',
+                        logger='current',
+                        level=logging.WARNING)
+                if first is None:
+                    first = (h, w, item['img_path'])
+                expected = first[:2]
+                what = f'{first[2]} is'
+            if (h, w) != expected:
+                raise BadSampleError(
+                    f"{item['img_path']}: image ({cam}) is {w}x{h}, but "
+                    f'{what} {expected[1]}x{expected[0]}; the calibration '
+                    'holds for one size: resize the images on disk')
+        return None
+
     def _read(self, path: str) -> np.ndarray:
         try:
             img_bytes = get(path, backend_args=self.backend_args)
         except FileNotFoundError as e:
             raise BadSampleError(f'{path}: image file does not exist') from e
-        img = mmcv.imfrombytes(img_bytes, flag=self.color_type)
+        if len(img_bytes) == 0:
+            raise BadSampleError(f'{path}: image file is empty (0 bytes)')
+        try:
+            img = mmcv.imfrombytes(img_bytes, flag=self.color_type)
+        except cv2.error as e:
+            raise BadSampleError(
+                f'{path}: cannot decode the image ({str(e).strip()})') from e
         if img is None:
             raise BadSampleError(f'{path}: cannot decode the image')
+        if img.ndim == 2 or img.shape[2] == 1:
+            _count_repair('grayscale_images', path, 'grayscale image')
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        elif img.shape[2] == 4:
+            _count_repair('rgba_images', path, 'image with alpha channel')
+            img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+        elif img.shape[2] != 3:
+            raise BadSampleError(
+                f'{path}: image has {img.shape[2]} channels; expected 1 '
+                '(grayscale), 3 (colour) or 4 (with alpha)')
         return img
