@@ -354,3 +354,15 @@ def test_garbage_scan_is_skipped_by_skip_bad_samples(tmp_path):
             max_skip_ratio=0.5))
     assert dataset[2]['token'] == 'tok0'
     assert list(dataset.bad_files) == [path]
+
+
+def test_calibration_tolerance_is_an_option(sequence):
+    root, info = sequence
+    results = loaded_sample(root, info)
+    item = results['images']['CAM_FRONT']
+    item['lidar2cam'] = (np.asarray(item['lidar2cam']) @ np.diag(
+        [1.0001, 1, 1, 1])).tolist()
+    TRANSFORMS.build(LOAD_IMAGES)(dict(results))  # within 1e-3
+    strict = TRANSFORMS.build(dict(LOAD_IMAGES, rigid_tol=1e-5))
+    with pytest.raises(BadSampleError, match='tolerance 1e-05'):
+        strict(results)

@@ -446,14 +446,23 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
     - img_shapes (np.ndarray): (C, 2) height and width of every image
     - cam_names (list[str])
 
-    Args are those of
-    :class:`mmdet3d.datasets.transforms.LoadMultiViewImageFromFiles`;
-    ``num_views`` is the number of cameras every sample must have
-    (default 6, nuScenes' rig; mmdet3d's is 5).
+    Args:
+        num_views (int): Cameras every sample must have. Defaults to 6
+            (nuScenes' rig; mmdet3d's default is 5).
+        rigid_tol (float): Tolerance of the ``lidar2cam`` check, see
+            :func:`check_rigid`. Defaults to 1e-3.
+        **kwargs: The rest of
+            :class:`mmdet3d.datasets.transforms.LoadMultiViewImageFromFiles`'s
+            arguments.
     """
 
-    def __init__(self, *args, num_views: int = 6, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 num_views: int = 6,
+                 rigid_tol: float = RIGID_TOL,
+                 **kwargs) -> None:
         super().__init__(*args, num_views=num_views, **kwargs)
+        self.rigid_tol = rigid_tol
 
     def transform(self, results: dict) -> dict:
         images = results['images']
@@ -462,7 +471,7 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
                 f"{results.get('lidar_path', '?')}: sample "
                 f"{results.get('token', '?')} has {len(images)} cameras "
                 f'({", ".join(images)}), expected num_views={self.num_views}')
-        cam2img, lidar2cam = camera_calibration(images)
+        cam2img, lidar2cam = camera_calibration(images, self.rigid_tol)
         imgs = [self._read(item['img_path']) for item in images.values()]
         self._check_sizes(images, imgs)
         if self.to_float32:
