@@ -366,3 +366,34 @@ def test_calibration_tolerance_is_an_option(sequence):
     strict = TRANSFORMS.build(dict(LOAD_IMAGES, rigid_tol=1e-5))
     with pytest.raises(BadSampleError, match='tolerance 1e-05'):
         strict(results)
+
+
+def test_semantickitti_format_scan_passes_the_default_ranges(tmp_path):
+    """SemanticKITTI: 4 values per point (x, y, z, remission 0-1), returns
+    up to ~120 m; the defaults keep all of it and still catch 1e30."""
+    rng = np.random.default_rng(3)
+    radius = rng.uniform(2, 120, 2000)
+    angle = rng.uniform(-np.pi, np.pi, 2000)
+    scan = np.c_[radius * np.cos(angle), radius * np.sin(angle),
+                 rng.uniform(-3, 3, 2000), rng.uniform(0, 1, 2000)]
+    scan[0, 3] = 1e30
+    path = write_scan(osp.join(str(tmp_path), '000000.bin'), scan)
+    load = TRANSFORMS.build(
+        dict(
+            type='LoadCheckedPointsFromFile',
+            coord_type='LIDAR',
+            load_dim=4,
+            use_dim=4))
+    points = load(dict(lidar_points=dict(lidar_path=path)))['points']
+    np.testing.assert_allclose(points.tensor.numpy(), scan[1:], rtol=1e-6)
+
+
+def test_max_bad_ratio_zero_rejects_any_bad_point(tmp_path):
+    """For pipelines with per-point labels: nothing is dropped silently."""
+    points = plain_scan()
+    points[7, 0] = 1e30
+    path = write_scan(osp.join(str(tmp_path), 'one.bin'), points)
+    with pytest.raises(BadSampleError,
+                       match=r'one\.bin: 1 of 1000 points .*max_bad_ratio=0'):
+        load_points_file(path, 5, 4, max_bad_ratio=0)
+    assert len(load_points_file(path, 5, 4, max_bad_ratio=0.001)) == 999

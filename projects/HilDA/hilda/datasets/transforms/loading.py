@@ -128,6 +128,9 @@ def load_points_file(
             :data:`DEFAULT_FEATURE_RANGE`.
         max_bad_ratio (float): Largest fraction of dropped (non-finite or
             out-of-range) rows a usable scan may have. Defaults to 0.5.
+            0 rejects a scan with any bad row: use it where per-point labels
+            are loaded from another file, which dropped rows would
+            misalign.
         check_dim (int | Sequence[int], optional): Columns to range-check;
             defaults to ``use_dim`` (values never used are not checked).
 
@@ -264,7 +267,9 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
             feature column; None: no check. Defaults to
             :data:`DEFAULT_FEATURE_RANGE`.
         max_bad_ratio (float): Largest fraction of dropped rows before the
-            file is rejected. Defaults to 0.5.
+            file is rejected. Defaults to 0.5. Set 0 in a pipeline that
+            loads per-point labels (``LoadAnnotations3D(with_seg_3d=True)``):
+            a dropped row would shift every later label.
         **kwargs: Those of
             :class:`mmdet3d.datasets.transforms.LoadPointsFromFile`.
     """
