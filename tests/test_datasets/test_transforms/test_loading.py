@@ -397,3 +397,15 @@ def test_max_bad_ratio_zero_rejects_any_bad_point(tmp_path):
                        match=r'one\.bin: 1 of 1000 points .*max_bad_ratio=0'):
         load_points_file(path, 5, 4, max_bad_ratio=0)
     assert len(load_points_file(path, 5, 4, max_bad_ratio=0.001)) == 999
+
+
+@pytest.mark.parametrize('options,match', [
+    (dict(coord_range=(-50, 50)), 'coord_range must be'),
+    (dict(feature_range=[(0, 255), (0, 31)]),
+     'feature_range has 2 entries for 1 feature columns'),
+])
+def test_malformed_range_options_fail_when_built(options, match):
+    for loader in (dict(LOAD_T0, use_dim=4),
+                   dict(type='LoadTemporalPoints', use_dim=4)):
+        with pytest.raises(ValueError, match=match):
+            TRANSFORMS.build(dict(loader, **options))

@@ -98,6 +98,15 @@ def value_outliers(points: np.ndarray,
     return bad
 
 
+def _check_range_options(use_dim, coord_range, feature_range) -> None:
+    """Fail at build time, not at the first sample, on malformed ranges."""
+    cols = list(range(use_dim)) if isinstance(use_dim, int) else use_dim
+    if coord_range is not None and len(coord_range) != 6:
+        raise ValueError('coord_range must be (x_min, y_min, z_min, x_max, '
+                         f'y_max, z_max) or None, got {coord_range}')
+    _feature_ranges(feature_range, sum(c >= 3 for c in cols))
+
+
 def load_points_file(
         path: str,
         load_dim: int,
@@ -281,6 +290,7 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
                  max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        _check_range_options(self.use_dim, coord_range, feature_range)
         self.coord_range = coord_range
         self.feature_range = feature_range
         self.max_bad_ratio = max_bad_ratio
@@ -341,6 +351,7 @@ class LoadTemporalPoints(BaseTransform):
                  coord_range: Optional[Sequence[float]] = DEFAULT_COORD_RANGE,
                  feature_range=DEFAULT_FEATURE_RANGE,
                  max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO) -> None:
+        _check_range_options(use_dim, coord_range, feature_range)
         self.points_class = get_points_type(coord_type)
         self.load_dim = load_dim
         self.use_dim = use_dim
