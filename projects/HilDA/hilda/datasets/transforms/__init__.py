@@ -2,6 +2,8 @@
 from .augmentation import ConsistentPointAug, MultiViewImageAug
 from .correspondence import ProjectPointsToImages
 from .formatting import PackHilDAInputs
+from .ground_segmentation import (PatchworkPPGroundSegmenter,
+                                  PlaneFitGroundSegmenter, ground_mask)
 from .loading import (BadSampleError, LoadCheckedMultiViewImages,
                       LoadCheckedPointsFromFile, LoadTemporalPoints,
                       load_points_file)
@@ -12,7 +14,8 @@ from .teacher_features import LoadTeacherFeatures
 
 __all__ = [
     'ConsistentPointAug', 'MultiViewImageAug', 'ProjectPointsToImages',
-    'PackHilDAInputs', 'BadSampleError', 'LoadCheckedMultiViewImages',
+    'PackHilDAInputs', 'PatchworkPPGroundSegmenter', 'PlaneFitGroundSegmenter',
+    'ground_mask', 'BadSampleError', 'LoadCheckedMultiViewImages',
     'LoadCheckedPointsFromFile', 'LoadTemporalPoints', 'load_points_file',
     'BEVOccupancyTarget', 'bev_occupancy', 'as_4x4', 'lidar2img_matrix',
     'project_points', 'ImageSuperpixels', 'LoadTeacherFeatures'
