@@ -1,6 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
 from .augmentation import ConsistentPointAug, MultiViewImageAug
-from .correspondence import ProjectPointsToImages
+from .correspondence import (PairsMismatchError, ProjectPointsToImages,
+                             check_pairs_match_points, points_fingerprint)
 from .formatting import PackHilDAInputs
 from .ground_segmentation import (PatchworkPPGroundSegmenter,
                                   PlaneFitGroundSegmenter, ground_mask)
@@ -14,6 +15,7 @@ from .teacher_features import LoadTeacherFeatures
 
 __all__ = [
     'ConsistentPointAug', 'MultiViewImageAug', 'ProjectPointsToImages',
+    'PairsMismatchError', 'check_pairs_match_points', 'points_fingerprint',
     'PackHilDAInputs', 'PatchworkPPGroundSegmenter', 'PlaneFitGroundSegmenter',
     'ground_mask', 'BadSampleError', 'LoadCheckedMultiViewImages',
     'LoadCheckedPointsFromFile', 'LoadTemporalPoints', 'load_points_file',
