@@ -13,10 +13,9 @@ import mmengine
 import numpy as np
 import pytest
 
-from projects.HilDA.hilda.datasets.demo_world import (CAMERA_NAMES,
-                                                      LIDARSEG_DIR, PALETTE,
-                                                      create_demo_dataset)
-from projects.HilDA.hilda.datasets.demo_world.raycast import cast_rays
+from projects.HilDA.demo_world import (CAMERA_NAMES, LIDARSEG_DIR, PALETTE,
+                                       create_demo_dataset)
+from projects.HilDA.demo_world.raycast import cast_rays
 from projects.HilDA.hilda.datasets.transforms.projection import (
     lidar2img_matrix, project_points)
 
@@ -387,14 +386,12 @@ def test_flow_carries_points_into_their_boxes_at_next_frame(demo_root):
 
 def test_camera_visibility_is_ray_cast():
     """A facade 10 m ahead hides the ground behind it from CAM_FRONT."""
-    from projects.HilDA.hilda.datasets.demo_world import camera_rig
-    from projects.HilDA.hilda.datasets.demo_world.classes import MANMADE
-    from projects.HilDA.hilda.datasets.demo_world.ground_truth import \
-        camera_visibility
-    from projects.HilDA.hilda.datasets.demo_world.lidar import lidar2map
-    from projects.HilDA.hilda.datasets.demo_world.world import (TEX_FACADE,
-                                                                Layout, _part,
-                                                                _SceneBuilder)
+    from projects.HilDA.demo_world import camera_rig
+    from projects.HilDA.demo_world.classes import MANMADE
+    from projects.HilDA.demo_world.ground_truth import camera_visibility
+    from projects.HilDA.demo_world.lidar import lidar2map
+    from projects.HilDA.demo_world.world import (TEX_FACADE, Layout, _part,
+                                                 _SceneBuilder)
     builder = _SceneBuilder(np.zeros(1))
     builder.add('building', MANMADE, (12.0, -1.75), 0.0, (4, 20, 10),
                 [_part(0, 0, 0, 4, 20, 10, TEX_FACADE)])

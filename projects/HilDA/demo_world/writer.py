@@ -9,7 +9,7 @@ import cv2
 import mmengine
 import numpy as np
 
-from ..info_format import nuscenes_metainfo
+from projects.HilDA.hilda.datasets.info_format import nuscenes_metainfo
 from .annotations import camera_instances, lidar_instances, strip_private
 from .cameras import camera_rig, lidar2cam, render
 from .ground_truth import GT_DIR, frame_ground_truth, write_npz

@@ -74,7 +74,7 @@ Everything is vectorised numpy (loops run over scenes, frames, cameras
 and objects only) and deterministic: the same seed gives the same bytes.
 
 Example:
-    >>> from projects.HilDA.hilda.datasets.demo_world import (
+    >>> from projects.HilDA.demo_world import (
     ...     create_demo_dataset)
     >>> paths = create_demo_dataset('data/hilda_demo', num_scenes=8,
     ...                             num_frames=10, seed=0)
