@@ -55,9 +55,8 @@ def main(argv=None):
             repeats=args.repeats)
     except (BadSampleError, FileNotFoundError, KeyError) as e:
         sys.exit(f'ground_removal.py: error: {e}')
-    print(' '.join(
-        f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
-        for k, v in stats.items()))
+    print(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
+                   for k, v in stats.items()))
 
 
 if __name__ == '__main__':

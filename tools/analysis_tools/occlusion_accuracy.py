@@ -23,7 +23,7 @@ from mmdet3d.registry import TASK_UTILS  # noqa: E402
 
 import projects.HilDA.hilda  # noqa: E402,F401  (registers the segmenters)
 from projects.HilDA.hilda.evaluation.occlusion_accuracy import (  # noqa
-    OcclusionGTError, evaluate_infos, format_table)
+    NOISE_LABEL, OcclusionGTError, evaluate_infos, format_table)
 
 
 def parse_args(argv=None):
@@ -46,6 +46,17 @@ def parse_args(argv=None):
         default='patchworkpp',
         help="ground segmentation used by 'free_space'")
     parser.add_argument(
+        '--azimuth-bins',
+        type=int,
+        default=1084,
+        help="range-image columns of 'free_space' (the LiDAR's azimuth "
+        'steps per turn)')
+    parser.add_argument(
+        '--keep-noise',
+        action='store_true',
+        help='count the spurious returns (lidarseg noise) too; the ground '
+        'truth calls them seen by no camera')
+    parser.add_argument(
         '--max-samples', type=int, default=None, help='first N samples')
     return parser.parse_args(argv)
 
@@ -53,19 +64,31 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     occlusion = None if args.occlusion == 'none' else args.occlusion
-    cfg = dict(occlusion=occlusion, occlusion_stride=args.occlusion_stride)
+    cfg = dict(occlusion=occlusion)
+    if occlusion == 'depth_cells':
+        cfg['occlusion_stride'] = args.occlusion_stride
+    if occlusion == 'free_space':
+        cfg['free_space'] = dict(azimuth_bins=args.azimuth_bins)
     segmenter = None
     if occlusion == 'free_space' and args.ground == 'patchworkpp':
         segmenter = TASK_UTILS.build(dict(type='PatchworkPPGroundSegmenter'))
     start = time.perf_counter()
     try:
-        counts = evaluate_infos(args.data_root, args.ann_file, cfg, segmenter,
-                                args.max_samples)
+        counts = evaluate_infos(
+            args.data_root,
+            args.ann_file,
+            cfg,
+            segmenter,
+            args.max_samples,
+            ignore_labels=() if args.keep_noise else (NOISE_LABEL, ))
     except (OcclusionGTError, FileNotFoundError, KeyError) as e:
         sys.exit(f'occlusion_accuracy.py: error: {e}')
     print(f'occlusion={args.occlusion} ground={args.ground} '
           f'({time.perf_counter() - start:.1f} s)')
     print('\n'.join(format_table(counts)))
+    if counts['ignored'].sum():
+        print(f"left out: {counts['ignored'].sum()} pairs of spurious "
+              'returns (lidarseg noise), which lie on no surface')
 
 
 if __name__ == '__main__':

@@ -24,8 +24,7 @@ def loaded(tmp_path):
     dataset = build_dataset(tmp_path, [
         LOAD_POINTS,
         dict(type='LoadTemporalPoints'),
-        dict(type='LoadCheckedMultiViewImages', to_float32=True,
-             num_views=6),
+        dict(type='LoadCheckedMultiViewImages', to_float32=True, num_views=6),
     ])
     return coordinate_images(dataset[1])
 
@@ -71,8 +70,7 @@ def test_random_augmentation_keeps_correspondences_on_same_content(
     undone = np.c_[aug_xyz, np.ones(len(idx))] @ np.linalg.inv(
         results['lidar_aug_matrix']).T
     reproj = np.einsum('nij,nj->ni', results['lidar2img'][cams], undone)
-    np.testing.assert_allclose(
-        reproj[:, :2] / reproj[:, 2:3], uv, atol=1e-3)
+    np.testing.assert_allclose(reproj[:, :2] / reproj[:, 2:3], uv, atol=1e-3)
 
 
 def test_point_augmentation_moves_all_scans_together(loaded):
@@ -82,7 +80,8 @@ def test_point_augmentation_moves_all_scans_together(loaded):
         for k in ('points', 'points_prev', 'points_next')
     }
     results = TRANSFORMS.build(
-        dict(type='ConsistentPointAug', translation_std=(1, 1, 1)))(loaded)
+        dict(type='ConsistentPointAug', translation_std=(1, 1, 1)))(
+            loaded)
     matrix = results['lidar_aug_matrix']
     for key, xyz in before.items():
         expected = xyz[:, :3] @ matrix[:3, :3].T + matrix[:3, 3]
@@ -125,7 +124,8 @@ def test_wide_image_is_stretched_only_when_asked(loaded, keep_ratio):
             type='MultiViewImageAug',
             final_size=(40, 56),
             crop='center',
-            keep_ratio=keep_ratio))(wide_images(loaded))
+            keep_ratio=keep_ratio))(
+                wide_images(loaded))
     matrix = results['img_aug_matrix'][0]
     sx, sy = matrix[0, 0], matrix[1, 1]
     assert results['img'][0].shape[:2] == (40, 56)

@@ -14,22 +14,23 @@ class _ReverseRowsForTest(BaseTransform):
     """Reverses the point order (as a shuffle would), coordinates kept."""
 
     def transform(self, results):
-        results['points'] = results['points'][
-            np.arange(len(results['points']))[::-1].copy()]
+        results['points'] = results['points'][np.arange(
+            len(results['points']))[::-1].copy()]
         return results
 
 
 def packed_sample(tmp_path, after_projection):
-    dataset = build_dataset(tmp_path, [
-        LOAD_POINTS,
-        LOAD_IMAGES,
-        dict(type='MultiViewImageAug', final_size=(IMG_H, IMG_W)),
-        dict(type='ProjectPointsToImages'),
-        dict(type='ConsistentPointAug', translation_std=(0.5, 0.5, 0.2)),
-        *after_projection,
-        dict(type='PackHilDAInputs'),
-    ],
-                            temporal=False)
+    dataset = build_dataset(
+        tmp_path, [
+            LOAD_POINTS,
+            LOAD_IMAGES,
+            dict(type='MultiViewImageAug', final_size=(IMG_H, IMG_W)),
+            dict(type='ProjectPointsToImages'),
+            dict(type='ConsistentPointAug', translation_std=(0.5, 0.5, 0.2)),
+            *after_projection,
+            dict(type='PackHilDAInputs'),
+        ],
+        temporal=False)
     return dataset[1]
 
 

@@ -6,8 +6,8 @@ import pytest
 from mmdet3d.registry import TASK_UTILS, TRANSFORMS
 from mmdet3d.structures import LiDARPoints
 
-from projects.HilDA.hilda.datasets.demo_world.lidar import beam_directions
-from projects.HilDA.hilda.datasets.demo_world.raycast import cast_rays
+from projects.HilDA.demo_world.lidar import beam_directions
+from projects.HilDA.demo_world.raycast import cast_rays
 from projects.HilDA.hilda.datasets.transforms import (
     PatchworkPPGroundSegmenter, PlaneFitGroundSegmenter, bev_occupancy,
     ground_mask)
@@ -26,19 +26,19 @@ def scan_with_wall(seed=0):
     dirs, _ = beam_directions(1084)
     origin = np.array([0.0, 0.0, SENSOR_HEIGHT])
     hits = cast_rays(origin, dirs, np.array([[12.0, 0, 3], [6.0, -4, 0.75]]),
-                     np.array([[0.5, 15, 3], [2.2, 0.9, 0.75]]),
-                     np.zeros(2), 70.0)
+                     np.array([[0.5, 15, 3], [2.2, 0.9, 0.75]]), np.zeros(2),
+                     70.0)
     keep = np.isfinite(hits['dist'])
-    xyz = dirs[keep] * (hits['dist'][keep, None] +
-                        rng.normal(0, 0.02, (keep.sum(), 1)))
+    xyz = dirs[keep] * (
+        hits['dist'][keep, None] + rng.normal(0, 0.02, (keep.sum(), 1)))
     points = np.c_[xyz, rng.uniform(0, 255, len(xyz))].astype(np.float32)
     return points, hits['ground'][keep]
 
 
-@pytest.mark.parametrize('segmenter', [
-    PatchworkPPGroundSegmenter(fallback=None),
-    PlaneFitGroundSegmenter()
-])
+@pytest.mark.parametrize(
+    'segmenter',
+    [PatchworkPPGroundSegmenter(fallback=None),
+     PlaneFitGroundSegmenter()])
 def test_segmenter_finds_the_ground_and_not_the_wall(segmenter):
     points, truth = scan_with_wall()
     ground = segmenter(points)

@@ -12,8 +12,8 @@ import pytest
 from mmdet3d.registry import TRANSFORMS
 from mmdet3d.structures import LiDARPoints
 
-from projects.HilDA.hilda.datasets.demo_world.lidar import beam_directions
-from projects.HilDA.hilda.datasets.demo_world.raycast import cast_rays
+from projects.HilDA.demo_world.lidar import beam_directions
+from projects.HilDA.demo_world.raycast import cast_rays
 from projects.HilDA.hilda.datasets.transforms.projection import (
     LidarRangeImage, camera_centres, camera_visibility)
 
@@ -33,8 +33,8 @@ BOXES = {
 
 def street():
     """Scan, ground mask, lidar2img (1, 4, 4) and ray-cast visibility."""
-    centres, halves, yaws = (np.array([b[i] for b in BOXES.values()])
-                             for i in range(3))
+    centres, halves, yaws = (
+        np.array([b[i] for b in BOXES.values()]) for i in range(3))
     origin = np.array([0.0, 0.0, LIDAR_HEIGHT])
     dirs, _ = beam_directions(1084)
     hits = cast_rays(origin, dirs, centres, halves, yaws, 70.0)
@@ -140,8 +140,8 @@ def test_transform_uses_free_space_by_default_and_names_bad_options(scene):
     default = TRANSFORMS.build(dict(type='ProjectPointsToImages'))
     assert default.occlusion == 'free_space'
     kept = default(dict(results))['pair_point_idx']
-    off = TRANSFORMS.build(dict(type='ProjectPointsToImages',
-                                occlusion=None))(dict(results))
+    off = TRANSFORMS.build(dict(type='ProjectPointsToImages', occlusion=None))(
+        dict(results))
     # Every pair dropped by the default is one the camera does not see.
     dropped = np.setdiff1d(off['pair_point_idx'], kept)
     assert len(dropped) > 200 and (~truth[dropped]).mean() > 0.5

@@ -19,10 +19,14 @@ import numpy as np
 from ..datasets.transforms.loading import camera_calibration
 from ..datasets.transforms.projection import camera_visibility
 
-DEPTH_BANDS: Tuple[Tuple[float, float], ...] = ((0, 10), (10, 20), (20, 40),
-                                                (40, np.inf))
+DEPTH_BANDS: Tuple[Tuple[float, float],
+                   ...] = ((0, 10), (10, 20), (20, 40), (40, np.inf))
 COUNT_KEYS = ('in_image', 'kept', 'visible', 'visible_kept', 'occluded',
-              'occluded_dropped')
+              'occluded_dropped', 'ignored')
+# Lidarseg id of the demo LiDAR's spurious returns (dust, rain): they lie on
+# no surface, so the ground truth calls them seen by no camera, and no
+# geometric test can tell them from a real point in free space.
+NOISE_LABEL = 0
 
 
 class OcclusionGTError(ValueError):
@@ -33,8 +37,8 @@ def count_pairs(in_image: np.ndarray,
                 kept: np.ndarray,
                 depth: np.ndarray,
                 cam_visible: Optional[np.ndarray] = None,
-                bands: Sequence[Tuple[float, float]] = DEPTH_BANDS
-                ) -> Dict[str, np.ndarray]:
+                bands: Sequence[Tuple[float, float]] = DEPTH_BANDS,
+                ignore: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
     """Counts of (camera, point) pairs per depth band.
 
     Args:
@@ -43,12 +47,19 @@ def count_pairs(in_image: np.ndarray,
         depth (np.ndarray): (C, N) camera depth (m).
         cam_visible (np.ndarray, optional): (N, C) bool ground truth.
         bands (Sequence[tuple[float, float]]): Depth bands [lo, hi).
+        ignore (np.ndarray, optional): (N,) bool points left out of every
+            count but ``ignored`` (their pairs inside images).
 
     Returns:
         dict[str, np.ndarray]: (len(bands),) int64 per key of
         ``COUNT_KEYS`` (ground-truth keys 0 without ``cam_visible``).
     """
     out = {key: np.zeros(len(bands), np.int64) for key in COUNT_KEYS}
+    if ignore is not None:
+        for i, (lo, hi) in enumerate(bands):
+            out['ignored'][i] = (in_image & ignore[None] & (depth >= lo)
+                                 & (depth < hi)).sum()
+        in_image = in_image & ~ignore[None]
     truth = None if cam_visible is None else np.asarray(cam_visible, bool).T
     for i, (lo, hi) in enumerate(bands):
         band = in_image & (depth >= lo) & (depth < hi)
@@ -62,13 +73,16 @@ def count_pairs(in_image: np.ndarray,
     return out
 
 
-def evaluate_sample(info: dict,
-                    data_root: str,
-                    projection_cfg: dict,
-                    ground_segmenter=None,
-                    load_dim: int = 5,
-                    bands: Sequence[Tuple[float, float]] = DEPTH_BANDS
-                    ) -> Dict[str, np.ndarray]:
+def evaluate_sample(
+    info: dict,
+    data_root: str,
+    projection_cfg: dict,
+    ground_segmenter=None,
+    load_dim: int = 5,
+    bands: Sequence[Tuple[float, float]] = DEPTH_BANDS,
+    label_prefix: str = 'lidarseg/v1.0-demo',
+    ignore_labels: Sequence[int] = (NOISE_LABEL, )
+) -> Dict[str, np.ndarray]:
     """Counts of one sample of an mmdet3d info file (see
     :func:`count_pairs`).
 
@@ -85,6 +99,12 @@ def evaluate_sample(info: dict,
             the free-space test.
         load_dim (int): Values per point in the ``.bin`` files.
         bands (Sequence[tuple[float, float]]): Depth bands.
+        label_prefix (str): Folder of the lidarseg files named by
+            ``pts_semantic_mask_path``.
+        ignore_labels (Sequence[int]): Lidarseg ids whose points are left
+            out (counted as ``ignored``) when the sample has labels: by
+            default the spurious returns, which no camera sees and no
+            geometric test can recognise.
 
     Returns:
         dict[str, np.ndarray]: counts per band.
@@ -124,13 +144,23 @@ def evaluate_sample(info: dict,
         if names != list(images):
             raise OcclusionGTError(f'{gt_path}: cam_names {names} differ from '
                                    f'the info cameras {list(images)}')
+    ignore = None
+    if ignore_labels and info.get('pts_semantic_mask_path'):
+        labels = np.fromfile(
+            _find(data_root, info['pts_semantic_mask_path'], label_prefix),
+            dtype=np.uint8)
+        if len(labels) != len(points):
+            raise OcclusionGTError(
+                f"{info['pts_semantic_mask_path']}: {len(labels)} labels for "
+                f'{len(points)} points')
+        ignore = np.isin(labels, ignore_labels)
     return count_pairs(vis['in_image'], vis['visible'], vis['depth'],
-                       cam_visible, bands)
+                       cam_visible, bands, ignore)
 
 
 def _find(data_root: str, path: str, prefix: str) -> str:
-    for candidate in (osp.join(data_root, prefix, path),
-                      osp.join(data_root, path), path):
+    for candidate in (osp.join(data_root, prefix,
+                               path), osp.join(data_root, path), path):
         if osp.isfile(candidate):
             return candidate
     raise OcclusionGTError(f'{path}: file not found under {data_root} '
@@ -142,24 +172,31 @@ def evaluate_infos(data_root: str,
                    projection_cfg: dict,
                    ground_segmenter=None,
                    max_samples: Optional[int] = None,
-                   bands: Sequence[Tuple[float, float]] = DEPTH_BANDS
-                   ) -> Dict[str, np.ndarray]:
-    """Summed counts over the samples of an info file."""
+                   bands: Sequence[Tuple[float, float]] = DEPTH_BANDS,
+                   **sample_kwargs) -> Dict[str, np.ndarray]:
+    """Summed counts over the samples of an info file; ``sample_kwargs``
+    go to :func:`evaluate_sample`."""
     infos = mmengine.load(osp.join(data_root, ann_file))['data_list']
     total = {key: np.zeros(len(bands), np.int64) for key in COUNT_KEYS}
     for info in infos[:max_samples]:
-        counts = evaluate_sample(info, data_root, projection_cfg,
-                                 ground_segmenter, bands=bands)
+        counts = evaluate_sample(
+            info,
+            data_root,
+            projection_cfg,
+            ground_segmenter,
+            bands=bands,
+            **sample_kwargs)
         for key in COUNT_KEYS:
             total[key] += counts[key]
     return total
 
 
-def format_table(counts: Dict[str, np.ndarray],
-                 bands: Sequence[Tuple[float, float]] = DEPTH_BANDS
-                 ) -> List[str]:
+def format_table(
+        counts: Dict[str, np.ndarray],
+        bands: Sequence[Tuple[float, float]] = DEPTH_BANDS) -> List[str]:
     """Markdown rows: per band and overall, the pairs inside images, kept,
-    and (with ground truth) the two recalls."""
+    and (with ground truth) the two recalls; ignored pairs are not in
+    them."""
     with_gt = counts['visible'].sum() + counts['occluded'].sum() > 0
     header = '| camera depth | pairs in image | kept |'
     rule = '|---|---:|---:|'

@@ -148,15 +148,17 @@ class ProjectPointsToImages(BaseTransform):
             Patchwork++ (``PatchworkPPGroundSegmenter``).
     """
 
-    def __init__(self,
-                 min_depth: float = 0.1,
-                 occlusion: Optional[str] = 'free_space',
-                 occlusion_stride: int = 14,
-                 occlusion_margin: float = 0.5,
-                 occlusion_rel: float = 0.05,
-                 free_space: Optional[dict] = None,
-                 ground_segmenter: Optional[dict] = dict(
-                     type='PatchworkPPGroundSegmenter')) -> None:
+    def __init__(
+        self,
+        min_depth: float = 0.1,
+        occlusion: Optional[str] = 'free_space',
+        occlusion_stride: int = 14,
+        occlusion_margin: float = 0.5,
+        occlusion_rel: float = 0.05,
+        free_space: Optional[dict] = None,
+        ground_segmenter: Optional[dict] = dict(
+            type='PatchworkPPGroundSegmenter')
+    ) -> None:
         if occlusion not in ('free_space', 'depth_cells', None):
             raise ValueError(
                 "ProjectPointsToImages: occlusion must be 'free_space', "
@@ -168,9 +170,8 @@ class ProjectPointsToImages(BaseTransform):
         self.occlusion_rel = occlusion_rel
         self.free_space = dict(free_space or {})
         self.ground_segmenter = (
-            TASK_UTILS.build(ground_segmenter)
-            if ground_segmenter is not None and occlusion == 'free_space' else
-            None)
+            TASK_UTILS.build(ground_segmenter) if ground_segmenter is not None
+            and occlusion == 'free_space' else None)
         self.empty_camera_count = 0
 
     def transform(self, results: dict) -> dict:

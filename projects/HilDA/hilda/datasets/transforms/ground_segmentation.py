@@ -63,8 +63,8 @@ class PlaneFitGroundSegmenter:
         xyz = np.asarray(points, dtype=np.float64)[:, :3]
         rng = np.linalg.norm(xyz[:, :2], axis=1)
         in_range = (rng >= self.min_range) & (rng <= self.max_range)
-        inliers = in_range & (xyz[:, 2] < -self.sensor_height +
-                              self.seed_height)
+        inliers = in_range & (
+            xyz[:, 2] < -self.sensor_height + self.seed_height)
         coeffs = np.array([0.0, 0.0, -self.sensor_height])
         design = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], 1)
         for _ in range(self.num_iter):
@@ -113,18 +113,19 @@ class PatchworkPPGroundSegmenter:
             Defaults to ``dict(type='PlaneFitGroundSegmenter')``.
     """
 
-    def __init__(self,
-                 sensor_height: float = 1.84,
-                 min_range: float = 2.7,
-                 max_range: float = 80.0,
-                 th_seeds: float = 0.125,
-                 th_dist: float = 0.125,
-                 uprightness_thr: float = 0.707,
-                 enable_rnr: bool = True,
-                 intensity_scale: float = 255.0,
-                 extra_params: Optional[dict] = None,
-                 fallback: Optional[dict] = dict(
-                     type='PlaneFitGroundSegmenter')) -> None:
+    def __init__(
+        self,
+        sensor_height: float = 1.84,
+        min_range: float = 2.7,
+        max_range: float = 80.0,
+        th_seeds: float = 0.125,
+        th_dist: float = 0.125,
+        uprightness_thr: float = 0.707,
+        enable_rnr: bool = True,
+        intensity_scale: float = 255.0,
+        extra_params: Optional[dict] = None,
+        fallback: Optional[dict] = dict(type='PlaneFitGroundSegmenter')
+    ) -> None:
         self.params = dict(
             sensor_height=sensor_height,
             min_range=min_range,
@@ -177,8 +178,8 @@ class PatchworkPPGroundSegmenter:
     def backend(self) -> str:
         """``'patchworkpp'`` or the fallback's class name."""
         self._ready()
-        return ('patchworkpp' if self._fallback is None else
-                type(self._fallback).__name__)
+        return ('patchworkpp'
+                if self._fallback is None else type(self._fallback).__name__)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         self._ready()
@@ -199,7 +200,8 @@ class PatchworkPPGroundSegmenter:
         return f'{self.__class__.__name__}({self.params})'
 
 
-def ground_mask(segmenter, points: np.ndarray,
+def ground_mask(segmenter,
+                points: np.ndarray,
                 sensor2frame: Optional[np.ndarray] = None) -> np.ndarray:
     """Ground mask of a scan given in another frame.
 

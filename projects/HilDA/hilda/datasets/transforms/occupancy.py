@@ -29,10 +29,10 @@ def bev_occupancy(points: np.ndarray, point_cloud_range: Sequence[float],
     occ = np.full((num_height_bins, height, width), -1.0, dtype=np.float32)
     ix = np.floor((points[:, 0] - x0) / cell_size).astype(np.int64)
     iy = np.floor((points[:, 1] - y0) / cell_size).astype(np.int64)
-    iz = np.floor((points[:, 2] - z0) / (z1 - z0) *
-                  num_height_bins).astype(np.int64)
-    inside = ((ix >= 0) & (ix < width) & (iy >= 0) & (iy < height) &
-              (iz >= 0) & (iz < num_height_bins))
+    iz = np.floor(
+        (points[:, 2] - z0) / (z1 - z0) * num_height_bins).astype(np.int64)
+    inside = ((ix >= 0) & (ix < width) & (iy >= 0) & (iy < height) & (iz >= 0)
+              & (iz < num_height_bins))
     occ[iz[inside], iy[inside], ix[inside]] = 1.0
     return occ
 
@@ -80,15 +80,16 @@ class BEVOccupancyTarget(BaseTransform):
             ``pypatchworkpp`` is missing).
     """
 
-    def __init__(self,
-                 point_cloud_range: Sequence[float] = (-51.2, -51.2, -5.0,
-                                                       51.2, 51.2, 3.0),
-                 cell_size: float = 0.8,
-                 num_height_bins: int = 8,
-                 source_key: str = 'points_next',
-                 remove_ground: bool = True,
-                 ground_segmenter: dict = dict(
-                     type='PatchworkPPGroundSegmenter')) -> None:
+    def __init__(
+        self,
+        point_cloud_range: Sequence[float] = (-51.2, -51.2, -5.0, 51.2, 51.2,
+                                              3.0),
+        cell_size: float = 0.8,
+        num_height_bins: int = 8,
+        source_key: str = 'points_next',
+        remove_ground: bool = True,
+        ground_segmenter: dict = dict(type='PatchworkPPGroundSegmenter')
+    ) -> None:
         if len(point_cloud_range) != 6:
             raise ValueError('point_cloud_range must have 6 values, got '
                              f'{point_cloud_range}')

@@ -110,17 +110,17 @@ def project_points(points: np.ndarray,
         depth=depth[cam_idx, point_idx].astype(np.float32))
 
 
-def camera_visibility(points: np.ndarray,
-                      lidar2img: np.ndarray,
-                      img_shapes: Sequence[Tuple[int, int]],
-                      min_depth: float = 0.1,
-                      occlusion_stride: Optional[int] = None,
-                      occlusion_margin: float = 0.5,
-                      occlusion_rel: float = 0.05,
-                      occlusion: Optional[str] = None,
-                      ground: Optional[np.ndarray] = None,
-                      free_space: Optional[dict] = None
-                      ) -> Dict[str, np.ndarray]:
+def camera_visibility(
+        points: np.ndarray,
+        lidar2img: np.ndarray,
+        img_shapes: Sequence[Tuple[int, int]],
+        min_depth: float = 0.1,
+        occlusion_stride: Optional[int] = None,
+        occlusion_margin: float = 0.5,
+        occlusion_rel: float = 0.05,
+        occlusion: Optional[str] = None,
+        ground: Optional[np.ndarray] = None,
+        free_space: Optional[dict] = None) -> Dict[str, np.ndarray]:
     """Every (camera, point) pair: pixel, depth, inside the image, seen.
 
     Arguments as in :func:`project_points`.
@@ -133,8 +133,7 @@ def camera_visibility(points: np.ndarray,
     lidar2img = np.asarray(lidar2img, dtype=np.float64)
     num_cams = len(lidar2img)
     if lidar2img.shape != (num_cams, 4, 4):
-        raise ValueError(
-            f'lidar2img must be (C, 4, 4), got {lidar2img.shape}')
+        raise ValueError(f'lidar2img must be (C, 4, 4), got {lidar2img.shape}')
     if len(img_shapes) != num_cams:
         raise ValueError(f'{len(img_shapes)} image shapes for {num_cams} '
                          'cameras')
@@ -159,8 +158,8 @@ def camera_visibility(points: np.ndarray,
         if occlusion_stride is None:
             raise ValueError("occlusion='depth_cells' needs occlusion_stride")
         valid &= _visible_after_depth_test(u, v, depth, valid, shapes,
-                                           occlusion_stride,
-                                           occlusion_margin, occlusion_rel)
+                                           occlusion_stride, occlusion_margin,
+                                           occlusion_rel)
     elif occlusion == 'free_space':
         valid &= visible_in_free_space(points, camera_centres(lidar2img),
                                        valid, ground, **(free_space or {}))
@@ -179,8 +178,10 @@ def _visible_after_depth_test(u, v, depth, valid, shapes, stride, margin,
     cells_h = np.ceil(shapes[:, 0] / stride).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(cells_w * cells_h)])
     cam, pts = np.nonzero(valid)
-    cell = (offsets[cam] + (v[cam, pts] // stride).astype(np.int64) *
-            cells_w[cam] + (u[cam, pts] // stride).astype(np.int64))
+    cell = (
+        offsets[cam] +
+        (v[cam, pts] // stride).astype(np.int64) * cells_w[cam] +
+        (u[cam, pts] // stride).astype(np.int64))
     d = depth[cam, pts]
     nearest = np.full(offsets[-1], np.inf)
     np.minimum.at(nearest, cell, d)
@@ -234,15 +235,16 @@ class LidarRangeImage:
                  ground: Optional[np.ndarray] = None,
                  azimuth_bins: int = 1084,
                  jump: float = 0.2,
-                 edge_fraction: float = 0.6) -> None:
+                 edge_fraction: float = 0.55) -> None:
         self.azimuth_bins = azimuth_bins
         self.jump = jump
         self.edge_fraction = edge_fraction
         col, elev, rng = self.spherical(points[:, :3])
         order = np.lexsort((elev, col))
         self.col, self.elev, self.range = col[order], elev[order], rng[order]
-        self.ground = (np.zeros(len(order), bool)
-                       if ground is None else np.asarray(ground, bool)[order])
+        self.ground = (
+            np.zeros(len(order), bool) if ground is None else np.asarray(
+                ground, bool)[order])
         # Elevations lie in (-pi/2, pi/2): columns 4 apart never overlap.
         self.key = self.col * 4.0 + self.elev
 
@@ -251,8 +253,9 @@ class LidarRangeImage:
         xyz = np.asarray(xyz, dtype=np.float64)
         horiz = np.hypot(xyz[..., 0], xyz[..., 1])
         azim = np.arctan2(xyz[..., 1], xyz[..., 0])
-        col = np.floor((azim + np.pi) / (2 * np.pi) *
-                       self.azimuth_bins).astype(np.int64) % self.azimuth_bins
+        col = np.floor(
+            (azim + np.pi) / (2 * np.pi) * self.azimuth_bins).astype(
+                np.int64) % self.azimuth_bins
         rng = np.linalg.norm(xyz, axis=-1)
         return col, np.arctan2(xyz[..., 2], horiz), rng
 
@@ -280,23 +283,24 @@ class LidarRangeImage:
         # Edge: the nearer return's surface covers edge_fraction of the gap.
         frac = (elev - e_lo) / np.maximum(e_hi - e_lo, 1e-12)
         lo_is_near = r_lo <= r_hi
-        reach = np.where(lo_is_near, frac < self.edge_fraction,
-                         frac > 1 - self.edge_fraction)
+        reach = np.where(lo_is_near, frac < self.edge_fraction, frac
+                         > 1 - self.edge_fraction)
         edge = np.where(reach, near, far)
         g_lo, g_hi = self.ground[below], self.ground[above]
         edge = np.where(g_lo & ~g_hi & lo_is_near, far, edge)
         continuous = (far - near <= self.jump * near) | (g_lo & g_hi)
         return np.where(found, np.where(continuous, inter, edge), np.inf)
 
-    def surface_grid(self, neighbours: int = 1,
+    def surface_grid(self,
+                     neighbours: int = 1,
                      elevation_step: float = np.deg2rad(0.2)) -> None:
         """Tabulate :meth:`column_surface` on a regular elevation grid
         (every column, ``elevation_step`` apart, spanning the returns), with
         the side-edge rule of :meth:`surface_range` applied, so that
         :meth:`surface_range` becomes a lookup."""
         lo = self.elev.min(initial=0.0) - elevation_step
-        rows = int(np.ceil((self.elev.max(initial=0.0) - lo) /
-                           elevation_step)) + 2
+        rows = int(
+            np.ceil((self.elev.max(initial=0.0) - lo) / elevation_step)) + 2
         col, row = np.meshgrid(
             np.arange(self.azimuth_bins), np.arange(rows), indexing='ij')
         grid = self.column_surface(col.ravel(),
@@ -407,8 +411,8 @@ def visible_in_free_space(points: np.ndarray,
         sample = (start[sl, None] + frac[None, :, None] * delta[sl, None])
         surface, sample_range = image.lookup(sample.reshape(-1, 3))
         behind = sample_range > surface + np.maximum(margin, rel * surface)
-        behind = behind.reshape(-1, num_samples) & (frac[None] <
-                                                    stop[sl, None])
+        behind = behind.reshape(-1, num_samples) & (
+            frac[None] < stop[sl, None])
         hidden[sl] = behind.any(1)
     visible[cam[~hidden], idx[~hidden]] = True
     return visible
