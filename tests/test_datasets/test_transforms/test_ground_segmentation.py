@@ -132,3 +132,12 @@ def test_occupancy_target_keeps_the_ground_when_asked():
     occ = results['occ_target'][0] == 1
     assert occ.sum() > 3 * expected.sum()
     assert results['occ_ground_fraction'] == 0.0
+
+
+def test_patchworkpp_labels_a_scan_the_same_whatever_came_before(capfd):
+    points, _ = scan_with_wall(0)
+    segmenter = PatchworkPPGroundSegmenter(fallback=None)
+    first = segmenter(points)
+    segmenter(scan_with_wall(1)[0][::3])  # another scan in between
+    np.testing.assert_array_equal(segmenter(points), first)
+    assert 'INITIALIZATION' not in capfd.readouterr().out

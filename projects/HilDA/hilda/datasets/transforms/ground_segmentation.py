@@ -12,12 +12,29 @@ Both are registered in ``TASK_UTILS`` and called as
 ``segmenter(points) -> (N,) bool ground mask`` with ``points`` (N, >=3) in
 the scanning sensor's frame (z up, the sensor at the origin).
 """
+import contextlib
 import logging
+import os
+import sys
 from typing import Optional
 
 import numpy as np
 from mmdet3d.registry import TASK_UTILS
 from mmengine.logging import print_log
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence C-level writes to stdout (file descriptor 1)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @TASK_UTILS.register_module()
@@ -137,7 +154,8 @@ class PatchworkPPGroundSegmenter:
             **(extra_params or {}))
         self.intensity_scale = intensity_scale
         self.fallback = fallback
-        # Built lazily, so that every dataloader worker owns its instance.
+        # (module, Parameters), built lazily: pybind11 objects do not pickle
+        # into dataloader workers.
         self._impl = None
         self._fallback = None
 
@@ -164,10 +182,9 @@ class PatchworkPPGroundSegmenter:
                     f'PatchworkPPGroundSegmenter: pypatchworkpp.Parameters '
                     f'has no attribute {name!r}')
             setattr(params, name, value)
-        return pypatchworkpp.patchworkpp(params)
+        return pypatchworkpp, params
 
     def __getstate__(self) -> dict:
-        # The pybind11 object does not pickle; workers rebuild it.
         return dict(self.__dict__, _impl=None)
 
     def _ready(self) -> None:
@@ -192,8 +209,15 @@ class PatchworkPPGroundSegmenter:
             cloud[:, 3] = points[:, 3] / self.intensity_scale
         ground = np.zeros(len(points), dtype=bool)
         if len(points):
-            self._impl.estimateGround(cloud)
-            ground[self._impl.getGroundIndices()] = True
+            # A fresh instance per scan: Patchwork++ adapts its thresholds
+            # from scan to scan, so a long-lived one would label the same
+            # scan differently depending on what it saw before (and break
+            # same-seed reproducibility). Building one costs microseconds.
+            module, params = self._impl
+            with _quiet_stdout():  # its constructor prints a banner
+                impl = module.patchworkpp(params)
+            impl.estimateGround(cloud)
+            ground[impl.getGroundIndices()] = True
         return ground
 
     def __repr__(self) -> str:
