@@ -1,4 +1,5 @@
 # Copyright (c) HilDA authors. All rights reserved.
+import pickle
 import sys
 
 import numpy as np
@@ -141,3 +142,11 @@ def test_patchworkpp_labels_a_scan_the_same_whatever_came_before(capfd):
     segmenter(scan_with_wall(1)[0][::3])  # another scan in between
     np.testing.assert_array_equal(segmenter(points), first)
     assert 'INITIALIZATION' not in capfd.readouterr().out
+
+
+def test_used_segmenter_pickles_into_workers():
+    points, _ = scan_with_wall()
+    segmenter = PatchworkPPGroundSegmenter(fallback=None)
+    first = segmenter(points)  # builds the pybind11 parameters
+    clone = pickle.loads(pickle.dumps(segmenter))
+    np.testing.assert_array_equal(clone(points), first)
