@@ -14,6 +14,7 @@ from mmdet3d.structures import LiDARPoints
 
 from projects.HilDA.demo_world.lidar import beam_directions
 from projects.HilDA.demo_world.raycast import cast_rays
+from projects.HilDA.hilda.datasets.transforms import correspondence
 from projects.HilDA.hilda.datasets.transforms.projection import (
     LidarRangeImage, camera_centres, camera_visibility)
 
@@ -147,3 +148,11 @@ def test_transform_uses_free_space_by_default_and_names_bad_options(scene):
     assert len(dropped) > 200 and (~truth[dropped]).mean() > 0.5
     with pytest.raises(ValueError, match='occlusion must be'):
         TRANSFORMS.build(dict(type='ProjectPointsToImages', occlusion='z'))
+
+
+def test_stride_without_the_cell_test_is_reported(monkeypatch):
+    messages = []
+    monkeypatch.setattr(correspondence, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    TRANSFORMS.build(dict(type='ProjectPointsToImages', occlusion_stride=14))
+    assert any("ignored with occlusion='free_space'" in m for m in messages)

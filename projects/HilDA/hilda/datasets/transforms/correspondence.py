@@ -132,8 +132,9 @@ class ProjectPointsToImages(BaseTransform):
             (``tools/analysis_tools/occlusion_accuracy.py``);
             ``'depth_cells'``: the earlier nearest-depth test in
             ``occlusion_stride`` pixel cells; None: no test.
-        occlusion_stride (int): Cell size in pixels of ``'depth_cells'``.
-            Defaults to 14 (a ViT patch).
+        occlusion_stride (int, optional): Cell size in pixels of
+            ``'depth_cells'`` (None: 14, a ViT patch). Given with another
+            test it is ignored, with a warning. Defaults to None.
         occlusion_margin (float): Absolute depth tolerance of
             ``'depth_cells'`` (m). Defaults to 0.5.
         occlusion_rel (float): Relative depth tolerance of
@@ -152,7 +153,7 @@ class ProjectPointsToImages(BaseTransform):
         self,
         min_depth: float = 0.1,
         occlusion: Optional[str] = 'free_space',
-        occlusion_stride: int = 14,
+        occlusion_stride: Optional[int] = None,
         occlusion_margin: float = 0.5,
         occlusion_rel: float = 0.05,
         free_space: Optional[dict] = None,
@@ -165,7 +166,17 @@ class ProjectPointsToImages(BaseTransform):
                 f"'depth_cells' or None, got {occlusion!r}")
         self.min_depth = min_depth
         self.occlusion = occlusion
-        self.occlusion_stride = occlusion_stride
+        if occlusion_stride is not None and occlusion != 'depth_cells':
+            # Configs written for the earlier default set it; say that it
+            # no longer selects the cell test.
+            print_log(
+                f'ProjectPointsToImages: occlusion_stride={occlusion_stride} '
+                f'is ignored with occlusion={occlusion!r} (it sizes the '
+                "cells of occlusion='depth_cells')",
+                logger='current',
+                level=logging.WARNING)
+        self.occlusion_stride = (14 if occlusion_stride is None else
+                                 occlusion_stride)
         self.occlusion_margin = occlusion_margin
         self.occlusion_rel = occlusion_rel
         self.free_space = dict(free_space or {})
