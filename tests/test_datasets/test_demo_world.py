@@ -76,20 +76,22 @@ def all_file_bytes(root):
 
 
 def test_same_seed_gives_same_bytes(tmp_path):
-    small = dict(TINY, num_scenes=1, num_frames=2, val_scenes=0)
-    for name, seed in (('a', 5), ('b', 5), ('c', 6)):
-        create_demo_dataset(str(tmp_path / name), seed=seed, **small)
+    small = dict(TINY, num_scenes=2, num_frames=2, val_scenes=0)
+    for name, seed, workers in (('a', 5, 1), ('b', 5, 2), ('c', 6, 1)):
+        create_demo_dataset(
+            str(tmp_path / name), seed=seed, workers=workers, **small)
+    # b: the same seed written by two processes.
     first, again, other = (all_file_bytes(str(tmp_path / n)) for n in 'abc')
     # Two info files; per frame a scan, its labels, its ground truth and
     # one image per camera.
-    assert len(first) == 1 + 1 + 2 * (1 + 1 + 1 + len(CAMERA_NAMES))
+    assert len(first) == 1 + 1 + 4 * (1 + 1 + 1 + len(CAMERA_NAMES))
     assert first == again
     assert first['nuscenes_infos_train.pkl'] != other[
         'nuscenes_infos_train.pkl']
     # File names carry the seed; compare the scans in time order.
     scans, other_scans = ([d[f] for f in sorted(d) if f.endswith('.pcd.bin')]
                           for d in (first, other))
-    assert len(scans) == 2
+    assert len(scans) == 4
     assert all(a != b for a, b in zip(scans, other_scans))
 
 

@@ -38,6 +38,7 @@ matplotlib.use('Agg')  # files only; no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 import mmengine  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from projects.HilDA.demo_world import LIDARSEG_NAMES, PALETTE  # noqa: E402
 from projects.HilDA.hilda.datasets.transforms.projection import (  # noqa
@@ -140,6 +141,18 @@ def class_colours(labels):
     return lut[labels]
 
 
+def save(fig, out, dpi, colors=None):
+    """Save and close a figure; ``colors`` quantises the PNG's palette
+    (much smaller files, e.g. for the docs)."""
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    if colors:
+        with Image.open(out) as image:
+            small = image.convert('RGB').quantize(colors)
+        small.save(out, optimize=True)
+
+
 def flow_colours(flow, max_flow=MAX_FLOW):
     """Scatter colours: flow magnitude (metres per keyframe step)."""
     return dict(
@@ -151,7 +164,9 @@ def draw_bev(info_file,
              out,
              index=0,
              color_by='flow',
-             max_range=50.0):
+             max_range=50.0,
+             dpi=90,
+             colors=None):
     """Draw one scan from above (LiDAR frame), coloured by ``color_by``.
 
     With ``color_by='flow'`` moving points also get arrows: where the
@@ -164,6 +179,8 @@ def draw_bev(info_file,
         index (int): Sample index in the info file.
         color_by (str): 'depth', 'class' or 'flow'.
         max_range (float): Half size of the drawn square, metres.
+        dpi (int): Resolution of the PNG.
+        colors (int, optional): Quantise the PNG to this many colours.
 
     Returns:
         dict[str, int]: ``points`` drawn and ``moving`` (flow above 0.1 m).
@@ -216,9 +233,7 @@ def draw_bev(info_file,
     ax.set_title(f'{osp.basename(info_file)} [{index}]: {int(near.sum())} '
                  f'points, coloured by {color_by}')
     fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
+    save(fig, out, dpi, colors)
     return dict(points=int(near.sum()), moving=moving)
 
 
@@ -228,7 +243,9 @@ def draw_projections(info_file,
                      index=0,
                      color_by='depth',
                      occlusion_stride=None,
-                     max_depth=60.0):
+                     max_depth=60.0,
+                     dpi=100,
+                     colors=None):
     """Draw the projections of one sample into a PNG.
 
     Args:
@@ -236,10 +253,13 @@ def draw_projections(info_file,
         data_root (str): Folder the info's bare file names are relative to.
         out (str): Output PNG path.
         index (int): Sample index in the info file.
-        color_by (str): 'depth', 'class' (needs lidarseg labels) or
-            'flow' (needs the demo world's ground truth).
+        color_by (str): 'depth', 'class' (needs lidarseg labels),
+            'flow' (needs the demo world's ground truth) or 'none' (the
+            images alone).
         occlusion_stride (int, optional): Cell size of the occlusion test.
         max_depth (float): Depth at the end of the colour map, metres.
+        dpi (int): Resolution of the PNG.
+        colors (int, optional): Quantise the PNG to this many colours.
 
     Returns:
         dict[str, int]: Number of points drawn per camera.
@@ -270,7 +290,7 @@ def draw_projections(info_file,
                 c=class_colours(sample['labels'][proj['point_idx'][sel]]))
         elif color_by == 'flow':
             colour = flow_colours(sample['flow'][proj['point_idx'][sel]])
-        else:
+        else:  # 'none' draws no points
             colour = dict(
                 c=proj['depth'][sel], cmap='turbo', vmin=0, vmax=max_depth)
         image = sample['images'][k]
@@ -281,7 +301,8 @@ def draw_projections(info_file,
             image = (image * 0.45).astype(np.uint8)
         # extent puts pixel edges at integers, the projection's convention.
         ax.imshow(image, extent=(0, width, height, 0))
-        ax.scatter(uv[:, 0], uv[:, 1], s=1.5, linewidths=0, **colour)
+        if color_by != 'none':
+            ax.scatter(uv[:, 0], uv[:, 1], s=1.5, linewidths=0, **colour)
         ax.set_xlim(0, width)
         ax.set_ylim(height, 0)
         ax.set_title(f'{cam} ({int(sel.sum())} points)', fontsize=10)
@@ -306,9 +327,7 @@ def draw_projections(info_file,
                  f'{len(proj["point_idx"])} of {len(sample["points"])} '
                  f'points in a camera, coloured by {color_by}')
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out, dpi, colors)
     return counts
 
 
@@ -322,9 +341,10 @@ def parse_args(argv=None):
     parser.add_argument('--index', type=int, default=0, help='sample index')
     parser.add_argument(
         '--color-by',
-        choices=['depth', 'class', 'flow'],
+        choices=['depth', 'class', 'flow', 'none'],
         default='depth',
-        help='point colours (flow: demo world ground truth)')
+        help='point colours (flow: demo world ground truth; none: the '
+        'images only)')
     parser.add_argument(
         '--view',
         choices=['cameras', 'bev'],
@@ -335,6 +355,12 @@ def parse_args(argv=None):
         type=int,
         default=None,
         help='cell size (px) of the occlusion test')
+    parser.add_argument('--dpi', type=int, default=None, help='PNG dpi')
+    parser.add_argument(
+        '--colors',
+        type=int,
+        default=None,
+        help='quantise the PNG to this many colours (smaller files)')
     parser.add_argument('--out', required=True, help='output PNG')
     return parser.parse_args(argv)
 
@@ -343,8 +369,14 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         if args.view == 'bev':
-            counts = draw_bev(args.info_file, args.data_root, args.out,
-                              args.index, args.color_by)
+            counts = draw_bev(
+                args.info_file,
+                args.data_root,
+                args.out,
+                args.index,
+                args.color_by,
+                dpi=args.dpi or 90,
+                colors=args.colors)
         else:
             counts = draw_projections(args.info_file, args.data_root, args.out,
                                       args.index, args.color_by,

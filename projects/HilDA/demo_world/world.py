@@ -614,9 +614,9 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     # Through traffic at its own speeds: cars ahead and behind the ego in
     # its direction (overtaking it on two-lane roads), oncoming traffic,
     # some of it braking to a stop or pulling away.
-    kinds = ['car'] * 10 + ['truck', 'bus', 'motorcycle', 'motorcycle']
+    kinds = ['car'] * 8 + ['truck', 'truck', 'bus', 'bus', 'motorcycle']
     for direction in (1, -1):
-        for _ in range(rng.poisson(4 * density)):
+        for _ in range(rng.poisson(5 * density)):
             kind = str(rng.choice(kinds))
             profile = str(
                 rng.choice(['cruise', 'cruise', 'accelerate', 'stop',

@@ -5,6 +5,7 @@ import hashlib
 import multiprocessing
 import os
 import os.path as osp
+import pickle
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -239,7 +240,10 @@ def create_demo_dataset(out_dir: str,
     results = []
     if workers == 1:
         for index in range(num_scenes):
-            results.append(job(index))
+            # Through pickle as a worker's result would be: the info file
+            # pickles shared objects by reference, so the bytes depend on
+            # which objects are shared, and must not depend on workers.
+            results.append(pickle.loads(pickle.dumps(job(index))))
             if bar is not None:
                 bar.update()
     else:
