@@ -198,33 +198,41 @@ def draw_bev(info_file,
     else:
         colour = dict(
             c=np.linalg.norm(xy, axis=1), cmap='turbo', vmin=0, vmax=max_range)
-    # Still points small and grey-ish under the moving ones.
-    order = np.argsort(colour['c']) if color_by == 'flow' else slice(None)
-    if color_by == 'flow':
-        colour['c'] = colour['c'][order]
-    scatter = ax.scatter(
-        xy[order, 0], xy[order, 1], s=0.6, linewidths=0, **colour)
     moving = 0
     if color_by == 'flow':
+        # Still points light grey; moving ones on top, coloured by speed,
+        # with arrows to where they are at t+1.
         flow = sample['flow'][near]
-        fast = np.nonzero(np.linalg.norm(flow, axis=1) > 0.1)[0]
-        moving = len(fast)
-        fast = fast[::max(1, len(fast) // 300)]
-        ax.quiver(
+        fast = np.linalg.norm(flow, axis=1) > 0.1
+        moving = int(fast.sum())
+        ax.scatter(xy[~fast, 0], xy[~fast, 1], s=0.4, linewidths=0, c='0.75')
+        scatter = ax.scatter(
             xy[fast, 0],
             xy[fast, 1],
-            flow[fast, 0],
-            flow[fast, 1],
+            s=1.5,
+            linewidths=0,
+            c=colour['c'][fast],
+            cmap=colour['cmap'],
+            vmin=colour['vmin'],
+            vmax=colour['vmax'])
+        arrows = np.nonzero(fast)[0][::25]
+        ax.quiver(
+            xy[arrows, 0],
+            xy[arrows, 1],
+            flow[arrows, 0],
+            flow[arrows, 1],
             angles='xy',
             scale_units='xy',
             scale=1,
-            width=0.002,
+            width=0.0015,
             color='k')
         fig.colorbar(
             scatter,
             ax=ax,
             fraction=0.04,
             label='scene flow to t+1 (m per 0.5 s)')
+    else:
+        ax.scatter(xy[:, 0], xy[:, 1], s=0.6, linewidths=0, **colour)
     ax.set_aspect('equal')
     ax.set_xlim(-max_range, max_range)
     ax.set_ylim(-max_range, max_range)
@@ -320,13 +328,14 @@ def draw_projections(info_file,
         fig.legend(
             handles=handles,
             loc='lower center',
-            ncol=len(handles),
+            ncol=min(len(handles), 8),
             fontsize=9,
             frameon=False)
     fig.suptitle(f'{osp.basename(info_file)} [{index}]: '
                  f'{len(proj["point_idx"])} of {len(sample["points"])} '
                  f'points in a camera, coloured by {color_by}')
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    rows = 1 if color_by != 'class' else -(-len(handles) // 8)
+    fig.tight_layout(rect=(0, 0.04 * rows, 1, 0.97))
     save(fig, out, dpi, colors)
     return counts
 
@@ -378,9 +387,15 @@ def main(argv=None):
                 dpi=args.dpi or 90,
                 colors=args.colors)
         else:
-            counts = draw_projections(args.info_file, args.data_root, args.out,
-                                      args.index, args.color_by,
-                                      args.occlusion_stride)
+            counts = draw_projections(
+                args.info_file,
+                args.data_root,
+                args.out,
+                args.index,
+                args.color_by,
+                args.occlusion_stride,
+                dpi=args.dpi or 100,
+                colors=args.colors)
     except (DrawError, FileNotFoundError) as e:
         sys.exit(f'draw_projections.py: error: {e}')
     drawn = counts['points'] if args.view == 'bev' else sum(counts.values())
