@@ -3,23 +3,36 @@
 
 Nothing can be downloaded where HilDA is tested, so the project generates
 its own driving data, in exactly the files and info format (mmdet3d v1.1)
-of real nuScenes: the same dataset class and configs read both.
+of real nuScenes: the same dataset class and configs read both. This
+package is a tool, not part of the registered runtime (``hilda/`` never
+imports it); ``tools/create_demo_data.py`` and the tests use it.
 
-The world (``world.py``)
+The world (``world.py``, ``materials.py``)
     Each scene is a street in its own map frame (ground plane z = 0): a
-    straight main road (two 3.5 m lanes plus parking strips) and, in half
-    of the scenes, a side road crossing it; sidewalks along the roads and
-    terrain beyond them. Buildings stand behind the sidewalks, with hedges
-    in their front yards; street trees (trunk + crown) and poles line the
-    sidewalks; cars are parked along the curbs and drive in both lanes
-    and on the side road; pedestrians stand, walk along the sidewalks or
-    cross the road. Everything is an oriented box or a few of them (a car
-    is body, glass cabin and two wheel slabs; a pedestrian legs, torso and
-    head). Moving objects keep a constant velocity; keyframes are 0.5 s
-    apart like nuScenes' 2 Hz samples. The ego drives along the right lane
-    at 3-9 m/s with a gentle weave; a random rigid transform places each
-    map in the global frame. Objects are collision-checked over the whole
-    scene, so nothing drives through anything else.
+    straight main road with one or two lanes per direction, a raised
+    median (flat.other) in some scenes, parking strips, and in about half
+    of the scenes a side road crossing it; in some a parking lot beside
+    it. Sidewalks, terrain, buildings, hedges, street trees and poles line
+    the roads at a per-scene vegetation density. Traffic at a per-scene
+    density: parked cars and trucks, cars, trucks, buses and motorcycles
+    driving at their own speeds (cruising, pulling away, braking to a
+    stop, waiting), vehicles and cyclists turning at the intersection,
+    cyclists (with riders, as nuScenes boxes them), pedestrians walking,
+    standing and crossing, road works with barriers and traffic cones.
+    Objects are sets of oriented boxes following tracks sampled at the
+    keyframes (0.5 s apart like nuScenes' 2 Hz samples); they are
+    collision-checked over the whole scene. The ego cruises, accelerates,
+    brakes to a stop or turns right at the intersection. A random rigid
+    transform places each map in the global frame.
+
+Appearance (``materials.py``, ``appearance.py``)
+    Every object draws its own colours (car paint with real-world shares,
+    facades, foliage, clothing, skin) and every scene its road, sidewalk,
+    terrain and median materials, sun direction and strength (a quarter
+    overcast) and sky. Families overlap on purpose (green and beige cars,
+    grey cars on grey asphalt), so colour does not give the class away.
+    Textures stick to surfaces; lighting is ambient plus Lambertian sun
+    with cast shadows on the ground.
 
 Sensors
     ``lidar.py``: a 32-beam LiDAR (-30.67 to +10.67 degrees, 1084 azimuth
@@ -27,15 +40,23 @@ Sensors
     (rotated -90 degrees about z), by ray casting (``raycast.py``) against
     the ground and the boxes; 3 % dropout (more at grazing incidence),
     2 cm range noise, 0.2 % spurious returns labelled noise; intensity from
-    class reflectivity, incidence angle and speckle. About 30k points per
-    scan (26k-32k: rays into the sky return nothing).
+    class reflectivity, incidence angle and speckle.
     ``cameras.py``: nuScenes' six cameras with their intrinsics scaled to
     the reduced image size (default 400x224; CAM_BACK wider) and their
     mounting (headings 0, -55, 55, 180, 110, -110 degrees, ~1.5 m high,
     OpenCV axes), rendered by casting a ray per pixel through the same
-    world: class colour (``classes.PALETTE``) x texture x Lambertian
-    shading (``appearance.py``), a sky gradient, sensor noise, JPEG 90.
-    The rig is synchronous: every camera sees the LiDAR's instant.
+    world, sensor noise, JPEG 90. The rig is synchronous: every camera
+    sees the LiDAR's instant.
+
+Ground truth (``ground_truth.py``)
+    Per keyframe, rows matching the scan: scene flow t0 -> t+1 in the t0
+    LiDAR frame, instance ids and, per camera, whether it really sees the
+    point (ray cast).
+
+Statistics (``statistics.py``)
+    Points per scan, class shares, moving agents and points, and how
+    much of the t+1 occupancy the t0 occupancy explains; printed by
+    ``tools/create_demo_data.py``.
 
 Files (``writer.py``), under the data root::
 
@@ -50,9 +71,12 @@ Files (``writer.py``), under the data root::
                                                        ground_truth.py)
     nuscenes_infos_train.pkl, nuscenes_infos_val.pkl   (last scenes: val)
 
-Semantic labels are raw nuScenes lidarseg ids: 24 flat.driveable_surface,
-26 flat.sidewalk, 27 flat.terrain, 28 static.manmade (buildings, poles),
-30 static.vegetation, 17 vehicle.car, 2 human.pedestrian.adult, 0 noise.
+Semantic labels are raw nuScenes lidarseg ids (``classes.py``): 24
+flat.driveable_surface, 25 flat.other, 26 flat.sidewalk, 27 flat.terrain,
+28 static.manmade (buildings, poles), 30 static.vegetation, 17 vehicle.car,
+23 vehicle.truck, 16 vehicle.bus.rigid, 14 vehicle.bicycle, 21
+vehicle.motorcycle, 2 human.pedestrian.adult, 9 movable_object.barrier, 12
+movable_object.trafficcone, 0 noise.
 
 Info files are mmdet3d's nuScenes infos v1.1 (``metainfo`` with
 ``categories``, ``dataset``, ``version``, ``info_version='1.1'``; per
@@ -60,7 +84,7 @@ sample ``sample_idx``, ``token``, ``timestamp`` (s), ``ego2global``,
 ``lidar_points`` (``num_pts_feats=5``, ``lidar_path``, ``lidar2ego``),
 ``images[CAM_*]`` (``img_path``, ``width``, ``height``, ``cam2img``,
 ``cam2ego``, ``sample_data_token``, ``timestamp``, ``lidar2cam``),
-``instances`` (cars label 0, pedestrians label 7; LiDAR-frame ``bbox_3d =
+``instances`` (mmdet3d's nuScenes detection labels; LiDAR-frame ``bbox_3d =
 [x, y, z_bottom, l, w, h, yaw]``, ``velocity``, ``num_lidar_pts``,
 ``bbox_3d_isvalid``) and ``cam_instances``) plus HilDA's additions
 ``pts_semantic_mask_path``, ``demo_gt_path`` (relative to the data root),
@@ -80,14 +104,15 @@ Example:
     ...                             num_frames=10, seed=0)
 """
 from .cameras import CAMERA_NAMES, camera_rig
-from .classes import DETECTION_CLASSES, LIDARSEG_NAMES, PALETTE, SKY_COLOR
+from .classes import DETECTION_CLASSES, LIDARSEG_NAMES, PALETTE
 from .ground_truth import GT_DIR
 from .lidar import LIDAR2EGO, scan
+from .statistics import DemoStatistics
 from .world import Scene, generate_scene
 from .writer import LIDARSEG_DIR, VERSION, create_demo_dataset
 
 __all__ = [
-    'create_demo_dataset', 'PALETTE', 'SKY_COLOR', 'LIDARSEG_NAMES',
+    'create_demo_dataset', 'PALETTE', 'DemoStatistics', 'LIDARSEG_NAMES',
     'DETECTION_CLASSES', 'CAMERA_NAMES', 'LIDAR2EGO', 'LIDARSEG_DIR',
     'VERSION', 'Scene', 'camera_rig', 'generate_scene', 'scan', 'GT_DIR'
 ]
