@@ -3,7 +3,9 @@
 
 Writes LiDAR scans, six camera images, lidarseg labels and mmdet3d (v1.1)
 info files (``nuscenes_infos_{train,val}.pkl``) of a procedural street
-world; see ``projects/HilDA/hilda/datasets/demo_world`` for what it holds.
+world, and prints the set's statistics (points per scan, class shares,
+moving agents and points, t+1 occupancy explained by t0); see
+``projects/HilDA/demo_world`` for what it holds.
 
 Example:
     python tools/create_demo_data.py --out-dir data/hilda_demo
@@ -17,8 +19,8 @@ import time
 # tools/train.py does.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.HilDA.hilda.datasets.demo_world import \
-    create_demo_dataset  # noqa: E402
+from projects.HilDA.demo_world import (DemoStatistics,  # noqa: E402
+                                       create_demo_dataset)
 
 
 def parse_args(argv=None):
@@ -50,19 +52,27 @@ def parse_args(argv=None):
         type=int,
         default=1084,
         help='LiDAR azimuth steps per revolution')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=2,
+        help='processes writing scenes in parallel (the files do not '
+        'depend on it)')
     args = parser.parse_args(argv)
     if not 0 <= args.val_scenes <= args.scenes:
         parser.error(f'--val-scenes must be in [0, {args.scenes}]')
     if args.scenes < 1 or args.frames < 1 or min(args.img_size) < 1:
         parser.error('--scenes, --frames and --img-size must be positive')
-    if args.seed < 0 or args.azimuth_steps < 1:
-        parser.error('--seed must be >= 0 and --azimuth-steps positive')
+    if args.seed < 0 or args.azimuth_steps < 1 or args.workers < 1:
+        parser.error('--seed must be >= 0, --azimuth-steps and --workers '
+                     'positive')
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
+    stats = DemoStatistics()
     paths = create_demo_dataset(
         args.out_dir,
         num_scenes=args.scenes,
@@ -70,10 +80,16 @@ def main(argv=None):
         seed=args.seed,
         img_size=tuple(args.img_size),
         val_scenes=args.val_scenes,
-        num_azimuth=args.azimuth_steps)
+        num_azimuth=args.azimuth_steps,
+        stats=stats,
+        workers=args.workers)
     for split, path in paths.items():
         print(f'wrote {split} infos: {path}')
-    print(f'done in {time.time() - start:.1f} s')
+    print(stats.format())
+    seconds = time.time() - start
+    frames = args.scenes * args.frames
+    print(f'done in {seconds:.1f} s ({seconds / frames:.2f} s per frame '
+          f'with {args.workers} worker(s))')
 
 
 if __name__ == '__main__':

@@ -33,8 +33,9 @@ CONFIGS = dict(
         REPO, 'configs', 'finetune',
         'minkunet18-w16_spconv-hilda_1xb2-200iter_demo-lidarseg.py'))
 LABELS = dict(scratch='scratch', hilda='HilDA')
-CLASSES = ('car', 'pedestrian', 'driveable_surface', 'sidewalk', 'terrain',
-           'manmade', 'vegetation')
+CLASSES = ('barrier', 'bicycle', 'bus', 'car', 'motorcycle', 'pedestrian',
+           'traffic_cone', 'truck', 'driveable_surface', 'other_flat',
+           'sidewalk', 'terrain', 'manmade', 'vegetation')
 WARMUP_ITERS = 20
 
 

@@ -19,7 +19,7 @@ custom_imports = dict(
     ],
     allow_failed_imports=False)
 
-num_classes = 7  # = len(class_names) of hilda_demo_lidarseg.py
+num_classes = 14  # = len(class_names) of hilda_demo_lidarseg.py
 max_iters = 200
 
 model = dict(

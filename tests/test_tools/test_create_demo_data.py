@@ -67,20 +67,43 @@ def test_cli_rejects_more_val_scenes_than_scenes(tmp_path):
     assert not glob.glob(str(tmp_path / '*'))
 
 
-@pytest.mark.parametrize('color_by', ['depth', 'class'])
+@pytest.mark.parametrize('color_by', ['depth', 'class', 'flow'])
 def test_draw_projections_on_demo_set(cli_root, draw_tool, tmp_path, color_by):
     out = str(tmp_path / f'{color_by}.png')
     counts = draw_tool.draw_projections(
         osp.join(cli_root, 'nuscenes_infos_val.pkl'),
         cli_root,
         out,
-        index=1,
+        index=0,
         color_by=color_by,
         occlusion_stride=8)
     assert set(counts) == set(CAMERAS)
     assert all(n > 50 for n in counts.values())
     with open(out, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_draw_bev_by_flow_on_demo_set(cli_root, draw_tool, tmp_path):
+    out = str(tmp_path / 'bev.png')
+    draw_tool.main([
+        osp.join(cli_root, 'nuscenes_infos_val.pkl'), '--data-root', cli_root,
+        '--color-by', 'flow', '--view', 'bev', '--out', out
+    ])
+    with open(out, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_flow_colouring_at_a_scene_end_is_a_clear_error(
+        cli_root, draw_tool, tmp_path):
+    # Index 1 is the val scene's last keyframe: no t+1, no flow.
+    with pytest.raises(SystemExit) as exc:
+        draw_tool.main([
+            osp.join(cli_root, 'nuscenes_infos_val.pkl'), '--data-root',
+            cli_root, '--index', '1', '--color-by', 'flow', '--out',
+            str(tmp_path / 'x.png')
+        ])
+    assert 'needs the demo ground truth' in str(exc.value)
+    assert not osp.exists(tmp_path / 'x.png')
 
 
 def real_frame():

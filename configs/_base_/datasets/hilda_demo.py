@@ -30,7 +30,7 @@ pretrain_pipeline = [
         final_size=image_size,
         resize_range=(1.0, 1.15),
         flip_ratio=0.5),
-    dict(type='ProjectPointsToImages', occlusion_stride=14),
+    dict(type='ProjectPointsToImages', occlusion='free_space'),
     dict(
         type='ConsistentPointAug',
         rot_range=(-3.1415926, 3.1415926),

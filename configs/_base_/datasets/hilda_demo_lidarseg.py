@@ -1,14 +1,16 @@
 # Semantic segmentation on the HilDA demo world
 # (tools/create_demo_data.py --out-dir data/hilda_demo): its lidarseg labels
 # are raw nuScenes ids, read by NuScenesLidarSegDataset with the standard
-# map; only the 7 benchmark classes the world contains are trained and
-# evaluated (other ids are ignored). Val = the held-out demo scenes.
+# map; only the 14 benchmark classes the world contains are trained and
+# evaluated (construction_vehicle and trailer are absent; other ids are
+# ignored). Val = the held-out demo scenes.
 _base_ = ['./nuscenes_lidarseg.py']
 
 data_root = 'data/hilda_demo/'
 class_names = [
-    'car', 'pedestrian', 'driveable_surface', 'sidewalk', 'terrain', 'manmade',
-    'vegetation'
+    'barrier', 'bicycle', 'bus', 'car', 'motorcycle', 'pedestrian',
+    'traffic_cone', 'truck', 'driveable_surface', 'other_flat', 'sidewalk',
+    'terrain', 'manmade', 'vegetation'
 ]
 metainfo = dict(classes=class_names)
 ignore_index = len(class_names)

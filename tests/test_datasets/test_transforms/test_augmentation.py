@@ -24,8 +24,7 @@ def loaded(tmp_path):
     dataset = build_dataset(tmp_path, [
         LOAD_POINTS,
         dict(type='LoadTemporalPoints'),
-        dict(type='LoadCheckedMultiViewImages', to_float32=True,
-             num_views=6),
+        dict(type='LoadCheckedMultiViewImages', to_float32=True, num_views=6),
     ])
     return coordinate_images(dataset[1])
 
@@ -71,8 +70,7 @@ def test_random_augmentation_keeps_correspondences_on_same_content(
     undone = np.c_[aug_xyz, np.ones(len(idx))] @ np.linalg.inv(
         results['lidar_aug_matrix']).T
     reproj = np.einsum('nij,nj->ni', results['lidar2img'][cams], undone)
-    np.testing.assert_allclose(
-        reproj[:, :2] / reproj[:, 2:3], uv, atol=1e-3)
+    np.testing.assert_allclose(reproj[:, :2] / reproj[:, 2:3], uv, atol=1e-3)
 
 
 def test_point_augmentation_moves_all_scans_together(loaded):
@@ -82,7 +80,8 @@ def test_point_augmentation_moves_all_scans_together(loaded):
         for k in ('points', 'points_prev', 'points_next')
     }
     results = TRANSFORMS.build(
-        dict(type='ConsistentPointAug', translation_std=(1, 1, 1)))(loaded)
+        dict(type='ConsistentPointAug', translation_std=(1, 1, 1)))(
+            loaded)
     matrix = results['lidar_aug_matrix']
     for key, xyz in before.items():
         expected = xyz[:, :3] @ matrix[:3, :3].T + matrix[:3, 3]
@@ -103,3 +102,62 @@ def test_projection_accepts_3x3_and_4x4_intrinsics():
         lidar2img = lidar2img_matrix(cam2img, np.eye(4))[None]
         pairs = project_points(points, lidar2img, [(80, 100)])
         np.testing.assert_allclose(pairs['uv'], [[50, 40], [70, 20]])
+
+
+def wide_images(results, top=14, rows=20):
+    """Keep image rows [top, top + rows) of every camera (a 64x20 view,
+    wider than any crop used below) with ``cam2img`` moved to match, then
+    write pixel-coordinate images."""
+    results['img'] = [img[top:top + rows] for img in results['img']]
+    shift = np.eye(4)
+    shift[1, 2] = -top  # v' = v - top, folded into K's rows
+    results['cam2img'] = shift @ results['cam2img']
+    results['lidar2img'] = results['cam2img'] @ results['lidar2cam']
+    results['img_shapes'] = np.tile([rows, 64], (len(results['img']), 1))
+    return coordinate_images(results)
+
+
+@pytest.mark.parametrize('keep_ratio', [True, False])
+def test_wide_image_is_stretched_only_when_asked(loaded, keep_ratio):
+    results = TRANSFORMS.build(
+        dict(
+            type='MultiViewImageAug',
+            final_size=(40, 56),
+            crop='center',
+            keep_ratio=keep_ratio))(
+                wide_images(loaded))
+    matrix = results['img_aug_matrix'][0]
+    sx, sy = matrix[0, 0], matrix[1, 1]
+    assert results['img'][0].shape[:2] == (40, 56)
+    if keep_ratio:
+        # Cover: the 20 rows must reach 40, so both axes scale by 2.
+        assert sx == pytest.approx(2.0) and sy == pytest.approx(2.0)
+    else:
+        assert sx == pytest.approx(56 / 64) and sy == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_wide_image_keeps_points_on_their_content(loaded, seed):
+    np.random.seed(seed)
+    results = wide_images(loaded)
+    original_lidar2img = results['lidar2img'].copy()
+    points = results['points'].tensor.numpy().copy()
+    for cfg in [
+            dict(
+                type='MultiViewImageAug',
+                final_size=(40, 56),
+                resize_range=(1.0, 1.3),
+                flip_ratio=0.5),
+            dict(type='ProjectPointsToImages')
+    ]:
+        results = TRANSFORMS.build(cfg)(results)
+    idx, cams, uv = (results['pair_point_idx'], results['pair_cam_idx'],
+                     results['pair_uv'])
+    assert len(idx) > 50
+    imgs = np.stack(results['img'])
+    content_uv = imgs[cams, uv[:, 1].astype(int), uv[:, 0].astype(int), :2]
+    xyz1 = np.c_[points[idx, :3], np.ones(len(idx))]
+    proj = np.einsum('nij,nj->ni', original_lidar2img[cams], xyz1)
+    # Upscaled by >= 2: half an output pixel is < 0.25 original pixel.
+    np.testing.assert_allclose(
+        content_uv, proj[:, :2] / proj[:, 2:3], atol=0.5)

@@ -7,11 +7,11 @@ shorter focal length (wider view) as in nuScenes. Extrinsics (``cam2ego``)
 follow nuScenes' mounting positions and headings, with small fixed tilts;
 camera axes are OpenCV's (x right, y down, z forward).
 """
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .appearance import surface_colours
+from .appearance import ShadowMap, surface_colours
 from .poses import invert_pose, make_pose, rotation_zyx
 from .raycast import cast_rays
 from .world import Scene
@@ -63,12 +63,24 @@ def camera_rig(img_size: Sequence[int] = (400, 224)) -> List[Dict]:
     return rig
 
 
+_RAY_CACHE = {}
+
+
 def pixel_rays(cam2img: np.ndarray, img_shape: Sequence[int]) -> np.ndarray:
     """Unit rays (H * W, 3) through pixel centres, camera frame, row-major.
 
     Pixel (u, v) covers [u, u + 1) x [v, v + 1), so its centre is at
-    (u + 0.5, v + 0.5), the convention of the projection helpers.
+    (u + 0.5, v + 0.5), the convention of the projection helpers. Cached
+    per calibration: every keyframe reuses the rig's rays (read only).
     """
+    key = (np.asarray(cam2img, float).tobytes(), tuple(img_shape))
+    if key not in _RAY_CACHE:
+        _RAY_CACHE[key] = _pixel_rays(cam2img, img_shape)
+        _RAY_CACHE[key].flags.writeable = False
+    return _RAY_CACHE[key]
+
+
+def _pixel_rays(cam2img: np.ndarray, img_shape: Sequence[int]) -> np.ndarray:
     height, width = img_shape
     v, u = np.mgrid[0:height, 0:width] + 0.5
     pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], 1)
@@ -76,8 +88,13 @@ def pixel_rays(cam2img: np.ndarray, img_shape: Sequence[int]) -> np.ndarray:
     return rays / np.linalg.norm(rays, axis=1, keepdims=True)
 
 
-def render(scene: Scene, frame: int, cam2ego: np.ndarray, cam2img: np.ndarray,
-           img_shape: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+def render(scene: Scene,
+           frame: int,
+           cam2ego: np.ndarray,
+           cam2img: np.ndarray,
+           img_shape: Sequence[int],
+           rng: np.random.Generator,
+           shadows: Optional[ShadowMap] = None) -> np.ndarray:
     """Render one camera image by casting a ray through every pixel.
 
     Args:
@@ -87,6 +104,8 @@ def render(scene: Scene, frame: int, cam2ego: np.ndarray, cam2img: np.ndarray,
         cam2img (np.ndarray): 3x3 intrinsics.
         img_shape (tuple[int, int]): (H, W).
         rng (np.random.Generator): Sensor noise generator.
+        shadows (ShadowMap, optional): The keyframe's shadow map, shared
+            by the cameras of a keyframe (built here when not given).
 
     Returns:
         np.ndarray: (H, W, 3) uint8 RGB image.
@@ -96,7 +115,7 @@ def render(scene: Scene, frame: int, cam2ego: np.ndarray, cam2img: np.ndarray,
     dirs = pixel_rays(cam2img, img_shape) @ cam2map[:3, :3].T
     centres, halves, yaws = scene.part_boxes(frame)
     hits = cast_rays(origin, dirs, centres, halves, yaws, CAMERA_FAR)
-    colour = surface_colours(scene, frame, origin, dirs, hits)
+    colour = surface_colours(scene, frame, origin, dirs, hits, shadows)
     colour += rng.normal(0, 2.0, colour.shape)  # sensor noise
     image = np.clip(np.round(colour), 0, 255).astype(np.uint8)
     return image.reshape(*img_shape, 3)

@@ -35,7 +35,7 @@ def lidar_instances(scene: Scene,
                     lidar2map: np.ndarray,
                     point_objects: np.ndarray,
                     max_dist: float = 70.0) -> List[Dict]:
-    """Boxes of the cars and pedestrians within ``max_dist`` of the LiDAR.
+    """Boxes of the objects with a detection class within ``max_dist``.
 
     Args:
         scene (Scene): The scene.
@@ -54,15 +54,20 @@ def lidar_instances(scene: Scene,
     xy = scene.object_xy(frame)
     bottoms = transform_points(map2lidar,
                                np.concatenate([xy, np.zeros((len(xy), 1))], 1))
-    yaws = wrap_angle(scene.obj_yaw - yaw_of(lidar2map))
-    vel3 = np.concatenate([scene.obj_vel, np.zeros((len(xy), 1))], 1)
+    yaws = wrap_angle(scene.object_yaw(frame) - yaw_of(lidar2map))
+    velocity_map = scene.object_velocity(frame)
+    speeds = np.linalg.norm(velocity_map, axis=1)
+    vel3 = np.concatenate([velocity_map, np.zeros((len(xy), 1))], 1)
     velocities = vel3 @ map2lidar[:3, :3].T
     counts = np.bincount(point_objects[point_objects >= 0], minlength=len(xy))
     instances = []
     for obj in range(len(xy)):
         label = int(scene.obj_label[obj])
+        # Objects beyond the range keep their box when the LiDAR hits
+        # them, so that every labelled point lies in a box.
         if (label not in DETECTION_LABELS
-                or np.hypot(*bottoms[obj, :2]) > max_dist):
+                or (np.hypot(*bottoms[obj, :2]) > max_dist
+                    and not counts[obj])):
             continue
         det_label = DETECTION_LABELS[label]
         instances.append(
@@ -77,7 +82,7 @@ def lidar_instances(scene: Scene,
                 num_lidar_pts=np.int64(counts[obj]),
                 num_radar_pts=np.int64(0),
                 velocity=velocities[obj, :2].tolist(),
-                _moving=bool(np.hypot(*scene.obj_vel[obj]) > MOVING_SPEED),
+                _moving=bool(speeds[obj] > MOVING_SPEED),
                 _lidarseg=label))
     return instances
 
