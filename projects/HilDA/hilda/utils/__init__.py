@@ -13,6 +13,8 @@ from .registry_report import (format_registered_hilda_modules,
                               registered_hilda_modules)
 from .spconv_cpu import SingleThreadedKernels, patch_spconv_for_cpu
 from .weight_export import TARGET_PREFIXES, export_student, student_state_dict
+from .work_dir_lock import (WorkDirLock, WorkDirLockedError,
+                            stale_temporary_files)
 
 __all__ = [
     'CheckedDictAction', 'add_common_args', 'apply_common_args',
@@ -23,5 +25,6 @@ __all__ = [
     'register_checkpoint_safe_globals', 'TARGET_PREFIXES', 'export_student',
     'student_state_dict', 'ChecksumError', 'atomic_write',
     'load_verified_checkpoint', 'sha256_file', 'torch_save_atomic',
-    'verify_checkpoint', 'write_sidecar'
+    'verify_checkpoint', 'write_sidecar', 'WorkDirLock',
+    'WorkDirLockedError', 'stale_temporary_files'
 ]

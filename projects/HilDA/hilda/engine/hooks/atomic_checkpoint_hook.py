@@ -16,7 +16,12 @@ truncated file under the final name, an empty ``last_checkpoint`` or, with
 * ``last_checkpoint`` replaced atomically too, and only after the new
   checkpoint is complete;
 * old checkpoints removed only after that;
-* stale temporary files of a killed save removed when training starts.
+* the work dir locked for the run (:class:`~hilda.utils.WorkDirLock`): a
+  second run in the same work dir stops with an error naming the first
+  (pid, host); a lock left by a killed run is taken over, with a log line;
+* at start-up, temporary files of a killed save removed, but only those
+  provably stale (their writer, named in the file name, was a process of
+  this host that no longer runs); others are left and logged.
 """
 import glob
 import logging
@@ -32,6 +37,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
 from ...utils.checkpoint_integrity import atomic_write
+from ...utils.work_dir_lock import WorkDirLock, stale_temporary_files
 
 ATOMIC_BACKEND = 'atomic_local'
 
@@ -76,9 +82,16 @@ class AtomicCheckpointHook(CheckpointHook):
     ``file_client_args`` and with a local ``out_dir`` it writes through
     :class:`AtomicLocalBackend`; a remote ``out_dir`` (``s3://`` ...) keeps
     its own backend, whose uploads are atomic objects already.
+
+    Args:
+        lock_work_dir (bool): Hold an exclusive lock on the work dir from
+            ``before_run`` to ``after_run`` (main process). Defaults to True.
+        *args, **kwargs: ``CheckpointHook``'s arguments.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, lock_work_dir: bool = True, **kwargs) -> None:
+        self.lock_work_dir = lock_work_dir
+        self._lock = None
         out_dir = kwargs.get('out_dir')
         local = out_dir is None or '://' not in str(out_dir)
         if (local and kwargs.get('backend_args') is None
@@ -86,17 +99,36 @@ class AtomicCheckpointHook(CheckpointHook):
             kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
         super().__init__(*args, **kwargs)
 
+    def before_run(self, runner) -> None:
+        if self.lock_work_dir and is_main_process():
+            self._lock = WorkDirLock(runner.work_dir)
+            self._lock.acquire()
+
+    def after_run(self, runner) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     def before_train(self, runner) -> None:
         super().before_train(runner)
         if not is_main_process() or '://' in str(self.out_dir):
             return
         # Left by a save that was killed (temporary names: .<name>.*.tmp).
-        stale = glob.glob(osp.join(str(self.out_dir), '.*.pth.*.tmp'))
-        stale += glob.glob(osp.join(runner.work_dir, '.last_checkpoint.*.tmp'))
+        found = glob.glob(osp.join(str(self.out_dir), '.*.pth.*.tmp'))
+        found += glob.glob(osp.join(runner.work_dir, '.last_checkpoint.*.tmp'))
+        stale, undecided = stale_temporary_files(sorted(set(found)))
         for path in stale:
             os.remove(path)
             print_log(
-                f'removed {path}, left by an interrupted checkpoint save',
+                f'removed {path}, left by an interrupted checkpoint save '
+                '(its writer no longer runs)',
+                logger='current',
+                level=logging.WARNING)
+        for path in undecided:
+            print_log(
+                f'left {path} in place: a temporary checkpoint file whose '
+                'writer cannot be shown to have ended (another host, or an '
+                'older HilDA); delete it if no other run writes here',
                 logger='current',
                 level=logging.WARNING)
 
