@@ -8,7 +8,7 @@
 _base_ = [
     'mmdet3d::minkunet/'
     'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py',
-    '../_base_/long_run_hooks.py'
+    '../_base_/long_run.py'
 ]
 
 custom_imports = dict(

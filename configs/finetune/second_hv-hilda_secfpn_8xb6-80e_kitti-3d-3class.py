@@ -8,7 +8,7 @@
 #   bash tools/dist_train.sh configs/finetune/THIS_FILE.py 8
 _base_ = [
     'mmdet3d::second/second_hv_secfpn_8xb6-80e_kitti-3d-3class.py',
-    '../_base_/long_run_hooks.py'
+    '../_base_/long_run.py'
 ]
 
 custom_imports = dict(

@@ -218,3 +218,48 @@ def test_rerun_skips_cached_samples_and_refuses_another_size(
             CONFIG, '--out-dir', out_dir, '--image-size', '112', '196',
             *options
         ])
+
+
+def test_interrupted_rebuild_for_another_teacher_is_not_mixed(
+        cache, tmp_path, capsys):
+    """A rebuild for another teacher killed part-way leaves files of the
+    old teacher under the new meta.json: reading one is an error naming
+    it, and the README's resume (rerun without --overwrite) recomputes
+    exactly those instead of reporting them cached."""
+    out_dir, cfg = cache
+    copy_dir = str(tmp_path / 'cache')
+    shutil.copytree(out_dir, copy_dir)
+    dataset = dataset_with(
+        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+    stale = sample_file(copy_dir, dataset.get_data_info(1)['token'])
+    with np.load(stale) as data:
+        arrays = {k: data[k] for k in data.files}
+    np.savez(stale, **dict(arrays, teacher_key=np.asarray('old-teacher')))
+    with pytest.raises(TeacherCacheError) as err:
+        dataset[1]
+    assert stale in str(err.value) and 'old-teacher' in str(err.value)
+
+    tool = load_tool('cache_teacher_features.py')
+    capsys.readouterr()
+    tool.main([
+        CONFIG, '--out-dir', copy_dir, '--cfg-options',
+        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
+    ])
+    assert '1 samples written, 2 already cached' in capsys.readouterr().out
+    assert dataset[1]['teacher_cache_key'] == read_meta(copy_dir)[
+        'teacher_key']
+
+
+def test_duplicate_tokens_are_cached_and_counted_once(cache, capsys):
+    out_dir, cfg = cache
+    ann_file = cfg.train_dataloader.dataset.ann_file
+    tool = load_tool('cache_teacher_features.py')
+    capsys.readouterr()
+    tool.main([
+        CONFIG, '--out-dir', out_dir, '--ann-file', ann_file, ann_file,
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
+    ])
+    out = capsys.readouterr().out
+    assert '0 samples written, 3 already cached' in out, out
+    assert '3 samples repeat a token already cached' in out, out

@@ -139,3 +139,33 @@ def test_start_up_clean_up_keeps_files_of_live_or_unknown_writers(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_resume_with_other_lr_or_batch_size_warns_naming_both(monkeypatch):
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    def runner(lr, batch_size, resume):
+        return SimpleNamespace(
+            _resume=resume,
+            cfg=Config(
+                dict(
+                    optim_wrapper=dict(optimizer=dict(lr=lr)),
+                    train_dataloader=dict(batch_size=batch_size))))
+
+    logged = []
+    monkeypatch.setattr(atomic_checkpoint_hook, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    hook = atomic_checkpoint_hook.AtomicCheckpointHook(interval=1)
+    checkpoint = dict(meta={})
+    hook.before_save_checkpoint(runner(1e-3, 2, False), checkpoint)
+    hook.after_load_checkpoint(runner(1e-3, 2, True), checkpoint)
+    assert logged == []  # same settings: nothing to say
+    hook.after_load_checkpoint(runner(2e-3, 4, True), checkpoint)
+    assert len(logged) == 1
+    assert 'lr 0.001 -> 0.002' in logged[0]
+    assert 'batch_size_per_gpu 2 -> 4' in logged[0]
+    assert 'new lr has no effect' in logged[0]
+    hook.after_load_checkpoint(runner(2e-3, 4, False), checkpoint)
+    assert len(logged) == 1  # load_from (no resume): settings may change

@@ -7,8 +7,10 @@ from .checkpoint_safe_globals import register_checkpoint_safe_globals
 from .cli import (CheckedDictAction, add_common_args, apply_common_args,
                   build_runner, finish_args, run_tool)
 from .config_checks import (PLUGIN, ConfigError, check_cfg_options,
-                            imports_plugin, load_config)
+                            check_train_cfg, imports_plugin, load_config)
 from .launcher import setup_launcher
+from .resume_checks import (check_resume_checkpoint, checkpoint_problem,
+                            find_resume_checkpoint)
 from .registry_report import (format_registered_hilda_modules,
                               registered_hilda_modules)
 from .spconv_cpu import SingleThreadedKernels, patch_spconv_for_cpu
@@ -26,5 +28,6 @@ __all__ = [
     'student_state_dict', 'ChecksumError', 'atomic_write',
     'load_verified_checkpoint', 'sha256_file', 'torch_save_atomic',
     'verify_checkpoint', 'write_sidecar', 'WorkDirLock',
-    'WorkDirLockedError', 'stale_temporary_files'
+    'WorkDirLockedError', 'stale_temporary_files', 'check_train_cfg',
+    'check_resume_checkpoint', 'checkpoint_problem', 'find_resume_checkpoint'
 ]

@@ -21,7 +21,11 @@ truncated file under the final name, an empty ``last_checkpoint`` or, with
   (pid, host); a lock left by a killed run is taken over, with a log line;
 * at start-up, temporary files of a killed save removed, but only those
   provably stale (their writer, named in the file name, was a process of
-  this host that no longer runs); others are left and logged.
+  this host that no longer runs); others are left and logged;
+* the batch size, world size and learning rate of the run recorded in the
+  checkpoint's meta, and a warning naming old and new values when a run
+  resumes with others (the resumed optimizer and schedulers keep the
+  checkpoint's learning rate; a config change of ``lr`` has no effect).
 """
 import glob
 import logging
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Union
 
 from mmdet3d.registry import HOOKS
-from mmengine.dist import is_main_process
+from mmengine.dist import get_world_size, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
@@ -40,6 +44,7 @@ from ...utils.checkpoint_integrity import atomic_write
 from ...utils.work_dir_lock import WorkDirLock, stale_temporary_files
 
 ATOMIC_BACKEND = 'atomic_local'
+SETTINGS_KEY = 'hilda_train_settings'
 
 
 def _write_all(f, data: Union[bytes, str]) -> None:
@@ -84,8 +89,8 @@ class AtomicCheckpointHook(CheckpointHook):
     its own backend, whose uploads are atomic objects already.
 
     Args:
-        lock_work_dir (bool): Hold an exclusive lock on the work dir from
-            ``before_run`` to ``after_run`` (main process). Defaults to True.
+        lock_work_dir (bool): Hold an exclusive lock on the work dir while
+            training (main process). Defaults to True.
         *args, **kwargs: ``CheckpointHook``'s arguments.
     """
 
@@ -99,17 +104,58 @@ class AtomicCheckpointHook(CheckpointHook):
             kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
         super().__init__(*args, **kwargs)
 
-    def before_run(self, runner) -> None:
-        if self.lock_work_dir and is_main_process():
-            self._lock = WorkDirLock(runner.work_dir)
-            self._lock.acquire()
-
-    def after_run(self, runner) -> None:
+    def after_train(self, runner) -> None:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
 
+    @staticmethod
+    def _train_settings(runner) -> dict:
+        """What a resumed run should keep: batch sizes and the base lr."""
+        cfg = runner.cfg
+        batch_size = (cfg.get('train_dataloader') or {}).get('batch_size')
+        optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
+        return dict(
+            batch_size_per_gpu=batch_size,
+            world_size=get_world_size(),
+            lr=optimizer.get('lr'))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        super().before_save_checkpoint(runner, checkpoint)
+        checkpoint.setdefault('meta', {})[SETTINGS_KEY] = \
+            self._train_settings(runner)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        super().after_load_checkpoint(runner, checkpoint)
+        old = (checkpoint.get('meta') or {}).get(SETTINGS_KEY)
+        if not getattr(runner, '_resume', False) or not old:
+            return
+        new = self._train_settings(runner)
+        changed = [
+            f'{key} {old.get(key)} -> {new[key]}' for key in new
+            if old.get(key) is not None and new[key] is not None
+            and old.get(key) != new[key]
+        ]
+        if not changed:
+            return
+        msg = ('resuming with other training settings than the checkpoint '
+               'was trained with: ' + ', '.join(changed))
+        if old.get('lr') != new['lr']:
+            msg += ('; the resumed optimizer and schedulers keep the '
+                    "checkpoint's learning rate, so the new lr has no "
+                    'effect (start a new run with load_from to change it)')
+        if (old.get('batch_size_per_gpu'), old.get('world_size')) != (
+                new['batch_size_per_gpu'], new['world_size']):
+            msg += ('; the data order and the iterations per epoch differ '
+                    'from the original run, so it is not reproduced exactly')
+        print_log(msg, logger='current', level=logging.WARNING)
+
     def before_train(self, runner) -> None:
+        # Training only: tools/test.py may evaluate a checkpoint of a run
+        # that is still training in the same work dir.
+        if self.lock_work_dir and is_main_process():
+            self._lock = WorkDirLock(runner.work_dir)
+            self._lock.acquire()
         super().before_train(runner)
         if not is_main_process() or '://' in str(self.out_dir):
             return
