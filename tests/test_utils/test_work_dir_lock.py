@@ -27,8 +27,10 @@ def hold_in_child(work_dir):
          HOLD.format(root=REPO_ROOT, work=str(work_dir))],
         stdout=subprocess.PIPE,
         text=True)
-    assert child.stdout.readline().strip() == 'locked'
-    return child
+    for line in child.stdout:  # after the plugin's import-time log lines
+        if line.strip() == 'locked':
+            return child
+    raise AssertionError('the child did not take the lock')
 
 
 def test_second_run_is_refused_naming_the_first(tmp_path):

@@ -89,8 +89,12 @@ def write_sample(cache_dir: str, token: str, feats: List[np.ndarray],
             (naming the sample and the array); nothing is written.
     """
     path = sample_file(cache_dir, token)
-    arrays = {f'feat_{i}': f.astype(np.float16) for i, f in enumerate(feats)}
-    arrays['cls'] = cls.astype(np.float16)
+    with np.errstate(over='ignore'):  # overflow is checked just below
+        arrays = {
+            f'feat_{i}': f.astype(np.float16)
+            for i, f in enumerate(feats)
+        }
+        arrays['cls'] = cls.astype(np.float16)
     for name, array in arrays.items():
         if not np.isfinite(array).all():
             raise TeacherCacheError(
@@ -120,10 +124,23 @@ def sample_teacher_key(path: str) -> Optional[str]:
         return None
 
 
-def read_sample(cache_dir: str, token: str,
-                num_levels: int) -> Dict[str, np.ndarray]:
-    """Load one sample's cached arrays; raises :class:`TeacherCacheError`
-    naming the file when it is missing or incomplete."""
+def read_sample(cache_dir: str,
+                token: str,
+                num_levels: int,
+                teacher_key: Optional[str] = None) -> Dict[str, np.ndarray]:
+    """Load one sample's cached arrays.
+
+    Args:
+        cache_dir (str): The cache directory.
+        token (str): The sample token.
+        num_levels (int): Feature levels the file must hold.
+        teacher_key (str, optional): When given, the file's
+            ``teacher_key`` must equal it. Defaults to None.
+
+    Raises:
+        TeacherCacheError: Naming the file when it is missing, incomplete
+            or made by another teacher.
+    """
     path = sample_file(cache_dir, token)
     if not osp.isfile(path):
         raise TeacherCacheError(
@@ -136,8 +153,9 @@ def read_sample(cache_dir: str, token: str,
     except Exception as e:  # zip/npy errors of a truncated file
         raise TeacherCacheError(f'{path}: cannot read ({e})') from e
     missing = [
-        key for key in ['cls', 'img_aug_matrix', 'cam_names', 'teacher_key'] +
-        [f'feat_{i}' for i in range(num_levels)] if key not in out
+        key for key in ['cls', 'img_aug_matrix', 'cam_names', 'teacher_key'
+                        ] + [f'feat_{i}' for i in range(num_levels)]
+        if key not in out
     ]
     if missing:
         raise TeacherCacheError(
