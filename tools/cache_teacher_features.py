@@ -48,8 +48,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='pre-training config (its teacher, '
-                        'data preprocessor and train dataset are used)')
+    parser.add_argument(
+        'config',
+        help='pre-training config (its teacher, '
+        'data preprocessor and train dataset are used)')
     parser.add_argument(
         '--out-dir',
         help='cache directory (default: the cache_dir of the '
@@ -145,9 +147,10 @@ def check_existing(out_dir: str, meta: dict, overwrite: bool) -> bool:
             return False
         raise ConfigError(f'{e} (or pass --overwrite)') from e
     levels = old['teacher'].get('out_indices')
-    same = (old['teacher_key'] == meta['teacher_key']
-            and old['final_size'] == meta['final_size']
-            and levels == meta['teacher']['out_indices'])
+    same = (
+        old['teacher_key'] == meta['teacher_key']
+        and old['final_size'] == meta['final_size']
+        and levels == meta['teacher']['out_indices'])
     if not same and not overwrite:
         raise ConfigError(
             f'{out_dir} holds features of teacher {old["teacher_key"]} at '
@@ -171,7 +174,8 @@ def encode(model, samples: list, device: str) -> tuple:
         training=False)
     batch = data['inputs']['imgs']
     with torch.autocast(
-            device_type='cuda', dtype=torch.float16,
+            device_type='cuda',
+            dtype=torch.float16,
             enabled=device.startswith('cuda')):
         out = model.teacher(batch.flatten(0, 1))
     return out['feats'], out['cls'], tuple(batch.shape[-2:])
@@ -238,18 +242,20 @@ def cache_features(args) -> None:
                 write_meta(out_dir, dict(meta, input_size=list(input_size)))
             for b, sample in enumerate(samples):
                 cams = slice(b * num_views, (b + 1) * num_views)
-                path = write_sample(out_dir, sample['token'],
-                                    [f[cams].float().cpu().numpy()
-                                     for f in feats],
-                                    cls[cams].float().cpu().numpy(),
-                                    sample['img_aug_matrix'],
-                                    sample['cam_names'], meta['teacher_key'])
+                path = write_sample(
+                    out_dir, sample['token'],
+                    [f[cams].float().cpu().numpy() for f in feats],
+                    cls[cams].float().cpu().numpy(), sample['img_aug_matrix'],
+                    sample['cam_names'], meta['teacher_key'])
                 num_bytes += osp.getsize(path)
                 written += 1
     if input_size is not None:
-        write_meta(out_dir,
-                   dict(meta, input_size=list(input_size), num_samples=(
-                       written + skipped)))
+        write_meta(
+            out_dir,
+            dict(
+                meta,
+                input_size=list(input_size),
+                num_samples=(written + skipped)))
     per_sample = num_bytes / max(written, 1) / 2**20
     print(f'[{PROG}] {written} samples written, {skipped} already cached, '
           f'{per_sample:.2f} MiB per sample, {time.time() - start:.0f} s; '

@@ -14,8 +14,7 @@
 # re-initialised input layer).
 _base_ = [
     'mmdet3d::centerpoint/centerpoint_voxel01_second_secfpn_'
-    'head-circlenms_8xb4-cyclic-20e_nus-3d.py',
-    '../_base_/long_run.py'
+    'head-circlenms_8xb4-cyclic-20e_nus-3d.py', '../_base_/long_run.py'
 ]
 
 custom_imports = dict(

@@ -11,9 +11,9 @@ from mmengine.config import Config
 from tests.conftest import REPO_ROOT
 
 CONFIGS = sorted(
-    glob.glob(osp.join(REPO_ROOT, 'configs', 'hilda', '**', '*.py'),
-              recursive=True) +
-    glob.glob(osp.join(REPO_ROOT, 'configs', 'finetune', '*.py')))
+    glob.glob(
+        osp.join(REPO_ROOT, 'configs', 'hilda', '**', '*.py'), recursive=True)
+    + glob.glob(osp.join(REPO_ROOT, 'configs', 'finetune', '*.py')))
 LINEAR_PROBES = [p for p in CONFIGS if 'linear-probe' in p]
 
 

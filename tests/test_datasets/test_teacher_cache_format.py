@@ -4,9 +4,14 @@ non-finite features refused, a broken meta.json named."""
 import numpy as np
 import pytest
 
-from projects.HilDA.hilda.datasets.teacher_cache import (
-    TeacherCacheError, read_meta, read_sample, sample_file, write_meta,
-    write_sample)
+from projects.HilDA.hilda.datasets import teacher_cache
+
+TeacherCacheError = teacher_cache.TeacherCacheError
+read_meta = teacher_cache.read_meta
+read_sample = teacher_cache.read_sample
+sample_file = teacher_cache.sample_file
+write_meta = teacher_cache.write_meta
+write_sample = teacher_cache.write_sample
 
 CAMS = ['CAM_FRONT', 'CAM_BACK']
 
@@ -14,9 +19,8 @@ CAMS = ['CAM_FRONT', 'CAM_BACK']
 def write(cache_dir, token='tok0', key='teacher-a', feat=None):
     feat = np.ones((2, 3, 4, 5), np.float32) if feat is None else feat
     return write_sample(
-        str(cache_dir), token, [feat],
-        np.zeros((2, 6), np.float32), np.tile(np.eye(3), (2, 1, 1)), CAMS,
-        key)
+        str(cache_dir), token, [feat], np.zeros((2, 6), np.float32),
+        np.tile(np.eye(3), (2, 1, 1)), CAMS, key)
 
 
 def test_sample_file_carries_its_teacher_key(tmp_path):

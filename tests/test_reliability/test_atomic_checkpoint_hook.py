@@ -118,8 +118,9 @@ def test_start_up_clean_up_keeps_files_of_live_or_unknown_writers(tmp_path):
     another host and an untagged one stay."""
     work = tmp_path / 'work'
     work.mkdir()
-    live = subprocess.Popen([sys.executable, '-c', 'import time; '
-                             'time.sleep(60)'])
+    live = subprocess.Popen(
+        [sys.executable, '-c', 'import time; '
+         'time.sleep(60)'])
     try:
         names = dict(
             dead=f'.iter_2.pth.pid{dead_pid()}@{_host()}.a.tmp',
@@ -134,8 +135,7 @@ def test_start_up_clean_up_keeps_files_of_live_or_unknown_writers(tmp_path):
         Runner.from_cfg(cfg).train()
         left = set(os.listdir(work))
         assert names['dead'] not in left and names['last'] not in left
-        assert {names['live'], names['other_host'],
-                names['untagged']} <= left
+        assert {names['live'], names['other_host'], names['untagged']} <= left
     finally:
         live.kill()
         live.wait()

@@ -133,11 +133,12 @@ def test_converter_refuses_to_overwrite_its_input(pretrain_checkpoint,
     shutil.copy(pretrain_checkpoint, src)
     before = src.read_bytes()
     tool = f'{REPO_ROOT}/tools/model_converters/hilda_to_mmdet3d.py'
-    result = subprocess.run([sys.executable, tool, str(src),
-                             str(src)],
-                            capture_output=True,
-                            text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, tool, str(src),
+         str(src)],
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert result.returncode != 0
     assert 'Traceback' not in result.stderr
     assert 'is the input checkpoint itself' in result.stderr

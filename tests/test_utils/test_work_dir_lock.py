@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from projects.HilDA.hilda.utils.work_dir_lock import (LOCK_NAME, WorkDirLock,
-                                                       WorkDirLockedError,
-                                                       _host)
+                                                      WorkDirLockedError,
+                                                      _host)
 
 HOLD = ('import sys, time\n'
         'sys.path.insert(0, {root!r})\n'
@@ -22,11 +22,12 @@ HOLD = ('import sys, time\n'
 
 def hold_in_child(work_dir):
     from tests.conftest import REPO_ROOT
-    child = subprocess.Popen(
-        [sys.executable, '-c',
-         HOLD.format(root=REPO_ROOT, work=str(work_dir))],
-        stdout=subprocess.PIPE,
-        text=True)
+    child = subprocess.Popen([
+        sys.executable, '-c',
+        HOLD.format(root=REPO_ROOT, work=str(work_dir))
+    ],
+                             stdout=subprocess.PIPE,
+                             text=True)
     for line in child.stdout:  # after the plugin's import-time log lines
         if line.strip() == 'locked':
             return child

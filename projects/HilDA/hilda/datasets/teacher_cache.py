@@ -153,9 +153,8 @@ def read_sample(cache_dir: str,
     except Exception as e:  # zip/npy errors of a truncated file
         raise TeacherCacheError(f'{path}: cannot read ({e})') from e
     missing = [
-        key for key in ['cls', 'img_aug_matrix', 'cam_names', 'teacher_key'
-                        ] + [f'feat_{i}' for i in range(num_levels)]
-        if key not in out
+        key for key in ['cls', 'img_aug_matrix', 'cam_names', 'teacher_key'] +
+        [f'feat_{i}' for i in range(num_levels)] if key not in out
     ]
     if missing:
         raise TeacherCacheError(

@@ -167,13 +167,10 @@ def check_train_cfg(cfg: Config, path: str) -> None:
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
     accepted = set(params) - {'self', 'runner', 'dataloader'}
-    unknown = sorted(
-        k for k in train_cfg if k not in accepted | {'type', 'by_epoch'})
+    unknown = sorted(k for k in train_cfg
+                     if k not in accepted | {'type', 'by_epoch'})
     if unknown:
-        hints = {
-            'max_epochs': 'max_iters',
-            'max_iters': 'max_epochs'
-        }
+        hints = {'max_epochs': 'max_iters', 'max_iters': 'max_epochs'}
         hint = ''.join(f"; use train_cfg.{hints[k]}" for k in unknown
                        if hints.get(k) in accepted)
         raise ConfigError(

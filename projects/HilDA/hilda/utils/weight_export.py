@@ -81,8 +81,8 @@ def export_student(src: str, dst: str, target: str) -> Dict[str, object]:
         ValueError: ``dst`` is ``src`` (the export would replace the
             training checkpoint), or ``src`` holds no student.
     """
-    if osp.realpath(src) == osp.realpath(dst) or (
-            osp.exists(dst) and osp.samefile(src, dst)):
+    if osp.realpath(src) == osp.realpath(dst) or (osp.exists(dst)
+                                                  and osp.samefile(src, dst)):
         raise ValueError(
             f'the output {dst} is the input checkpoint itself; exporting '
             'would replace the training checkpoint with the student '

@@ -35,7 +35,6 @@ LOCK_NAME = '.hilda-run.lock'
 # .<target name>.pid<pid>@<host>.<random>.tmp (see writer_tag).
 _TAG = re.compile(r'\.pid(\d+)@([^.]+)\.[^.]*\.tmp$')
 
-
 # Locks held by this process, by lock path: a run that ended with an
 # exception never reached after_run, and its lock must not block the next
 # run of the same process (runs in one process are sequential).

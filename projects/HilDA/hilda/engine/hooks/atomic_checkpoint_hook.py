@@ -144,8 +144,9 @@ class AtomicCheckpointHook(CheckpointHook):
             msg += ('; the resumed optimizer and schedulers keep the '
                     "checkpoint's learning rate, so the new lr has no "
                     'effect (start a new run with load_from to change it)')
-        if (old.get('batch_size_per_gpu'), old.get('world_size')) != (
-                new['batch_size_per_gpu'], new['world_size']):
+        if (old.get('batch_size_per_gpu'),
+                old.get('world_size')) != (new['batch_size_per_gpu'],
+                                           new['world_size']):
             msg += ('; the data order and the iterations per epoch differ '
                     'from the original run, so it is not reproduced exactly')
         print_log(msg, logger='current', level=logging.WARNING)
