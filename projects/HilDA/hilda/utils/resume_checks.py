@@ -106,6 +106,8 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
                 'checkpoint instead',
                 logger='current',
                 level=logging.WARNING)
+    if named and '://' in named:
+        return named  # remote storage (s3://...): its uploads are atomic
     directory = osp.dirname(named) if named else work_dir
     order = ([named] if named else []) + [
         p for p in _candidates(directory)
