@@ -197,3 +197,13 @@ def test_prefix_absent_from_the_checkpoint_is_named_before_loading(
     message = str(error.value)
     assert minkunet_export in message
     assert 'no key starts with "pts_middle_encoder."' in message
+
+
+def test_before_run_checks_nothing_when_not_training(tmp_path):
+    """tools/test.py (Runner.test) also calls before_run, with the train
+    loop unbuilt: the pre-trained file need not even exist there."""
+    model = unloaded_segmentor(str(tmp_path / 'absent.pth'), 'backbone.')
+    runner = fake_runner(model)
+    for loop in (dict(type='IterBasedTrainLoop', max_iters=1), None):
+        runner._train_loop = loop
+        PretrainedWeightsCheckHook(module='backbone').before_run(runner)

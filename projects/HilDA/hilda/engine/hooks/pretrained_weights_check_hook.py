@@ -215,9 +215,11 @@ class PretrainedWeightsCheckHook(Hook):
 
     def before_run(self, runner) -> None:
         """Check the file before the weights are loaded from it."""
-        loop = getattr(runner, '_train_loop', None)
-        if loop is not None and not isinstance(loop, BaseLoop):
-            return  # testing or validating: no pre-trained weights load
+        # Runner.train builds the train loop before before_run; test/val
+        # leave it a config (or None) and load no pre-trained weights.
+        loop = getattr(runner, '_train_loop', BaseLoop)
+        if loop is not BaseLoop and not isinstance(loop, BaseLoop):
+            return
         if runner.cfg.get('resume'):
             return
         target = self._target(runner)
