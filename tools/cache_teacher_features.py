@@ -145,7 +145,7 @@ def check_existing(out_dir: str, meta: dict, overwrite: bool) -> bool:
     except TeacherCacheError as e:
         if overwrite:
             return False
-        raise ConfigError(f'{e} (or pass --overwrite)') from e
+        raise ConfigError(f'{e} (pass --overwrite to rebuild it)') from e
     levels = old['teacher'].get('out_indices')
     same = (
         old['teacher_key'] == meta['teacher_key']
