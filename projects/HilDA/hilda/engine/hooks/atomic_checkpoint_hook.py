@@ -194,6 +194,13 @@ class AtomicCheckpointHook(CheckpointHook):
         self.last_ckpt = self.file_backend.join_path(self.out_dir,
                                                      ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        # Runner.save_checkpoint (and its before_save_checkpoint hooks) runs
+        # on rank 0 only; what needs every rank (RngStateHook's states) is
+        # collected here, where all ranks are.
+        for hook in runner.hooks:
+            gather = getattr(hook, 'gather_before_save', None)
+            if callable(gather):
+                gather(runner)
         runner.save_checkpoint(
             self.out_dir,
             ckpt_filename,
