@@ -15,9 +15,13 @@ Example (the demo; the ``..._teachercache.py`` config reads the result):
 
 Features are stored as float16 (``<out-dir>/samples/<token>.npz``) with a
 ``meta.json`` naming the teacher (a hash of its type, levels and weights,
-checked by the pre-trainer) and the image size. Re-running skips samples
-already written by the same teacher, so an interrupted run resumes. On a
-GPU the teacher runs under fp16 autocast.
+checked by the pre-trainer) and the image size; every sample file also
+carries the teacher's key. Re-running skips the samples whose file was
+written by the same teacher (its own key is read, not only meta.json's),
+so an interrupted run resumes, also an interrupted ``--overwrite`` for
+another teacher. Non-finite features are refused (naming the sample);
+samples sharing a token are cached once and counted once. On a GPU the
+teacher runs under fp16 autocast.
 """
 import argparse
 import os.path as osp
@@ -32,7 +36,8 @@ from torch.utils.data import DataLoader  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from projects.HilDA.hilda.datasets.teacher_cache import (  # noqa: E402
-    TeacherCacheError, read_meta, sample_file, write_meta, write_sample)
+    META_FILE, TeacherCacheError, read_meta, sample_file, sample_teacher_key,
+    write_meta, write_sample)
 from projects.HilDA.hilda.utils import CheckedDictAction  # noqa: E402
 from projects.HilDA.hilda.utils import ConfigError, load_config, run_tool
 
@@ -43,8 +48,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='pre-training config (its teacher, '
-                        'data preprocessor and train dataset are used)')
+    parser.add_argument(
+        'config',
+        help='pre-training config (its teacher, '
+        'data preprocessor and train dataset are used)')
     parser.add_argument(
         '--out-dir',
         help='cache directory (default: the cache_dir of the '
@@ -129,15 +136,21 @@ def build_datasets(cfg, args, size, num_views) -> list:
 
 
 def check_existing(out_dir: str, meta: dict, overwrite: bool) -> bool:
-    """Whether samples already in ``out_dir`` can be kept."""
+    """Whether samples already in ``out_dir`` can be kept (each is checked
+    against its own teacher key too)."""
+    if not osp.isfile(osp.join(out_dir, META_FILE)):
+        return False
     try:
         old = read_meta(out_dir)
-    except TeacherCacheError:
-        return False
+    except TeacherCacheError as e:
+        if overwrite:
+            return False
+        raise ConfigError(f'{e} (pass --overwrite to rebuild it)') from e
     levels = old['teacher'].get('out_indices')
-    same = (old['teacher_key'] == meta['teacher_key']
-            and old['final_size'] == meta['final_size']
-            and levels == meta['teacher']['out_indices'])
+    same = (
+        old['teacher_key'] == meta['teacher_key']
+        and old['final_size'] == meta['final_size']
+        and levels == meta['teacher']['out_indices'])
     if not same and not overwrite:
         raise ConfigError(
             f'{out_dir} holds features of teacher {old["teacher_key"]} at '
@@ -161,14 +174,22 @@ def encode(model, samples: list, device: str) -> tuple:
         training=False)
     batch = data['inputs']['imgs']
     with torch.autocast(
-            device_type='cuda', dtype=torch.float16,
+            device_type='cuda',
+            dtype=torch.float16,
             enabled=device.startswith('cuda')):
         out = model.teacher(batch.flatten(0, 1))
     return out['feats'], out['cls'], tuple(batch.shape[-2:])
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    try:
+        cache_features(parse_args(argv))
+    except TeacherCacheError as e:  # names the file; one line
+        raise ConfigError(str(e)) from e
+
+
+def cache_features(args) -> None:
+    """Write the cache described by the parsed arguments."""
     cfg = load_config(args.config, args.cfg_options)
     from mmdet3d.registry import MODELS
     from mmdet3d.utils import register_all_modules
@@ -192,13 +213,23 @@ def main(argv=None):
         dtype='float16')
     keep = check_existing(out_dir, meta, args.overwrite)
     start, written, skipped, num_bytes = time.time(), 0, 0, 0
+    duplicates = 0
+    seen = set()
     input_size = None
     for dataset in datasets:
-        todo = [
-            i for i in range(len(dataset)) if not (keep and osp.isfile(
-                sample_file(out_dir, dataset.get_data_info(i)['token'])))
-        ]
-        skipped += len(dataset) - len(todo)
+        todo = []
+        for i in range(len(dataset)):
+            token = dataset.get_data_info(i)['token']
+            if token in seen:  # one file per token: cache and count once
+                duplicates += 1
+                continue
+            seen.add(token)
+            path = sample_file(out_dir, token)
+            if keep and osp.isfile(path) and sample_teacher_key(
+                    path) == meta['teacher_key']:
+                skipped += 1
+            else:
+                todo.append(i)
         loader = DataLoader(
             torch.utils.data.Subset(dataset, todo),
             batch_size=args.batch_size,
@@ -214,18 +245,23 @@ def main(argv=None):
                 path = write_sample(
                     out_dir, sample['token'],
                     [f[cams].float().cpu().numpy() for f in feats],
-                    cls[cams].float().cpu().numpy(),
-                    sample['img_aug_matrix'], sample['cam_names'])
+                    cls[cams].float().cpu().numpy(), sample['img_aug_matrix'],
+                    sample['cam_names'], meta['teacher_key'])
                 num_bytes += osp.getsize(path)
                 written += 1
     if input_size is not None:
-        write_meta(out_dir,
-                   dict(meta, input_size=list(input_size), num_samples=(
-                       written + skipped)))
+        write_meta(
+            out_dir,
+            dict(
+                meta,
+                input_size=list(input_size),
+                num_samples=(written + skipped)))
     per_sample = num_bytes / max(written, 1) / 2**20
     print(f'[{PROG}] {written} samples written, {skipped} already cached, '
           f'{per_sample:.2f} MiB per sample, {time.time() - start:.0f} s; '
-          f'cache: {out_dir}')
+          f'cache: {out_dir}' +
+          (f'; {duplicates} samples repeat a token already cached (one '
+           'file per token)' if duplicates else ''))
 
 
 if __name__ == '__main__':

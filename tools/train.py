@@ -19,8 +19,10 @@ from mmengine.logging import print_log
 from projects.HilDA.hilda.datasets import apply_skip_bad_samples
 from projects.HilDA.hilda.utils import (ConfigError, add_common_args,
                                         apply_common_args, build_runner,
-                                        finish_args, load_config, run_tool,
-                                        setup_launcher)
+                                        check_resume_checkpoint,
+                                        check_train_cfg,
+                                        find_resume_checkpoint, finish_args,
+                                        load_config, run_tool, setup_launcher)
 
 
 def parse_args(argv=None):
@@ -109,16 +111,18 @@ def build_cfg(args):
                 f'base_batch_size=...) in {args.config}')
         cfg.auto_scale_lr.enable = True
 
-    # resume is determined in this priority: resume from > auto_resume
+    # resume is determined in this priority: resume from > auto_resume;
+    # the checkpoint is checked here (empty, truncated, exported weights)
+    # and auto-resume falls back to the newest intact one.
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        resume_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = resume_from is not None
+        cfg.load_from = resume_from
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise ConfigError(
-                f'--resume checkpoint {args.resume} does not exist')
+        check_resume_checkpoint(args.resume)
         cfg.resume = True
         cfg.load_from = args.resume
+    check_train_cfg(cfg, args.config)
 
     # --cfg-options skip_bad_samples=True wraps the training set.
     cfg = apply_skip_bad_samples(cfg)

@@ -14,13 +14,16 @@
 # re-initialised input layer).
 _base_ = [
     'mmdet3d::centerpoint/centerpoint_voxel01_second_secfpn_'
-    'head-circlenms_8xb4-cyclic-20e_nus-3d.py'
+    'head-circlenms_8xb4-cyclic-20e_nus-3d.py', '../_base_/long_run.py'
 ]
 
 custom_imports = dict(
     imports=['projects.HilDA.hilda', 'projects.HilDA.hilda.engine'],
     allow_failed_imports=False)
 
+# Long-run protections (atomic checkpoints, loss guard, RNG state) as
+# named default hooks, merged into mmdet3d's.
+default_hooks = _base_.hilda_long_run_hooks
 load_from = 'checkpoints/hilda_sparse-encoder_nuscenes_centerpoint.pth'
 custom_hooks = [
     dict(

@@ -9,7 +9,7 @@
 # from HilDA SparseEncoder weights.
 _base_ = [
     'mmdet3d::centerpoint/centerpoint_voxel01_second_secfpn_'
-    'head-circlenms_8xb4-cyclic-20e_nus-3d.py'
+    'head-circlenms_8xb4-cyclic-20e_nus-3d.py', '../_base_/long_run.py'
 ]
 
 custom_imports = dict(
@@ -137,9 +137,13 @@ train_cfg = dict(
     type='IterBasedTrainLoop',
     max_iters=max_iters,
     val_interval=max_iters)
+# Long-run protections (atomic checkpoints, loss guard, RNG state) as
+# named default hooks, merged into mmdet3d's.
 default_hooks = dict(
+    _base_.hilda_long_run_hooks,
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters))
+    checkpoint=dict(
+        type='AtomicCheckpointHook', by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 auto_scale_lr = dict(enable=False, base_batch_size=2)

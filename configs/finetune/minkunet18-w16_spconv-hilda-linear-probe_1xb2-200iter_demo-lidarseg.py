@@ -3,11 +3,8 @@
 # classifier trains.
 _base_ = ['./minkunet18-w16_spconv-hilda_1xb2-200iter_demo-lidarseg.py']
 
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='backbone',
-        min_loaded_ratio=1.0),
+# The base's hooks (weights check) plus the freeze.
+custom_hooks = _base_.custom_hooks + [
     dict(type='FreezeModulesHook', modules=['backbone']),
 ]
 # A linear classifier on fixed features takes a larger step.

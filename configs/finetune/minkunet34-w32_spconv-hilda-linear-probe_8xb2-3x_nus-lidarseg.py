@@ -4,11 +4,8 @@
 # MinkUNetHead's linear classifier trains, on 100% of the training scans.
 _base_ = ['./minkunet34-w32_spconv-hilda_8xb2-3x_nus-lidarseg.py']
 
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='backbone',
-        min_loaded_ratio=1.0),
+# The base's hooks (weights check) plus the freeze.
+custom_hooks = _base_.custom_hooks + [
     dict(type='FreezeModulesHook', modules=['backbone']),
 ]
 # A linear classifier on fixed features: larger step, no weight decay.

@@ -12,7 +12,8 @@
 # Scans keep nuScenes' raw intensity (0-255), like pre-training.
 _base_ = [
     'mmdet3d::minkunet/'
-    'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py'
+    'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py',
+    '../_base_/long_run.py'
 ]
 
 custom_imports = dict(
@@ -32,6 +33,9 @@ model = dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     decode_head=dict(num_classes=num_classes, ignore_index=num_classes))
+# Long-run protections (atomic checkpoints, loss guard, RNG state) as
+# named default hooks, merged into mmdet3d's.
+default_hooks = _base_.hilda_long_run_hooks
 custom_hooks = [
     dict(
         type='PretrainedWeightsCheckHook',

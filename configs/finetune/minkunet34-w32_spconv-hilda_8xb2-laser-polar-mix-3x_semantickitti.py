@@ -7,7 +7,8 @@
 #   bash tools/dist_train.sh configs/finetune/THIS_FILE.py 8
 _base_ = [
     'mmdet3d::minkunet/'
-    'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py'
+    'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py',
+    '../_base_/long_run.py'
 ]
 
 custom_imports = dict(
@@ -19,6 +20,9 @@ model = dict(
     backbone=dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+# Long-run protections (atomic checkpoints, loss guard, RNG state) as
+# named default hooks, merged into mmdet3d's.
+default_hooks = _base_.hilda_long_run_hooks
 custom_hooks = [
     dict(
         type='PretrainedWeightsCheckHook',

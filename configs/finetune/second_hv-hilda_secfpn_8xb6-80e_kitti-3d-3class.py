@@ -6,13 +6,19 @@
 #   python tools/model_converters/hilda_to_mmdet3d.py PRETRAIN_CKPT \
 #       checkpoints/hilda_sparse-encoder_second.pth --target second
 #   bash tools/dist_train.sh configs/finetune/THIS_FILE.py 8
-_base_ = ['mmdet3d::second/second_hv_secfpn_8xb6-80e_kitti-3d-3class.py']
+_base_ = [
+    'mmdet3d::second/second_hv_secfpn_8xb6-80e_kitti-3d-3class.py',
+    '../_base_/long_run.py'
+]
 
 custom_imports = dict(
     imports=['projects.HilDA.hilda', 'projects.HilDA.hilda.engine'],
     allow_failed_imports=False)
 
 load_from = 'checkpoints/hilda_sparse-encoder_second.pth'
+# Long-run protections (atomic checkpoints, loss guard, RNG state) as
+# named default hooks, merged into mmdet3d's.
+default_hooks = _base_.hilda_long_run_hooks
 custom_hooks = [
     dict(
         type='PretrainedWeightsCheckHook',

@@ -57,8 +57,10 @@ def step(cfg, type_name):
 
 
 def geometry_pipeline(cfg, image_steps):
-    return [step(cfg, 'LoadCheckedPointsFromFile'), *image_steps,
-            step(cfg, 'ProjectPointsToImages')]
+    return [
+        step(cfg, 'LoadCheckedPointsFromFile'), *image_steps,
+        step(cfg, 'ProjectPointsToImages')
+    ]
 
 
 def test_tool_writes_one_float16_file_per_sample(cache):
@@ -80,8 +82,7 @@ def test_cache_geometry_equals_the_image_pipeline(cache):
     out_dir, cfg = cache
     with_images = dataset_with(cfg, geometry_pipeline(cfg, IMAGE_STEPS))[0]
     cached = dataset_with(
-        cfg,
-        geometry_pipeline(cfg, [step(cfg, 'LoadTeacherFeatures')]))[0]
+        cfg, geometry_pipeline(cfg, [step(cfg, 'LoadTeacherFeatures')]))[0]
     assert 'img' not in cached  # nothing decoded
     np.testing.assert_allclose(cached['lidar2img'], with_images['lidar2img'])
     np.testing.assert_array_equal(cached['img_shapes'],
@@ -108,10 +109,10 @@ def test_cached_features_equal_the_live_teacher(cache):
     live = batch(model, dataset_with(cfg, live_steps))
     cached = batch(
         model,
-        dataset_with(cfg, [
-            step(cfg, 'LoadTeacherFeatures'),
-            step(cfg, 'PackHilDAInputs')
-        ]))
+        dataset_with(
+            cfg,
+            [step(cfg, 'LoadTeacherFeatures'),
+             step(cfg, 'PackHilDAInputs')]))
     feats, cls, size = model.teacher_outputs(live['inputs'],
                                              live['data_samples'])
     c_feats, c_cls, c_size = model.teacher_outputs(cached['inputs'],
@@ -154,10 +155,10 @@ def test_a_teacher_with_fewer_levels_reads_its_levels(cache):
     model = build_model(cfg, num_levels=1)
     data = batch(
         model,
-        dataset_with(cfg, [
-            step(cfg, 'LoadTeacherFeatures'),
-            step(cfg, 'PackHilDAInputs')
-        ]))
+        dataset_with(
+            cfg,
+            [step(cfg, 'LoadTeacherFeatures'),
+             step(cfg, 'PackHilDAInputs')]))
     feats, _, _ = model.teacher_outputs(data['inputs'], data['data_samples'])
     assert len(feats) == 1
     assert feats[0] is data['inputs']['teacher_feats'][-1]
@@ -168,10 +169,10 @@ def test_features_of_another_teacher_are_refused(cache):
     model = build_model(cfg, checkpoint=None)  # random weights
     data = batch(
         model,
-        dataset_with(cfg, [
-            step(cfg, 'LoadTeacherFeatures'),
-            step(cfg, 'PackHilDAInputs')
-        ]))
+        dataset_with(
+            cfg,
+            [step(cfg, 'LoadTeacherFeatures'),
+             step(cfg, 'PackHilDAInputs')]))
     with pytest.raises(ValueError, match='re-run tools/cache_teacher'):
         model.teacher_outputs(data['inputs'], data['data_samples'])
 
@@ -203,8 +204,7 @@ def test_missing_sample_file_is_named(cache, tmp_path):
         dataset[0]
 
 
-def test_rerun_skips_cached_samples_and_refuses_another_size(
-        cache, capsys):
+def test_rerun_skips_cached_samples_and_refuses_another_size(cache, capsys):
     out_dir, _ = cache
     tool = load_tool('cache_teacher_features.py')
     options = [
@@ -218,3 +218,48 @@ def test_rerun_skips_cached_samples_and_refuses_another_size(
             CONFIG, '--out-dir', out_dir, '--image-size', '112', '196',
             *options
         ])
+
+
+def test_interrupted_rebuild_for_another_teacher_is_not_mixed(
+        cache, tmp_path, capsys):
+    """A rebuild for another teacher killed part-way leaves files of the
+    old teacher under the new meta.json: reading one is an error naming
+    it, and the README's resume (rerun without --overwrite) recomputes
+    exactly those instead of reporting them cached."""
+    out_dir, cfg = cache
+    copy_dir = str(tmp_path / 'cache')
+    shutil.copytree(out_dir, copy_dir)
+    dataset = dataset_with(
+        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+    stale = sample_file(copy_dir, dataset.get_data_info(1)['token'])
+    with np.load(stale) as data:
+        arrays = {k: data[k] for k in data.files}
+    np.savez(stale, **dict(arrays, teacher_key=np.asarray('old-teacher')))
+    with pytest.raises(TeacherCacheError) as err:
+        dataset[1]
+    assert stale in str(err.value) and 'old-teacher' in str(err.value)
+
+    tool = load_tool('cache_teacher_features.py')
+    capsys.readouterr()
+    tool.main([
+        CONFIG, '--out-dir', copy_dir, '--cfg-options',
+        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
+    ])
+    assert '1 samples written, 2 already cached' in capsys.readouterr().out
+    assert dataset[1]['teacher_cache_key'] == read_meta(
+        copy_dir)['teacher_key']
+
+
+def test_duplicate_tokens_are_cached_and_counted_once(cache, capsys):
+    out_dir, cfg = cache
+    ann_file = cfg.train_dataloader.dataset.ann_file
+    tool = load_tool('cache_teacher_features.py')
+    capsys.readouterr()
+    tool.main([
+        CONFIG, '--out-dir', out_dir, '--ann-file', ann_file, ann_file,
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
+    ])
+    out = capsys.readouterr().out
+    assert '0 samples written, 3 already cached' in out, out
+    assert '3 samples repeat a token already cached' in out, out

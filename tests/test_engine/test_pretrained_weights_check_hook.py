@@ -2,6 +2,7 @@
 import copy
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -141,3 +142,68 @@ def test_train_py_stops_before_training_on_a_wrong_prefix(
     assert 'Traceback' not in result.stderr
     assert 'Iter(train)' not in result.stdout + result.stderr
     assert not list((tmp_path / 'work').glob('*.pth'))
+
+
+def unloaded_segmentor(checkpoint, prefix):
+    """The demo MinkUNet with a Pretrained init_cfg, before init_weights:
+    what the hook sees in before_run."""
+    cfg = copy.deepcopy(Config.fromfile(HILDA_DEMO).model)
+    cfg.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=checkpoint, prefix=prefix)
+    return MODELS.build(cfg)
+
+
+def test_truncated_export_fails_its_checksum_before_loading(
+        minkunet_export, tmp_path):
+    """The sidecar still holds the intact file's hash: before_run (ahead of
+    init_weights) names the mismatch instead of a torch load traceback."""
+    from projects.HilDA.hilda.utils import ChecksumError
+    path = tmp_path / 'minkunet.pth'
+    data = open(minkunet_export, 'rb').read()
+    path.write_bytes(data[:len(data) // 3])
+    shutil.copy(minkunet_export + '.sha256', str(path) + '.sha256')
+    hook = PretrainedWeightsCheckHook(module='backbone')
+    model = unloaded_segmentor(str(path), 'backbone.')
+    with pytest.raises(ChecksumError, match='does not match'):
+        hook.before_run(fake_runner(model))
+
+
+def test_missing_sidecar_warns_or_is_refused(minkunet_export, tmp_path,
+                                             monkeypatch):
+    from projects.HilDA.hilda.engine.hooks import \
+        pretrained_weights_check_hook as module
+    from projects.HilDA.hilda.utils import ChecksumError
+    path = str(tmp_path / 'copied.pth')
+    shutil.copy(minkunet_export, path)  # no sidecar
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    runner = fake_runner(unloaded_segmentor(path, 'backbone.'))
+    PretrainedWeightsCheckHook(module='backbone').before_run(runner)
+    assert len(logged) == 1 and 'copied.pth.sha256 sidecar' in logged[0]
+    with pytest.raises(ChecksumError, match='no copied.pth.sha256'):
+        PretrainedWeightsCheckHook(
+            module='backbone', require_sidecar=True).before_run(runner)
+
+
+def test_prefix_absent_from_the_checkpoint_is_named_before_loading(
+        minkunet_export):
+    """mmengine's Pretrained loader would stop with a bare AssertionError;
+    before_run names the file and the prefix first."""
+    model = unloaded_segmentor(minkunet_export, 'pts_middle_encoder.')
+    hook = PretrainedWeightsCheckHook(module='backbone')
+    with pytest.raises(PretrainedWeightsError) as error:
+        hook.before_run(fake_runner(model))
+    message = str(error.value)
+    assert minkunet_export in message
+    assert 'no key starts with "pts_middle_encoder."' in message
+
+
+def test_before_run_checks_nothing_when_not_training(tmp_path):
+    """tools/test.py (Runner.test) also calls before_run, with the train
+    loop unbuilt: the pre-trained file need not even exist there."""
+    model = unloaded_segmentor(str(tmp_path / 'absent.pth'), 'backbone.')
+    runner = fake_runner(model)
+    for loop in (dict(type='IterBasedTrainLoop', max_iters=1), None):
+        runner._train_loop = loop
+        PretrainedWeightsCheckHook(module='backbone').before_run(runner)

@@ -1,6 +1,8 @@
 # Copyright (c) HilDA authors. All rights reserved.
 import hashlib
+import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -99,3 +101,46 @@ def test_converter_cli_prints_and_writes_the_checksum(pretrain_checkpoint,
     assert result.returncode == 0, result.stderr
     digest = verify_checkpoint(str(out))
     assert f'sha256 {digest}' in result.stdout
+
+
+def test_upper_case_sidecar_verifies_as_sha256sum_accepts_it(
+        pretrain_checkpoint, tmp_path):
+    out = str(tmp_path / 'student.pth')
+    digest = export_student(pretrain_checkpoint, out, 'minkunet')['sha256']
+    with open(out + '.sha256', 'w') as f:
+        f.write(f'{digest.upper()}  student.pth\n')
+    assert verify_checkpoint(out) == digest
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o002])
+def test_export_and_sidecar_follow_the_umask(pretrain_checkpoint, tmp_path,
+                                             umask):
+    """Not mkstemp's 0600: group members can read what a plain open
+    would have let them read."""
+    old = os.umask(umask)
+    try:
+        out = str(tmp_path / 'student.pth')
+        export_student(pretrain_checkpoint, out, 'minkunet')
+    finally:
+        os.umask(old)
+    for path in (out, out + '.sha256'):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask, path
+
+
+def test_converter_refuses_to_overwrite_its_input(pretrain_checkpoint,
+                                                  tmp_path):
+    src = tmp_path / 'iter_4.pth'
+    shutil.copy(pretrain_checkpoint, src)
+    before = src.read_bytes()
+    tool = f'{REPO_ROOT}/tools/model_converters/hilda_to_mmdet3d.py'
+    result = subprocess.run(
+        [sys.executable, tool, str(src),
+         str(src)],
+        capture_output=True,
+        text=True,
+        timeout=120)
+    assert result.returncode != 0
+    assert 'Traceback' not in result.stderr
+    assert 'is the input checkpoint itself' in result.stderr
+    assert src.read_bytes() == before
+    assert not (tmp_path / 'iter_4.pth.sha256').exists()

@@ -105,3 +105,40 @@ def test_refuses_to_checkpoint_nan_weights(tmp_path):
     with pytest.raises(NonFiniteLossError, match='iteration 7.*b'):
         LossGuardHook().before_save_checkpoint(FakeRunner(),
                                                dict(state_dict=state))
+
+
+def test_skip_restores_buffers_to_before_the_step(tmp_path):
+    """The forward pass of the skipped (NaN) step 2 updated every BatchNorm
+    running statistic and num_batches_tracked; after the skip the whole
+    state (parameters and buffers, teacher and heads included) equals the
+    state after step 1."""
+    cfg = tiny_runner_cfg(
+        tmp_path / 'data',
+        tmp_path / 'work',
+        max_iters=2,
+        ckpt_interval=100,
+        model=nan_model(nan_at=1),
+        custom_hooks=[dict(type='LossGuardHook', action='skip')])
+    runner = Runner.from_cfg(cfg)
+    history = []
+
+    class StateSpy(Hook):
+
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
+                             outputs=None):
+            history.append({
+                k: v.detach().clone()
+                for k, v in runner.model.state_dict(keep_vars=True).items()
+            })
+
+    runner.register_hook(StateSpy(), priority='LOWEST')
+    runner.train()
+    before, after = history
+    buffers = [k for k, _ in runner.model.named_buffers()]
+    assert any(k.endswith('running_mean') for k in buffers)
+    assert sorted(before) == sorted(after)
+    for key, value in before.items():
+        assert torch.equal(after[key], value), key

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -33,8 +34,13 @@ def write_config(path, data_cfg, work_dir, **extra):
     return str(path)
 
 
-def train(config, work_dir, *args):
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+def train(config, work_dir, *args, threads=None):
+    """tools/train.py on CPU; ``threads`` sets OMP_NUM_THREADS (None:
+    torch's default, one per core)."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='')
+    env.pop('OMP_NUM_THREADS', None)
+    if threads is not None:
+        env['OMP_NUM_THREADS'] = str(threads)
     return subprocess.run(
         [sys.executable, TRAIN, config, '--work-dir',
          str(work_dir), *args],
@@ -61,7 +67,8 @@ def losses(work_dir):
     return found
 
 
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize('threads', [None, 1], ids=['default', 'one'])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, threads):
     """6 samples, batch 2: 3 iterations per epoch. Checkpoints at 2 and 4;
     run B is SIGKILLed after iteration 3 (mid-epoch, after the iter_2
     checkpoint), then `--resume` continues from iter_2 to 5. Every loss
@@ -78,12 +85,12 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
         hooks=[dict(type='KillAtIterHook', kill_at=3)])
     cfg_resume = write_config(tmp_path / 'r.py', data, work_b)
 
-    full = train(cfg_a, work_a)
+    full = train(cfg_a, work_a, threads=threads)
     assert full.returncode == 0, full.stderr[-3000:]
-    killed = train(cfg_b, work_b)
+    killed = train(cfg_b, work_b, threads=threads)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert open(work_b / 'last_checkpoint').read().endswith('iter_2.pth')
-    resumed = train(cfg_resume, work_b, '--resume')
+    resumed = train(cfg_resume, work_b, '--resume', threads=threads)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed' in resumed.stdout.lower() or 'resumed' in \
         resumed.stderr.lower()

@@ -17,6 +17,8 @@ from typing import Callable, Optional
 
 import torch
 
+from .work_dir_lock import writer_tag
+
 SIDECAR_SUFFIX = '.sha256'
 _HASH8_NAME = re.compile(r'-([0-9a-f]{8})\.pth$')
 
@@ -34,6 +36,13 @@ def sha256_file(path: str, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    # Read by setting it; set straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` on a temporary file next to ``path``, flush
     it to disk and rename it over ``path``.
@@ -41,15 +50,20 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     ``os.replace`` within one directory is atomic on POSIX: readers see the
     old file or the complete new one, never a partial write; if ``write``
     fails or the process dies, ``path`` is untouched and the temporary
-    file (``.<name>.tmp*``) is removed (or left, on a hard kill, under a
-    name no loader looks for).
+    file (``.<name>.pid<pid>@<host>.*.tmp``, naming its writer so that a
+    clean-up can tell whether it is stale) is removed (or left, on a hard
+    kill, under a name no loader looks for). The file gets the mode a plain
+    ``open`` would give (0666 minus the umask), not ``mkstemp``'s 0600.
     """
     directory = osp.dirname(osp.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=directory)
+        prefix=f'.{osp.basename(path)}.{writer_tag()}.',
+        suffix='.tmp',
+        dir=directory)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         write(tmp)
         with open(tmp, 'rb') as f:
             os.fsync(f.fileno())
@@ -107,9 +121,10 @@ def recorded_sha256(path: str) -> Optional[str]:
         return None
     with open(sidecar) as f:
         fields = f.read().split()
-    if not fields or not re.fullmatch(r'[0-9a-f]{64}', fields[0]):
+    # sha256sum -c accepts either case.
+    if not fields or not re.fullmatch(r'[0-9a-fA-F]{64}', fields[0]):
         raise ChecksumError(f'{sidecar}: not a sha256sum line')
-    return fields[0]
+    return fields[0].lower()
 
 
 def verify_checkpoint(path: str, require: bool = True) -> str:

@@ -7,6 +7,7 @@ at all: ``merge_from_dict`` silently adds the new key. The tools use
 :func:`load_config` instead and turn :class:`ConfigError` into one line.
 """
 import difflib
+import inspect
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
@@ -129,3 +130,50 @@ def load_config(path: str,
             raise ConfigError(f'--cfg-options cannot be merged into {path}: '
                               f'{e}') from e
     return cfg
+
+
+def _train_loop_class(train_cfg: dict):
+    """The loop class a ``train_cfg`` builds, as mmengine's Runner picks
+    it (``type``, else ``by_epoch``); None when it cannot be told."""
+    from mmengine.registry import LOOPS
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+    loop_type = train_cfg.get('type')
+    if loop_type is None:
+        by_epoch = train_cfg.get('by_epoch')
+        if by_epoch is None:
+            return None
+        return EpochBasedTrainLoop if by_epoch else IterBasedTrainLoop
+    if inspect.isclass(loop_type):
+        return loop_type
+    try:
+        return LOOPS.get(loop_type)
+    except Exception:  # unknown scope or type: the Runner will say so
+        return None
+
+
+def check_train_cfg(cfg: Config, path: str) -> None:
+    """Check ``train_cfg``'s keys against its loop's arguments, so that
+    e.g. ``train_cfg.max_epochs`` on an iteration-based config is one line
+    instead of a ``TypeError`` traceback from the loop's constructor.
+
+    Raises:
+        ConfigError: Naming the key, the loop and the keys it takes.
+    """
+    train_cfg = cfg.get('train_cfg') or {}
+    loop = _train_loop_class(train_cfg)
+    if loop is None:
+        return
+    params = inspect.signature(loop.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = set(params) - {'self', 'runner', 'dataloader'}
+    unknown = sorted(k for k in train_cfg
+                     if k not in accepted | {'type', 'by_epoch'})
+    if unknown:
+        hints = {'max_epochs': 'max_iters', 'max_iters': 'max_epochs'}
+        hint = ''.join(f"; use train_cfg.{hints[k]}" for k in unknown
+                       if hints.get(k) in accepted)
+        raise ConfigError(
+            f'{path}: train_cfg.{unknown[0]} is not an argument of '
+            f'{loop.__name__} (train_cfg takes '
+            f'{", ".join(sorted(accepted))}){hint}')

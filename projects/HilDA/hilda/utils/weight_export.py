@@ -12,6 +12,7 @@ The output is written atomically with a ``<dst>.sha256`` sidecar
 (``sha256sum`` format), which :func:`verify_checkpoint` checks on loading;
 the same checkpoint exported twice gives the same bytes and hash.
 """
+import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Tuple
 
@@ -75,7 +76,17 @@ def export_student(src: str, dst: str, target: str) -> Dict[str, object]:
     Returns:
         dict: ``kept`` and ``dropped`` key counts and the ``sha256`` (hex)
         of ``dst``.
+
+    Raises:
+        ValueError: ``dst`` is ``src`` (the export would replace the
+            training checkpoint), or ``src`` holds no student.
     """
+    if osp.realpath(src) == osp.realpath(dst) or (osp.exists(dst)
+                                                  and osp.samefile(src, dst)):
+        raise ValueError(
+            f'the output {dst} is the input checkpoint itself; exporting '
+            'would replace the training checkpoint with the student '
+            'weights: choose another output path')
     checkpoint = torch.load(src, map_location='cpu', weights_only=True)
     state_dict = checkpoint.get('state_dict', checkpoint)
     kept, dropped = student_state_dict(state_dict, target)

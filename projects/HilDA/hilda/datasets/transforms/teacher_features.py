@@ -82,7 +82,8 @@ class LoadTeacherFeatures(BaseTransform):
         meta = self.meta
         final_size = tuple(meta['final_size'])
         entry = read_sample(self.cache_dir, results['token'],
-                            len(meta['teacher']['out_channels']))
+                            len(meta['teacher']['out_channels']),
+                            meta['teacher_key'])
         cam_names = [str(c) for c in entry['cam_names']]
         if cam_names != list(results['images']):
             raise BadSampleError(

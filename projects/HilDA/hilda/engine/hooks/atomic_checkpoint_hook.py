@@ -16,7 +16,16 @@ truncated file under the final name, an empty ``last_checkpoint`` or, with
 * ``last_checkpoint`` replaced atomically too, and only after the new
   checkpoint is complete;
 * old checkpoints removed only after that;
-* stale temporary files of a killed save removed when training starts.
+* the work dir locked for the run (:class:`~hilda.utils.WorkDirLock`): a
+  second run in the same work dir stops with an error naming the first
+  (pid, host); a lock left by a killed run is taken over, with a log line;
+* at start-up, temporary files of a killed save removed, but only those
+  provably stale (their writer, named in the file name, was a process of
+  this host that no longer runs); others are left and logged;
+* the batch size, world size and learning rate of the run recorded in the
+  checkpoint's meta, and a warning naming old and new values when a run
+  resumes with others (the resumed optimizer and schedulers keep the
+  checkpoint's learning rate; a config change of ``lr`` has no effect).
 """
 import glob
 import logging
@@ -26,14 +35,16 @@ from pathlib import Path
 from typing import Union
 
 from mmdet3d.registry import HOOKS
-from mmengine.dist import is_main_process
+from mmengine.dist import get_world_size, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
 from ...utils.checkpoint_integrity import atomic_write
+from ...utils.work_dir_lock import WorkDirLock, stale_temporary_files
 
 ATOMIC_BACKEND = 'atomic_local'
+SETTINGS_KEY = 'hilda_train_settings'
 
 
 def _write_all(f, data: Union[bytes, str]) -> None:
@@ -76,9 +87,16 @@ class AtomicCheckpointHook(CheckpointHook):
     ``file_client_args`` and with a local ``out_dir`` it writes through
     :class:`AtomicLocalBackend`; a remote ``out_dir`` (``s3://`` ...) keeps
     its own backend, whose uploads are atomic objects already.
+
+    Args:
+        lock_work_dir (bool): Hold an exclusive lock on the work dir while
+            training (main process). Defaults to True.
+        *args, **kwargs: ``CheckpointHook``'s arguments.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, lock_work_dir: bool = True, **kwargs) -> None:
+        self.lock_work_dir = lock_work_dir
+        self._lock = None
         out_dir = kwargs.get('out_dir')
         local = out_dir is None or '://' not in str(out_dir)
         if (local and kwargs.get('backend_args') is None
@@ -86,17 +104,78 @@ class AtomicCheckpointHook(CheckpointHook):
             kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
         super().__init__(*args, **kwargs)
 
+    def after_train(self, runner) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    @staticmethod
+    def _train_settings(runner) -> dict:
+        """What a resumed run should keep: batch sizes and the base lr."""
+        cfg = runner.cfg
+        batch_size = (cfg.get('train_dataloader') or {}).get('batch_size')
+        optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
+        return dict(
+            batch_size_per_gpu=batch_size,
+            world_size=get_world_size(),
+            lr=optimizer.get('lr'))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        super().before_save_checkpoint(runner, checkpoint)
+        checkpoint.setdefault('meta', {})[SETTINGS_KEY] = \
+            self._train_settings(runner)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        super().after_load_checkpoint(runner, checkpoint)
+        old = (checkpoint.get('meta') or {}).get(SETTINGS_KEY)
+        if not getattr(runner, '_resume', False) or not old:
+            return
+        new = self._train_settings(runner)
+        changed = [
+            f'{key} {old.get(key)} -> {new[key]}' for key in new
+            if old.get(key) is not None and new[key] is not None
+            and old.get(key) != new[key]
+        ]
+        if not changed:
+            return
+        msg = ('resuming with other training settings than the checkpoint '
+               'was trained with: ' + ', '.join(changed))
+        if old.get('lr') != new['lr']:
+            msg += ('; the resumed optimizer and schedulers keep the '
+                    "checkpoint's learning rate, so the new lr has no "
+                    'effect (start a new run with load_from to change it)')
+        if (old.get('batch_size_per_gpu'),
+                old.get('world_size')) != (new['batch_size_per_gpu'],
+                                           new['world_size']):
+            msg += ('; the data order and the iterations per epoch differ '
+                    'from the original run, so it is not reproduced exactly')
+        print_log(msg, logger='current', level=logging.WARNING)
+
     def before_train(self, runner) -> None:
+        # Training only: tools/test.py may evaluate a checkpoint of a run
+        # that is still training in the same work dir.
+        if self.lock_work_dir and is_main_process():
+            self._lock = WorkDirLock(runner.work_dir)
+            self._lock.acquire()
         super().before_train(runner)
         if not is_main_process() or '://' in str(self.out_dir):
             return
         # Left by a save that was killed (temporary names: .<name>.*.tmp).
-        stale = glob.glob(osp.join(str(self.out_dir), '.*.pth.*.tmp'))
-        stale += glob.glob(osp.join(runner.work_dir, '.last_checkpoint.*.tmp'))
+        found = glob.glob(osp.join(str(self.out_dir), '.*.pth.*.tmp'))
+        found += glob.glob(osp.join(runner.work_dir, '.last_checkpoint.*.tmp'))
+        stale, undecided = stale_temporary_files(sorted(set(found)))
         for path in stale:
             os.remove(path)
             print_log(
-                f'removed {path}, left by an interrupted checkpoint save',
+                f'removed {path}, left by an interrupted checkpoint save '
+                '(its writer no longer runs)',
+                logger='current',
+                level=logging.WARNING)
+        for path in undecided:
+            print_log(
+                f'left {path} in place: a temporary checkpoint file whose '
+                'writer cannot be shown to have ended (another host, or an '
+                'older HilDA); delete it if no other run writes here',
                 logger='current',
                 level=logging.WARNING)
 
@@ -115,6 +194,13 @@ class AtomicCheckpointHook(CheckpointHook):
         self.last_ckpt = self.file_backend.join_path(self.out_dir,
                                                      ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        # Runner.save_checkpoint (and its before_save_checkpoint hooks) runs
+        # on rank 0 only; what needs every rank (RngStateHook's states) is
+        # collected here, where all ranks are.
+        for hook in runner.hooks:
+            gather = getattr(hook, 'gather_before_save', None)
+            if callable(gather):
+                gather(runner)
         runner.save_checkpoint(
             self.out_dir,
             ckpt_filename,

@@ -17,6 +17,12 @@ the run's objects when training starts:
   samples;
 * ``before_save_checkpoint`` refuses to write weights that are not finite.
 
+A skipped step leaves the model exactly as it was before the step: the
+forward pass has already updated the buffers (BatchNorm running statistics
+and ``num_batches_tracked``) with the bad batch, so with ``action='skip'``
+the buffers are copied in ``before_train_iter`` and put back when the step
+is dropped.
+
 This works with any optim wrapper type a config names (``OptimWrapper``,
 ``AmpOptimWrapper``: its GradScaler already skips inf/NaN gradients, so
 only the loss is checked there) and needs no change to the model. In a
@@ -69,8 +75,9 @@ class LossGuardHook(Hook):
         action (str): ``'raise'`` stops the run with
             :class:`NonFiniteLossError` naming the iteration, the non-finite
             loss terms and the sample ids; ``'skip'`` logs the same and drops
-            the step (no backward, no optimizer step, gradients cleared).
-            Defaults to ``'raise'``.
+            the step (no backward, no optimizer step, gradients cleared,
+            buffers such as BatchNorm statistics restored to their values
+            before the step). Defaults to ``'raise'``.
         max_consecutive_skips (int): With ``'skip'``, raise anyway after this
             many bad steps in a row (the run has diverged). Defaults to 10.
         check_grads (bool): Also check the gradients of a finite loss before
@@ -100,6 +107,7 @@ class LossGuardHook(Hook):
         self._runner = None
         self._batch_ids: List[str] = []
         self._terms: Dict[str, float] = {}
+        self._saved_buffers: List[tuple] = []
 
     # Installation ---------------------------------------------------------
     def before_train(self, runner) -> None:
@@ -202,8 +210,10 @@ class LossGuardHook(Hook):
         self._consecutive += 1
         it = self._runner.iter if self._runner is not None else -1
         self.skipped_iters.append(it)
-        # Dropped: the weights and optimizer state stay as they were.
+        # Dropped: the weights and optimizer state stay as they were; the
+        # buffers the forward pass changed are put back.
         wrapper.zero_grad()
+        self._restore_buffers()
         if self._consecutive > self.max_consecutive_skips:
             raise NonFiniteLossError(
                 f'{msg} ({self._consecutive} bad steps in a row, more than '
@@ -220,6 +230,19 @@ class LossGuardHook(Hook):
                           data_batch=None) -> None:
         self._batch_ids = _sample_ids(data_batch, self.id_keys)
         self._terms = {}
+        if self.action == 'skip':
+            self._save_buffers(runner)
+
+    def _save_buffers(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        self._saved_buffers = [(buf, buf.detach().clone())
+                               for buf in model.buffers()]
+
+    @torch.no_grad()
+    def _restore_buffers(self) -> None:
+        for buf, saved in self._saved_buffers:
+            buf.copy_(saved)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         bad = [

@@ -7,6 +7,12 @@ non-strictly: a wrong ``prefix``, a checkpoint exported for another model
 from random weights, with at most a "missing keys" warning in the log.
 This hook compares the module's tensors with the checkpoint's after
 loading and fails loudly when too few of them came from it.
+
+Before anything loads (``before_run``), it also checks the file itself: its
+SHA-256 against the ``<file>.sha256`` sidecar of a HilDA export (a missing
+sidecar is a warning, or an error with ``require_sidecar=True``), and that
+some key starts with the prefix, so a truncated or wrong-prefix export ends
+in one line naming the file instead of a loader traceback.
 """
 import logging
 import os.path as osp
@@ -17,10 +23,11 @@ from mmdet3d.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner import CheckpointLoader
+from mmengine.runner import BaseLoop, CheckpointLoader
 from torch import Tensor, nn
 
-from ...utils.checkpoint_integrity import verify_checkpoint
+from ...utils.checkpoint_integrity import (SIDECAR_SUFFIX, recorded_sha256,
+                                           verify_checkpoint)
 
 
 class PretrainedWeightsError(RuntimeError):
@@ -128,6 +135,9 @@ class PretrainedWeightsCheckHook(Hook):
         min_loaded_ratio (float): Smallest share of the module's values
             (parameters and BN statistics) that must equal the checkpoint's.
             Defaults to 1.0.
+        require_sidecar (bool): Refuse a local checkpoint without a
+            ``.sha256`` sidecar (or ``-<hash8>.pth`` name) instead of
+            warning. Defaults to False.
     """
     priority = 'VERY_HIGH'
 
@@ -135,7 +145,8 @@ class PretrainedWeightsCheckHook(Hook):
                  module: str = 'backbone',
                  checkpoint: Optional[str] = None,
                  prefix: Optional[str] = None,
-                 min_loaded_ratio: float = 1.0) -> None:
+                 min_loaded_ratio: float = 1.0,
+                 require_sidecar: bool = False) -> None:
         if not 0.0 < min_loaded_ratio <= 1.0:
             raise ValueError('min_loaded_ratio must be in (0, 1], got '
                              f'{min_loaded_ratio}')
@@ -143,7 +154,9 @@ class PretrainedWeightsCheckHook(Hook):
         self.checkpoint = checkpoint
         self.prefix = prefix
         self.min_loaded_ratio = min_loaded_ratio
+        self.require_sidecar = require_sidecar
         self.report: Optional[dict] = None
+        self._loaded: Optional[Tuple[str, dict]] = None
 
     def _target(self, runner) -> nn.Module:
         model = runner.model.module if is_model_wrapper(
@@ -185,6 +198,51 @@ class PretrainedWeightsCheckHook(Hook):
             'or the hook\'s checkpoint (or remove the hook to train from '
             'scratch)')
 
+    def _state_dict(self, checkpoint: str) -> dict:
+        """The checkpoint's state dict (read once for both checks)."""
+        if self._loaded is None or self._loaded[0] != checkpoint:
+            try:
+                loaded = CheckpointLoader.load_checkpoint(
+                    checkpoint, map_location='cpu')
+            except FileNotFoundError:
+                raise
+            except Exception as e:  # truncated/garbled file
+                raise PretrainedWeightsError(
+                    f'{checkpoint}: cannot be read as a checkpoint '
+                    f'({type(e).__name__}: {e})') from e
+            self._loaded = (checkpoint, loaded.get('state_dict', loaded))
+        return self._loaded[1]
+
+    def before_run(self, runner) -> None:
+        """Check the file before the weights are loaded from it."""
+        # Runner.train builds the train loop before before_run; test/val
+        # leave it a config (or None) and load no pre-trained weights.
+        loop = getattr(runner, '_train_loop', BaseLoop)
+        if loop is not BaseLoop and not isinstance(loop, BaseLoop):
+            return
+        if runner.cfg.get('resume'):
+            return
+        target = self._target(runner)
+        checkpoint, prefix, where = self._source(runner, target)
+        if osp.isfile(checkpoint):
+            verify_checkpoint(checkpoint, require=self.require_sidecar)
+            if recorded_sha256(checkpoint) is None:
+                print_log(
+                    f'PretrainedWeightsCheckHook: {checkpoint} has no '
+                    f'{osp.basename(checkpoint)}{SIDECAR_SUFFIX} sidecar, so '
+                    'its integrity is not checked (HilDA exports have one; '
+                    'require_sidecar=True refuses such files)',
+                    logger='current',
+                    level=logging.WARNING)
+        state_dict = self._state_dict(checkpoint)
+        if prefix and not any(k.startswith(prefix) for k in state_dict):
+            example = next(iter(state_dict), None)
+            raise PretrainedWeightsError(
+                f'{checkpoint}: no key starts with "{prefix}" (the prefix '
+                f'from {where}); its {len(state_dict)} keys start like '
+                f'"{example}". Check the prefix and the export target '
+                '(tools/model_converters/hilda_to_mmdet3d.py --target).')
+
     def before_train(self, runner) -> None:
         """Compare, log, and raise when too little was loaded."""
         if runner.cfg.get('resume'):
@@ -195,14 +253,8 @@ class PretrainedWeightsCheckHook(Hook):
             return
         target = self._target(runner)
         checkpoint, prefix, where = self._source(runner, target)
-        if osp.isfile(checkpoint):
-            # A HilDA export carries its SHA-256 (sidecar); a mismatch means
-            # the file changed after export. Other files are not required
-            # to have one.
-            verify_checkpoint(checkpoint, require=False)
-        loaded = CheckpointLoader.load_checkpoint(
-            checkpoint, map_location='cpu')
-        state_dict = loaded.get('state_dict', loaded)
+        state_dict = self._state_dict(checkpoint)
+        self._loaded = None  # not needed any more
         report = compare_with_checkpoint(target, state_dict, prefix)
         self.report = report
         summary = (f'{report["loaded"]}/{report["total"]} tensors, '

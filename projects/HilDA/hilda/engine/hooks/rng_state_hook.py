@@ -8,7 +8,10 @@ draws different augmentations (numpy, python ``random``), masks and, with
 it continues (per-sample noise is keyed by sample and iteration instead).
 This hook stores the python, numpy, torch CPU and CUDA generator states of
 every rank in the checkpoint (``hilda_rng_states``; plain tensors and ints, so
-``torch.load(weights_only=True)`` reads them) and puts them back.
+``torch.load(weights_only=True)`` reads them) and puts them back. The states
+of the other ranks are gathered by :class:`AtomicCheckpointHook` (on every
+rank, before it saves); with another checkpoint hook only rank 0's are
+stored, with a warning.
 
 When: ``IterBasedTrainLoop`` resumes by drawing ``runner.iter`` batches from
 the dataloader to reach its position (sampler, epoch), which runs the
@@ -102,12 +105,33 @@ class RngStateHook(Hook):
 
     def __init__(self) -> None:
         self._pending: Optional[dict] = None
+        self._gathered: Optional[List[dict]] = None
+        self._warned = False
+
+    def gather_before_save(self, runner) -> None:
+        """Collect every rank's states (a collective).
+
+        ``Runner.save_checkpoint`` runs on rank 0 only, so the states cannot
+        be gathered in ``before_save_checkpoint`` (the other ranks never get
+        there: a collective there hangs). :class:`AtomicCheckpointHook`
+        calls this on every rank just before it saves.
+        """
+        state = get_rng_state()
+        self._gathered = (
+            all_gather_object(state) if get_world_size() > 1 else [state])
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = get_rng_state()
-        # Collective: every rank reaches save_checkpoint, rank 0 writes.
-        states: List[dict] = (
-            all_gather_object(state) if get_world_size() > 1 else [state])
+        states, self._gathered = self._gathered, None
+        if states is None:  # saved by another hook: no collective here
+            states = [get_rng_state()]
+            if get_world_size() > 1 and not self._warned:
+                self._warned = True
+                print_log(
+                    'RngStateHook: checkpoint saved without '
+                    'AtomicCheckpointHook, so only rank 0\'s RNG states are '
+                    'stored; a resume gives them to every rank',
+                    logger='current',
+                    level=logging.WARNING)
         checkpoint[CHECKPOINT_KEY] = states
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
