@@ -2,6 +2,14 @@
 import pytest
 import torch.distributed as dist
 
+from projects.HilDA.hilda.datasets import BadSampleError
+from projects.HilDA.hilda.datasets.info_format import InfoFileError
+from projects.HilDA.hilda.datasets.teacher_cache import TeacherCacheError
+from projects.HilDA.hilda.engine.hooks.loss_guard_hook import \
+    NonFiniteLossError
+from projects.HilDA.hilda.engine.hooks.pretrained_weights_check_hook import \
+    PretrainedWeightsError
+from projects.HilDA.hilda.errors import HilDAError
 from projects.HilDA.hilda.utils import ConfigError, run_tool
 
 
@@ -48,3 +56,41 @@ def test_failed_run_exits_with_one_line_and_leaves_the_group_alone(
         run_tool(main, 'tool.py')
     assert calls == []
     assert dist.is_initialized()
+
+
+@pytest.mark.parametrize('error', [
+    BadSampleError('data/x.bin: 90 % of the points out of range'),
+    InfoFileError('infos.pkl: empty data_list'),
+    TeacherCacheError('cache/a.npz: written by another teacher'),
+    PretrainedWeightsError('w.pth: 0 keys loaded'),
+    NonFiniteLossError('loss is nan at iteration 3'),
+])
+def test_every_hilda_error_exits_with_its_one_line_message(error):
+    """Bad-input errors raised while training reach the user as one line."""
+
+    def main():
+        raise error
+
+    with pytest.raises(SystemExit) as info:
+        run_tool(main, 'train.py')
+    assert str(info.value) == f'train.py: error: {error}'
+
+
+def test_hilda_errors_keep_their_builtin_kind():
+    """``except ValueError`` around data loading keeps catching them."""
+    assert issubclass(BadSampleError, ValueError)
+    assert issubclass(InfoFileError, ValueError)
+    assert issubclass(PretrainedWeightsError, RuntimeError)
+    for cls in (BadSampleError, InfoFileError, TeacherCacheError,
+                PretrainedWeightsError, NonFiniteLossError, ConfigError):
+        assert issubclass(cls, HilDAError)
+
+
+def test_other_errors_keep_their_traceback():
+    """A programming error is not hidden behind a one-line message."""
+
+    def main():
+        raise KeyError('bug')
+
+    with pytest.raises(KeyError):
+        run_tool(main, 'train.py')

@@ -6,6 +6,8 @@ from collections import Counter
 
 from mmdet3d.datasets.convert_utils import nus_categories
 
+from ..errors import HilDAError
+
 INFO_VERSION = '1.1'
 
 
@@ -24,7 +26,7 @@ def nuscenes_metainfo(version: str) -> dict:
         hilda_temporal_links=True)
 
 
-class InfoFileError(ValueError):
+class InfoFileError(HilDAError, ValueError):
     """An info file the dataset cannot read; the message names the file."""
 
 

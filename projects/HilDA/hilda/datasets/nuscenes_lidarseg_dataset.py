@@ -22,6 +22,7 @@ from mmdet3d.registry import DATASETS
 from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
+from ..errors import HilDAError
 from .info_format import (LOAD_ERRORS, InfoFileError, check_data_list,
                           check_raw_info, read_error)
 
@@ -78,7 +79,7 @@ NUSCENES_LIDARSEG_PALETTE = [[112, 128, 144], [220, 20, 60], [255, 69, 0],
                              [0, 175, 0]]
 
 
-class SubsetFileError(ValueError):
+class SubsetFileError(HilDAError, ValueError):
     """A subset file that cannot be applied; the message names it."""
 
 

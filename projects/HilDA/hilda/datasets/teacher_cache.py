@@ -26,13 +26,15 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ..errors import HilDAError
+
 # 2: every sample file carries its teacher_key.
 CACHE_FORMAT_VERSION = 2
 META_FILE = 'meta.json'
 SAMPLES_DIR = 'samples'
 
 
-class TeacherCacheError(ValueError):
+class TeacherCacheError(HilDAError, ValueError):
     """A teacher-feature cache is missing, incomplete or does not fit."""
 
 

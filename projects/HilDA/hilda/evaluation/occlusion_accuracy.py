@@ -18,6 +18,7 @@ import numpy as np
 
 from ..datasets.transforms.loading import camera_calibration
 from ..datasets.transforms.projection import camera_visibility
+from ..errors import HilDAError
 
 DEPTH_BANDS: Tuple[Tuple[float, float],
                    ...] = ((0, 10), (10, 20), (20, 40), (40, np.inf))
@@ -29,7 +30,7 @@ COUNT_KEYS = ('in_image', 'kept', 'visible', 'visible_kept', 'occluded',
 NOISE_LABEL = 0
 
 
-class OcclusionGTError(ValueError):
+class OcclusionGTError(HilDAError, ValueError):
     """The ground truth of a sample does not fit its scan or cameras."""
 
 

@@ -17,13 +17,14 @@ from typing import Callable, Optional
 
 import torch
 
+from ..errors import HilDAError
 from .work_dir_lock import writer_tag
 
 SIDECAR_SUFFIX = '.sha256'
 _HASH8_NAME = re.compile(r'-([0-9a-f]{8})\.pth$')
 
 
-class ChecksumError(ValueError):
+class ChecksumError(HilDAError, ValueError):
     """A file does not match its recorded SHA-256 (or has none)."""
 
 

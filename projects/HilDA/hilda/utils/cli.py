@@ -2,7 +2,8 @@
 """Command-line pieces shared by ``tools/train.py`` and ``tools/test.py``.
 
 The flags and their meaning are mmdet3d's; the difference is that config
-and option mistakes end in a one-line :class:`ConfigError` message.
+and option mistakes end in a one-line :class:`ConfigError` message
+(a :class:`~projects.HilDA.hilda.errors.HilDAError`).
 """
 import argparse
 import gc
@@ -15,7 +16,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .config_checks import ConfigError
+from ..errors import HilDAError
 from .registry_report import format_registered_hilda_modules
 
 
@@ -90,9 +91,10 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def run_tool(main: Callable[[], None], prog: str) -> None:
-    """Run a tool's main; a :class:`ConfigError`, a missing file (e.g. a
-    teacher checkpoint named in the config), pre-trained weights that did
-    not load or a checkpoint whose checksum fails exit with one line.
+    """Run a tool's main; a :class:`~projects.HilDA.hilda.errors.HilDAError`
+    (bad config or option, bad input file, pre-trained weights that did not
+    load, a checkpoint whose checksum fails, ...) or a missing file (e.g. a
+    teacher checkpoint named in the config) exits with one line.
 
     A distributed run that finished ends its process group itself, once
     every rank is done (a barrier) and the run's objects that hold the
@@ -103,13 +105,9 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
     """
     import torch.distributed as dist
 
-    from ..engine.hooks.pretrained_weights_check_hook import \
-        PretrainedWeightsError
-    from .checkpoint_integrity import ChecksumError
     try:
         main()
-    except (ConfigError, FileNotFoundError, PretrainedWeightsError,
-            ChecksumError) as e:
+    except (HilDAError, FileNotFoundError) as e:
         sys.exit(f'{prog}: error: {e}')
     if dist.is_available() and dist.is_initialized():
         gc.collect()

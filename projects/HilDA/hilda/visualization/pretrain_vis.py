@@ -33,6 +33,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 import projects.HilDA.hilda  # noqa: F401  (registers the plugin)
+from ..errors import HilDAError
 
 # nuScenes' front cameras, left to right: the default subset drawn.
 FRONT_CAMS = ('CAM_FRONT_LEFT', 'CAM_FRONT', 'CAM_FRONT_RIGHT')
@@ -46,7 +47,7 @@ BEV_MARGIN = (50, 40, 40, 10)  # left, bottom, top (title), right
 DIM = 0.35  # brightness of the image under the student's dots
 
 
-class VisualizationError(ValueError):
+class VisualizationError(HilDAError, ValueError):
     """A bad request (sample index, split), reported in one line."""
 
 

@@ -72,7 +72,7 @@ from nuscenes.utils.splits import create_splits_scenes
 from pyquaternion import Quaternion
 from tqdm import tqdm
 
-from ...utils.config_checks import ConfigError
+from ...errors import HilDAError
 from ..info_format import nuscenes_metainfo
 
 CAMERA_TYPES = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
@@ -97,7 +97,7 @@ NUSCENES_SPLITS = {
 NUM_PTS_FEATS = 5
 
 
-class NuScenesInfoError(ConfigError):
+class NuScenesInfoError(HilDAError):
     """A data-root or version problem the user can fix; one line."""
 
 

@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TASK_UTILS, TRANSFORMS
 from mmengine.logging import print_log
 
+from ...errors import HilDAError
 from .projection import project_points
 
 # Rows of the scan whose coordinates the fingerprint keeps.
@@ -16,7 +17,7 @@ FINGERPRINT_ROWS = 64
 FINGERPRINT_TOL = 1e-3
 
 
-class PairsMismatchError(ValueError):
+class PairsMismatchError(HilDAError, ValueError):
     """The points no longer are the ones the pairs were computed on."""
 
 

@@ -24,6 +24,7 @@ from mmdet3d.structures.points import BasePoints, get_points_type
 from mmengine.fileio import get
 from mmengine.logging import print_log
 
+from ...errors import HilDAError
 from .projection import as_4x4
 
 # How many times each kind of repaired input was met (for the final logs).
@@ -46,7 +47,7 @@ DEFAULT_FEATURE_RANGE = (0.0, 255.0)
 DEFAULT_MAX_BAD_RATIO = 0.5
 
 
-class BadSampleError(ValueError):
+class BadSampleError(HilDAError, ValueError):
     """A sample file that cannot be used; the message names the file."""
 
 

@@ -41,10 +41,12 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 
+from ...errors import HilDAError
+
 DEFAULT_ID_KEYS = ('token', 'lidar_path', 'sample_idx')
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(HilDAError, FloatingPointError):
     """A training step produced a NaN/inf loss or gradient."""
 
 

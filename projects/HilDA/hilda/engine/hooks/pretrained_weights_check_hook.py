@@ -26,11 +26,12 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, CheckpointLoader
 from torch import Tensor, nn
 
+from ...errors import HilDAError
 from ...utils.checkpoint_integrity import (SIDECAR_SUFFIX, recorded_sha256,
                                            verify_checkpoint)
 
 
-class PretrainedWeightsError(RuntimeError):
+class PretrainedWeightsError(HilDAError, RuntimeError):
     """Too few of a module's tensors came from its pre-trained checkpoint."""
 
 
