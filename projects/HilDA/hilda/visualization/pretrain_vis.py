@@ -341,7 +341,7 @@ def predict_occupancy(model,
     if head is None:
         raise ValueError('the model has no diffusion_head')
     batch_size = len(data_samples)
-    keep_voxel, bev_mask = model.patch_mask(inputs, batch_size)
+    keep_voxel, bev_mask = model.patch_mask(inputs, data_samples)
     _, levels, sizes = model.student_levels(inputs, data_samples, keep_voxel)
     kwargs = model.diffusion_inputs(levels, inputs, sizes, batch_size)
     generator = torch.Generator(

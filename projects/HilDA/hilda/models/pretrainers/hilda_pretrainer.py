@@ -9,6 +9,8 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from ..backbones import PointLevels
+from ..heads import voxels_with_points_in
+from ..utils import loss_grad_norms
 
 LOSS_TERMS = ('distill', 'cls', 'diffusion')
 
@@ -90,6 +92,9 @@ class HilDAPretrainer(BaseModel):
         self._register_load_state_dict_pre_hook(
             self._restore_teacher_keys, with_module=False)
         self.prev_grad = prev_grad
+        # When True, loss() also returns the gradient norm each loss term
+        # sends into the student's last stage (LossGradNormHook).
+        self.log_grad_norms = False
         self.loss_weights = dict(distill=1.0, cls=1.0, diffusion=1.0)
         self.loss_weights.update(loss_weights or {})
         unknown = set(self.loss_weights) - set(LOSS_TERMS)
@@ -228,14 +233,24 @@ class HilDAPretrainer(BaseModel):
 
     def patch_mask(
             self, inputs: dict,
-            batch_size: int) -> Tuple[Optional[Tensor], Optional[Tensor]]:
-        """``'masked'`` mode: the voxels to keep and the hidden BEV cells
-        (chosen on the voxels' first points); ``(None, None)`` otherwise."""
+            data_samples: list) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """``'masked'`` mode: the voxels to keep and the hidden BEV cells;
+        ``(None, None)`` otherwise. A voxel is dropped when any of its
+        points falls in a hidden cell (:func:`voxels_with_points_in`)."""
         if not self.masked_mode:
             return None, None
-        voxels = inputs['voxels']
-        return self.diffusion_head.sample_bev_patch_mask(
-            voxels['voxels'][:, :3], voxels['coors'][:, 0].long(), batch_size)
+        batch_size = len(data_samples)
+        points = inputs['points'][:batch_size]
+        xyz = torch.cat([p[:, :3] for p in points])
+        batch = torch.repeat_interleave(
+            torch.arange(batch_size, device=xyz.device),
+            torch.as_tensor([len(p) for p in points], device=xyz.device))
+        keep_point, bev_mask = self.diffusion_head.sample_bev_patch_mask(
+            xyz, batch, batch_size)
+        maps = [s.point2voxel_map for s in data_samples]
+        hit = voxels_with_points_in(~keep_point, maps,
+                                    inputs['voxels']['coors'][:, 0])
+        return ~hit, bev_mask
 
     def student_point_features(
         self,
@@ -292,7 +307,7 @@ class HilDAPretrainer(BaseModel):
     def loss(self, inputs: dict,
              data_samples: List[Det3DDataSample]) -> Dict[str, Tensor]:
         batch_size = len(data_samples)
-        keep_voxel, bev_mask = self.patch_mask(inputs, batch_size)
+        keep_voxel, bev_mask = self.patch_mask(inputs, data_samples)
         out, levels, sizes = self.student_levels(inputs, data_samples,
                                                  keep_voxel)
         t0_levels = levels.select(slice(0, sum(sizes[:batch_size])))
@@ -321,10 +336,14 @@ class HilDAPretrainer(BaseModel):
                     data_samples=data_samples,
                     **self.diffusion_inputs(levels, inputs, sizes,
                                             batch_size)))
-        return self._weighted(losses)
+        losses = self._weighted(losses)
+        if self.log_grad_norms:
+            # Set by LossGradNormHook on logging iterations only.
+            losses.update(loss_grad_norms(losses, levels.feats[-1]))
+        return losses
 
     def _weighted(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        for name in list(losses):
+        for name in [n for n in losses if n.startswith('loss_')]:
             term = name.split('_')[1]  # loss_<term>[_l<i>]
             losses[name] = losses[name] * self.loss_weights[term]
         return losses
