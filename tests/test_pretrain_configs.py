@@ -20,7 +20,8 @@ def test_there_are_paper_demo_and_ablation_configs():
     assert any(n.endswith('_nuscenes.py') and n.startswith('hilda_')
                for n in names)
     assert any(n.endswith('_demo.py') for n in names)
-    for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr'):
+    for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr',
+                     'epsonly'):
         assert any(n.startswith(f'hilda-{ablation}_') for n in names)
 
 
@@ -43,7 +44,7 @@ def test_config_is_consistent(path):
         assert list(head.point_cloud_range) == list(
             target['point_cloud_range'])
         assert head.get('cell_size', 0.8) == target['cell_size']
-        assert head.get('num_height_bins', 8) == target['num_height_bins']
+        assert head.get('num_height_bins', 1) == target['num_height_bins']
         expected_source = 'points_next' if head.mode == 'temporal' \
             else 'points'
         assert target.get('source_key', 'points_next') == expected_source

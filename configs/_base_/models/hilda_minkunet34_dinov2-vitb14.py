@@ -58,5 +58,14 @@ model = dict(
         cond_channels=64,
         block_out_channels=(64, 128, 256),
         layers_per_block=2,
-        num_train_timesteps=1000),
+        num_train_timesteps=1000,
+        # The paper's loss: epsilon MSE + lambda * ||x_occ - x_hat_occ||^2.
+        # lambda and the schedule are not published: lambda = 1 and DDPM's
+        # linear betas are the project's choice. Options: prediction_type
+        # 'v_prediction' / 'sample', beta_schedule 'squaredcos_cap_v2',
+        # num_noise_draws > 1 (t, noise) draws per sample and step.
+        prediction_type='epsilon',
+        x0_loss_weight=1.0,
+        beta_schedule='linear',
+        num_noise_draws=1),
     loss_weights=dict(distill=1.0, cls=0.5, diffusion=0.5))

@@ -27,11 +27,13 @@ def test_each_loss_reaches_the_student_and_none_the_teacher(dataset):
     batch = preprocessed_batch(model, dataset)
     losses = model(**batch, mode='loss')
     assert {
-        'loss_distill_l0', 'loss_distill_l1', 'loss_cls', 'loss_diffusion'
+        'loss_distill_l0', 'loss_distill_l1', 'loss_cls', 'loss_diffusion',
+        'loss_diffusion_x0', 'diff_valid'
     } == set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
     student_params = [p for p in model.student.parameters()]
-    for name in ('loss_distill_l1', 'loss_cls', 'loss_diffusion'):
+    for name in ('loss_distill_l1', 'loss_cls', 'loss_diffusion',
+                 'loss_diffusion_x0'):
         model.zero_grad(set_to_none=True)
         losses[name].backward(retain_graph=True)
         reached = sum(p.grad.abs().sum().item() for p in student_params
