@@ -67,8 +67,8 @@ def test_one_draw_keeps_the_single_draw_stream():
     x0 = clean(batch=1)
     timesteps, noise = fwd.draw(x0, ['a'], iteration=5)
     gen = torch.Generator().manual_seed(sample_noise_seed(0, 'a#0', 5))
-    assert timesteps.tolist() == torch.randint(0, 100, (1, ),
-                                               generator=gen).tolist()
+    assert timesteps.tolist() == torch.randint(
+        0, 100, (1, ), generator=gen).tolist()
     torch.testing.assert_close(noise[0], torch.randn(1, 8, 8, generator=gen))
 
 

@@ -80,9 +80,7 @@ def test_loss_is_positive_and_reaches_the_input_features(mode):
     head = build_head(mode)
     inputs = temporal_inputs() if mode == 'temporal' else masked_inputs(head)
     losses = head.loss(**inputs)
-    assert set(losses) == {
-        'loss_diffusion', 'loss_diffusion_x0', 'diff_valid'
-    }
+    assert set(losses) == {'loss_diffusion', 'loss_diffusion_x0', 'diff_valid'}
     loss = losses['loss_diffusion']
     assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
     loss.backward()
@@ -433,8 +431,7 @@ def test_clean_sample_term_is_lambda_times_the_error_of_the_estimate():
     head.forward = lambda noisy, t, cond, bev_mask=None: 0.7 * x0
     losses = head.loss(**inputs, iteration=0)
     torch.testing.assert_close(losses['loss_diffusion'], torch.tensor(0.09))
-    torch.testing.assert_close(losses['loss_diffusion_x0'],
-                               torch.tensor(0.18))
+    torch.testing.assert_close(losses['loss_diffusion_x0'], torch.tensor(0.18))
 
 
 def test_an_exact_noise_prediction_zeroes_both_terms():
@@ -511,8 +508,8 @@ def test_samples_without_a_sequence_are_left_out_and_counted():
     assert losses['diff_valid'] == 1
     # The same as sample 0 alone.
     alone = {
-        k: (v[inputs['batch_prev' if k.endswith('prev') else 'batch_t0'] ==
-              0] if k.startswith(('feats', 'xyz', 'batch')) else v[:1])
+        k: (v[inputs['batch_prev' if k.endswith('prev') else 'batch_t0'] == 0]
+            if k.startswith(('feats', 'xyz', 'batch')) else v[:1])
         for k, v in inputs.items()
     }
     expected = head.loss(**alone, sample_ids=['s0'], iteration=4)

@@ -23,9 +23,8 @@ def test_an_oracle_denoiser_leads_back_to_its_sample(prediction_type):
         return alpha.sqrt() * eps - (1 - alpha).sqrt() * x0
 
     sampler = ReverseDiffusionSampler(config, num_inference_steps=10)
-    out = sampler(
-        oracle, x0.shape, torch.device('cpu'),
-        torch.Generator().manual_seed(0))
+    out = sampler(oracle, x0.shape, torch.device('cpu'),
+                  torch.Generator().manual_seed(0))
     torch.testing.assert_close(out, x0, atol=1e-3, rtol=0)
 
 

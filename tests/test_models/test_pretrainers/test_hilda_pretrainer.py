@@ -255,8 +255,7 @@ def test_prev_grad_false_back_propagates_through_t0_only(dataset):
                if g is not None)
 
 
-def test_masked_mode_drops_every_voxel_with_a_point_in_a_masked_cell(
-        tmp_path):
+def test_masked_mode_drops_every_voxel_with_a_point_in_a_masked_cell(tmp_path):
     """1.5 m voxels straddle the 4 m BEV cells, so deciding by one point of
     a voxel would leave points of masked cells with a student feature."""
     from projects.HilDA.hilda.models.heads import bev_cell_index
@@ -266,7 +265,9 @@ def test_masked_mode_drops_every_voxel_with_a_point_in_a_masked_cell(
     cfg = tiny_model_cfg()
     cfg['data_preprocessor']['voxel_layer']['voxel_size'] = [1.5] * 3
     cfg['diffusion_head'] = dict(
-        cfg['diffusion_head'], mode='masked', mask_patch_size=2,
+        cfg['diffusion_head'],
+        mode='masked',
+        mask_patch_size=2,
         mask_ratio=0.5)
     model = MODELS.build(cfg)
     dataset = tiny_dataset(tmp_path, temporal=False, num_frames=2)
@@ -280,8 +281,9 @@ def test_masked_mode_drops_every_voxel_with_a_point_in_a_masked_cell(
     for b, (points, point_map) in enumerate(zip(inputs['points'], maps)):
         iy, ix, inside = bev_cell_index(
             points, head.point_cloud_range, head.cell_size, check_z=False)
-        in_masked = inside & (bev_mask[b, 0, iy.clamp(0, 15),
-                                       ix.clamp(0, 15)] > 0)
+        in_masked = inside & (
+            bev_mask[b, 0, iy.clamp(0, 15),
+                     ix.clamp(0, 15)] > 0)
         assert in_masked.any()
         assert (point_map[in_masked] == -1).all(), 'masked points leak'
         assert (point_map[~in_masked & inside] >= 0).any()

@@ -46,7 +46,10 @@ def occupancy_transform(cfg: Config, source_key: str = 'points'):
 
 
 @torch.no_grad()
-def collect_samples(model, dataset, cfg: Config, indices: Sequence[int],
+def collect_samples(model,
+                    dataset,
+                    cfg: Config,
+                    indices: Sequence[int],
                     seed: int = 0) -> Dict[str, object]:
     """The conditions, targets and t0 occupancies of ``indices``.
 
@@ -85,9 +88,11 @@ def collect_samples(model, dataset, cfg: Config, indices: Sequence[int],
             ))
         targets.append(data_samples[0].occ_target.float()[None])
         points = inputs['points'][0].cpu()
-        occ = to_occ(dict(points=LiDARPoints(points, points_dim=points.shape[1])))
-        occ_t0.append(torch.as_tensor(np.asarray(occ['occ_target'])).float()
-                      [None].to(targets[-1].device))
+        occ = to_occ(
+            dict(points=LiDARPoints(points, points_dim=points.shape[1])))
+        occ_t0.append(
+            torch.as_tensor(np.asarray(occ['occ_target'])).float()[None].to(
+                targets[-1].device))
         kept.append(int(index))
     if len(kept) < 2:
         raise VisualizationError(
@@ -125,9 +130,10 @@ def denoising_errors(head,
             raise VisualizationError(
                 f'timestep {t} outside [0, '
                 f'{head.scheduler.config.num_train_timesteps})')
-        noise = torch.randn(
-            target.shape, generator=gen, device=target.device)
-        steps = torch.full((len(target), ), t, dtype=torch.long,
+        noise = torch.randn(target.shape, generator=gen, device=target.device)
+        steps = torch.full((len(target), ),
+                           t,
+                           dtype=torch.long,
                            device=target.device)
         noisy = head.forward_diffusion.add_noise(target, noise, steps)
         true = (head.predict_x0(noisy, steps, cond) - target).square().mean()
@@ -176,7 +182,9 @@ def sampled_occupancy_iou(head,
         target_occupied_fraction=float((target > 0).any(1).float().mean()))
 
 
-def loss_gradient_norms(model, dataset, indices: Sequence[int],
+def loss_gradient_norms(model,
+                        dataset,
+                        indices: Sequence[int],
                         seed: int = 0) -> Dict[str, float]:
     """Mean over samples of the gradient norm each weighted loss term sends
     into the student's last stage (train mode, one sample per step)."""
@@ -224,8 +232,8 @@ def diffusion_diagnostics(cfg: Config,
         beta_schedule=head.scheduler.config.beta_schedule,
         denoising_error=denoising_errors(head, data['cond'], data['target'],
                                          timesteps, seed),
-        occupancy_iou=sampled_occupancy_iou(head, data['cond'],
-                                            data['target'], data['occ_t0'],
+        occupancy_iou=sampled_occupancy_iou(head, data['cond'], data['target'],
+                                            data['occ_t0'],
                                             num_inference_steps, seed),
         num_inference_steps=num_inference_steps)
     result['grad_norm_last_stage'] = loss_gradient_norms(

@@ -11,8 +11,8 @@ from .rng_state_hook import RngStateHook, get_rng_state, set_rng_state
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'BadSampleSummaryHook',
-    'FreezeModulesHook', 'LossGradNormHook', 'LossGuardHook', 'NonFiniteLossError',
-    'PretrainedWeightsCheckHook', 'PretrainedWeightsError',
-    'compare_with_checkpoint', 'RngStateHook', 'get_rng_state',
-    'set_rng_state'
+    'FreezeModulesHook', 'LossGradNormHook', 'LossGuardHook',
+    'NonFiniteLossError', 'PretrainedWeightsCheckHook',
+    'PretrainedWeightsError', 'compare_with_checkpoint', 'RngStateHook',
+    'get_rng_state', 'set_rng_state'
 ]

@@ -170,7 +170,8 @@ def sample_bev_patch_mask(xyz: Tensor,
     return keep, cells.unsqueeze(1).float()
 
 
-def voxels_with_points_in(point_hit: Tensor, point2voxel_maps: Sequence[Tensor],
+def voxels_with_points_in(point_hit: Tensor,
+                          point2voxel_maps: Sequence[Tensor],
                           voxel_batch: Tensor) -> Tensor:
     """The voxels that hold at least one hit point.
 
@@ -203,9 +204,9 @@ def voxels_with_points_in(point_hit: Tensor, point2voxel_maps: Sequence[Tensor],
         m.long() + starts[b] if len(m) else m.long()
         for b, m in enumerate(point2voxel_maps)
     ]).to(point_hit.device)
-    has_voxel = torch.cat([m.long() >= 0 for m in point2voxel_maps
-                           ]).to(point_hit.device)
-    hit = torch.zeros(len(voxel_batch), dtype=torch.bool,
-                      device=point_hit.device)
+    has_voxel = torch.cat([m.long() >= 0
+                           for m in point2voxel_maps]).to(point_hit.device)
+    hit = torch.zeros(
+        len(voxel_batch), dtype=torch.bool, device=point_hit.device)
     hit[index[point_hit & has_voxel]] = True
     return hit

@@ -121,9 +121,10 @@ class ForwardDiffusion:
             rows = slice(b * draws, (b + 1) * draws)
             timesteps[rows] = torch.randint(
                 0, num_steps, (draws, ), generator=gen, device=x0.device)
-            noise[rows] = torch.randn((draws, ) + tuple(x0.shape[1:]),
-                                      generator=gen,
-                                      device=x0.device)
+            noise[rows] = torch.randn(
+                (draws, ) + tuple(x0.shape[1:]),
+                generator=gen,
+                device=x0.device)
         return timesteps, noise
 
     def add_noise(self, x0: Tensor, noise: Tensor,
@@ -154,8 +155,8 @@ class ForwardDiffusion:
         if self.prediction_type == 'sample':
             return pred
         alpha_bar = self.scheduler.alphas_cumprod.to(
-            device=noisy.device, dtype=noisy.dtype)[timesteps].view(
-                -1, *([1] * (noisy.ndim - 1)))
+            device=noisy.device,
+            dtype=noisy.dtype)[timesteps].view(-1, *([1] * (noisy.ndim - 1)))
         sqrt_a, sqrt_1ma = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
         if self.prediction_type == 'epsilon':
             return (noisy - sqrt_1ma * pred) / sqrt_a

@@ -1,5 +1,5 @@
 # Copyright (c) HilDA authors. All rights reserved.
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
@@ -232,9 +232,7 @@ class OccupancyDiffusionHead(BaseModule):
             noise_per_sample=noise_per_sample,
             noise_seed=noise_seed)
 
-
     # BEV features ----------------------------------------------------------
-
     def pool(self, feats: Tensor, xyz: Tensor, batch: Tensor,
              batch_size: int) -> Tensor:
         """Pool one scan's features into the BEV grid.
@@ -338,20 +336,19 @@ class OccupancyDiffusionHead(BaseModule):
         x = torch.cat([noisy, cond.to(noisy.dtype)], dim=1)
         return self.unet(x, timesteps).sample.float()
 
-    def loss(
-            self,
-            feats_prev: Optional[Tensor],
-            xyz_prev: Optional[Tensor],
-            batch_prev: Optional[Tensor],
-            feats_t0: Tensor,
-            xyz_t0: Tensor,
-            batch_t0: Tensor,
-            occ_target: Tensor,
-            bev_mask: Optional[Tensor] = None,
-            sample_ids: Optional[Sequence[Any]] = None,
-            iteration: Optional[int] = None,
-            data_samples: Optional[Sequence[Any]] = None,
-            valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    def loss(self,
+             feats_prev: Optional[Tensor],
+             xyz_prev: Optional[Tensor],
+             batch_prev: Optional[Tensor],
+             feats_t0: Tensor,
+             xyz_t0: Tensor,
+             batch_t0: Tensor,
+             occ_target: Tensor,
+             bev_mask: Optional[Tensor] = None,
+             sample_ids: Optional[Sequence[Any]] = None,
+             iteration: Optional[int] = None,
+             data_samples: Optional[Sequence[Any]] = None,
+             valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Diffusion loss, weighted by ``loss_weight``.
 
         Args:
@@ -456,14 +453,13 @@ class OccupancyDiffusionHead(BaseModule):
             if valid.shape != (batch_size, ):
                 raise ValueError(f'valid has shape {tuple(valid.shape)}, '
                                  f'expected ({batch_size},)')
-            return valid if self.mode == 'temporal' else torch.ones_like(
-                valid)
+            return valid if self.mode == 'temporal' else torch.ones_like(valid)
         flags = [True] * batch_size
         if self.mode == 'temporal' and data_samples is not None:
             flags = [
                 not bool(
-                    torch.as_tensor(s.metainfo.get('temporal_fallback',
-                                                   False)).any())
+                    torch.as_tensor(
+                        s.metainfo.get('temporal_fallback', False)).any())
                 for s in data_samples
             ]
         return torch.tensor(flags, dtype=torch.bool, device=device)

@@ -62,7 +62,9 @@ class ReverseDiffusionSampler:
         step_kwargs = dict(eta=self.eta) if self.scheduler == 'ddim' else {}
         sched.set_timesteps(self.num_inference_steps, device=device)
         sample = randn_tensor(
-            tuple(shape), generator=generator, device=device,
+            tuple(shape),
+            generator=generator,
+            device=device,
             dtype=torch.float32) * sched.init_noise_sigma
         for t in sched.timesteps:
             out = denoiser(sample, t.reshape(1).expand(shape[0]))
