@@ -21,7 +21,8 @@ def test_there_are_paper_demo_and_ablation_configs():
                for n in names)
     assert any(n.endswith('_demo.py') for n in names)
     for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr',
-                     'epsonly'):
+                     'multilevel', 'lastlevel-diff', '4levels', 'onlylast',
+                     'onlypenultimate', 'attnpool-cosinecls', 'epsonly'):
         assert any(n.startswith(f'hilda-{ablation}_') for n in names)
 
 
@@ -49,7 +50,8 @@ def test_config_is_consistent(path):
             else 'points'
         assert target.get('source_key', 'points_next') == expected_source
         assert temporal == (head.mode == 'temporal')
-    if model.distill_neck.get('loss_type') == 'infonce':
+    distill_loss = (model.get('distill_head') or {}).get('loss') or {}
+    if distill_loss.get('type') == 'SuperpixelInfoNCELoss':
         assert 'ImageSuperpixels' in types
 
 

@@ -52,8 +52,8 @@ def test_pretrainer_logs_the_grad_norm_of_each_term(tmp_path):
     norms = {k: v for k, v in losses.items() if k.startswith('gradnorm_')}
     assert {'gradnorm_diffusion', 'gradnorm_cls',
             'gradnorm_distill_l1'} <= set(norms)
-    # The terms that read the last stage push it; today's CLS reads the
-    # bottleneck and level 0 an earlier stage.
+    # The terms that read the last stage push it; level 0 (the stage before
+    # it) cannot.
     assert norms['gradnorm_diffusion'] > 0 and norms['gradnorm_distill_l1'] > 0
     assert norms['gradnorm_distill_l0'] == 0
     # Logged, not added to the total loss.
