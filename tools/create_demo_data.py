@@ -3,7 +3,7 @@
 
 Writes LiDAR scans, six camera images, lidarseg labels and mmdet3d (v1.1)
 info files (``nuscenes_infos_{train,val}.pkl``) of a procedural street
-world; see ``projects/HilDA/hilda/datasets/demo_world`` for what it holds.
+world; see ``projects/HilDA/demo_world`` for what it holds.
 
 Example:
     python tools/create_demo_data.py --out-dir data/hilda_demo
@@ -17,8 +17,7 @@ import time
 # tools/train.py does.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.HilDA.hilda.datasets.demo_world import \
-    create_demo_dataset  # noqa: E402
+from projects.HilDA.demo_world import create_demo_dataset  # noqa: E402
 
 
 def parse_args(argv=None):

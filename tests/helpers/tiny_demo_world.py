@@ -11,7 +11,7 @@ import os.path as osp
 import shutil
 import tempfile
 
-from projects.HilDA.hilda.datasets.demo_world import create_demo_dataset
+from projects.HilDA.demo_world import create_demo_dataset
 
 TINY_DEMO = dict(
     num_scenes=2,

@@ -13,10 +13,9 @@ import mmengine
 import numpy as np
 import pytest
 
-from projects.HilDA.hilda.datasets.demo_world import (CAMERA_NAMES,
-                                                      LIDARSEG_DIR, PALETTE,
-                                                      create_demo_dataset)
-from projects.HilDA.hilda.datasets.demo_world.raycast import cast_rays
+from projects.HilDA.demo_world import (CAMERA_NAMES, LIDARSEG_DIR, PALETTE,
+                                       create_demo_dataset)
+from projects.HilDA.demo_world.raycast import cast_rays
 from projects.HilDA.hilda.datasets.transforms.projection import (
     lidar2img_matrix, project_points)
 
@@ -80,7 +79,9 @@ def test_same_seed_gives_same_bytes(tmp_path):
     for name, seed in (('a', 5), ('b', 5), ('c', 6)):
         create_demo_dataset(str(tmp_path / name), seed=seed, **small)
     first, again, other = (all_file_bytes(str(tmp_path / n)) for n in 'abc')
-    assert len(first) == 1 + 1 + 2 * (1 + 1 + len(CAMERA_NAMES))
+    # Two info files; per frame a scan, its labels, its ground truth and
+    # one image per camera.
+    assert len(first) == 1 + 1 + 2 * (1 + 1 + 1 + len(CAMERA_NAMES))
     assert first == again
     assert first['nuscenes_infos_train.pkl'] != other[
         'nuscenes_infos_train.pkl']
@@ -123,7 +124,7 @@ def test_info_format_mirrors_mmdet3d_nuscenes(demo_root):
     assert set(info) == {
         'sample_idx', 'token', 'timestamp', 'ego2global', 'images',
         'lidar_points', 'instances', 'cam_instances', 'pts_semantic_mask_path',
-        'scene_token', 'prev', 'next'
+        'demo_gt_path', 'scene_token', 'prev', 'next'
     }
     assert set(
         info['lidar_points']) == {'num_pts_feats', 'lidar_path', 'lidar2ego'}
@@ -131,9 +132,12 @@ def test_info_format_mirrors_mmdet3d_nuscenes(demo_root):
     assert set(info['images']) == set(CAMERA_NAMES)
     for cam, cam_info in info['images'].items():
         assert set(cam_info) == {
-            'img_path', 'cam2img', 'cam2ego', 'sample_data_token', 'timestamp',
-            'lidar2cam'
+            'img_path', 'width', 'height', 'cam2img', 'cam2ego',
+            'sample_data_token', 'timestamp', 'lidar2cam'
         }
+        # Image size as nuScenes' sample_data has it (CAM_BACK included).
+        assert (cam_info['width'], cam_info['height']) == TINY['img_size']
+        assert type(cam_info['width']) is int
         assert '/' not in cam_info['img_path']  # bare names + data_prefix
         assert osp.isfile(
             osp.join(demo_root, 'samples', cam, cam_info['img_path']))
@@ -304,3 +308,106 @@ def test_point_labels_agree_with_image_colours(demo_root):
     assert agree / total >= MIN_AGREEMENT
     # The check has teeth: labels that do not belong to the pixels fail it.
     assert shuffled_agree / total < 0.5
+
+
+def load_gt(root, info):
+    with np.load(osp.join(root, info['demo_gt_path'])) as gt:
+        return {k: gt[k] for k in gt.files}
+
+
+def containing_box(points, boxes, margin=0.15):
+    """Index of the LiDAR-frame box holding each (N, 3) point, -1: none."""
+    if not len(boxes):
+        return np.full(len(points), -1)
+    rel = points[:, None] - boxes[None, :, :3]
+    c, s = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+    local = np.stack([
+        c * rel[..., 0] + s * rel[..., 1], -s * rel[..., 0] + c * rel[..., 1],
+        rel[..., 2]
+    ], -1)
+    inside = ((np.abs(local[..., 0]) <= boxes[:, 3] / 2 + margin)
+              & (np.abs(local[..., 1]) <= boxes[:, 4] / 2 + margin)
+              & (local[..., 2] >= -margin)
+              & (local[..., 2] <= boxes[:, 5] + margin))
+    return np.where(inside.any(1), inside.argmax(1), -1)
+
+
+def test_ground_truth_rows_match_the_scans(demo_root):
+    for info in load_infos(demo_root):
+        points, labels = load_points(demo_root,
+                                     info), load_labels(demo_root, info)
+        gt = load_gt(demo_root, info)
+        num = len(points)
+        assert gt['flow'].shape == (num, 3) and gt['flow'].dtype == np.float32
+        assert gt['instance_ids'].shape == (num, )
+        assert gt['instance_ids'].dtype == np.int32
+        assert gt['cam_visible'].shape == (num, len(CAMERA_NAMES))
+        assert gt['cam_names'].tolist() == list(info['images'])
+        # Things (cars, pedestrians) carry an instance, stuff does not.
+        thing = np.isin(labels, (2, 17))
+        assert np.all(gt['instance_ids'][thing] > 0)
+        assert np.all(gt['instance_ids'][~thing] == 0)
+        assert bool(gt['has_next']) == (info['next'] != '')
+        assert np.isnan(gt['flow']).all() != bool(gt['has_next'])
+
+
+def test_flow_carries_points_into_their_boxes_at_next_frame(demo_root):
+    """t0 point + flow, moved to the t+1 LiDAR frame, lies in the box of
+    the same instance at t+1; static points do not move."""
+    infos = load_infos(demo_root)
+    moving = checked = 0
+    for info, nxt in zip(infos, infos[1:]):
+        if info['next'] != nxt['token']:
+            continue
+        gt, gt_next = load_gt(demo_root, info), load_gt(demo_root, nxt)
+        points = load_points(demo_root, info)[:, :3]
+        ids = gt['instance_ids']
+        assert np.all(gt['flow'][ids == 0] == 0)
+        sel = ids > 0
+        moved = points[sel] + gt['flow'][sel]
+        to_next = np.linalg.inv(lidar2global(nxt)) @ lidar2global(info)
+        moved = moved @ to_next[:3, :3].T + to_next[:3, 3]
+        boxes = np.array([i['bbox_3d'] for i in nxt['instances']])
+        in_box = containing_box(moved, boxes)
+        next_points = load_points(demo_root, nxt)[:, :3]
+        next_box = containing_box(next_points, boxes)
+        for inst in np.unique(ids[sel]):
+            mine = in_box[ids[sel] == inst]
+            later = next_box[gt_next['instance_ids'] == inst]
+            if not len(later) or np.linalg.norm(
+                    moved[ids[sel] == inst], axis=1).max() > 60:
+                continue  # hidden or leaving the annotated range at t+1
+            # The same box (so the same instance id) at t0 + flow and t+1.
+            assert np.all(mine == np.bincount(later[later >= 0]).argmax())
+            checked += 1
+        moving += np.sum(np.linalg.norm(gt['flow'][sel], axis=1) > 0.2)
+    assert checked >= 5 and moving > 50
+
+
+def test_camera_visibility_is_ray_cast():
+    """A facade 10 m ahead hides the ground behind it from CAM_FRONT."""
+    from projects.HilDA.demo_world import camera_rig
+    from projects.HilDA.demo_world.classes import MANMADE
+    from projects.HilDA.demo_world.ground_truth import camera_visibility
+    from projects.HilDA.demo_world.lidar import lidar2map
+    from projects.HilDA.demo_world.world import (TEX_FACADE, Layout, _part,
+                                                 _SceneBuilder)
+    builder = _SceneBuilder(np.zeros(1))
+    builder.add('building', MANMADE, (12.0, -1.75), 0.0, (4, 20, 10),
+                [_part(0, 0, 0, 4, 20, 10, TEX_FACADE)])
+    scene = builder.build(
+        Layout(6.0, 3.0, None), 0.0, (0.0, 10.0, 0.0), np.eye(4))
+    # Ground in front of the facade, on it, ground behind it, behind the
+    # ego; the last one is a spurious return.
+    surface = np.array([[8.0, -1.75, 0.0], [10.0, -1.75, 1.5],
+                        [20.0, -1.75, 0.0], [-8.0, -1.75, 0.0],
+                        [8.0, -1.75, 0.5]])
+    pose = lidar2map(scene, 0)
+    points = (surface - pose[:3, 3]) @ pose[:3, :3]
+    rig = camera_rig((400, 224))
+    visible = camera_visibility(scene, 0, pose, points, surface,
+                                np.array([True] * 4 + [False]), rig,
+                                scene.ego2map(0))
+    front = [cam['name'] for cam in rig].index('CAM_FRONT')
+    assert visible[:, front].tolist() == [True, True, False, False, False]
+    assert not visible[3, :3].any()  # the front cameras look away

@@ -33,8 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import mmengine  # noqa: E402
 import numpy as np  # noqa: E402
 
-from projects.HilDA.hilda.datasets.demo_world import (  # noqa: E402
-    LIDARSEG_NAMES, PALETTE)
+from projects.HilDA.demo_world import LIDARSEG_NAMES, PALETTE  # noqa: E402
 from projects.HilDA.hilda.datasets.transforms.projection import (  # noqa
     lidar2img_matrix, project_points)
 

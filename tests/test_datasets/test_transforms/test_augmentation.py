@@ -103,3 +103,61 @@ def test_projection_accepts_3x3_and_4x4_intrinsics():
         lidar2img = lidar2img_matrix(cam2img, np.eye(4))[None]
         pairs = project_points(points, lidar2img, [(80, 100)])
         np.testing.assert_allclose(pairs['uv'], [[50, 40], [70, 20]])
+
+
+def wide_images(results, top=14, rows=20):
+    """Keep image rows [top, top + rows) of every camera (a 64x20 view,
+    wider than any crop used below) with ``cam2img`` moved to match, then
+    write pixel-coordinate images."""
+    results['img'] = [img[top:top + rows] for img in results['img']]
+    shift = np.eye(4)
+    shift[1, 2] = -top  # v' = v - top, folded into K's rows
+    results['cam2img'] = shift @ results['cam2img']
+    results['lidar2img'] = results['cam2img'] @ results['lidar2cam']
+    results['img_shapes'] = np.tile([rows, 64], (len(results['img']), 1))
+    return coordinate_images(results)
+
+
+@pytest.mark.parametrize('keep_ratio', [True, False])
+def test_wide_image_is_stretched_only_when_asked(loaded, keep_ratio):
+    results = TRANSFORMS.build(
+        dict(
+            type='MultiViewImageAug',
+            final_size=(40, 56),
+            crop='center',
+            keep_ratio=keep_ratio))(wide_images(loaded))
+    matrix = results['img_aug_matrix'][0]
+    sx, sy = matrix[0, 0], matrix[1, 1]
+    assert results['img'][0].shape[:2] == (40, 56)
+    if keep_ratio:
+        # Cover: the 20 rows must reach 40, so both axes scale by 2.
+        assert sx == pytest.approx(2.0) and sy == pytest.approx(2.0)
+    else:
+        assert sx == pytest.approx(56 / 64) and sy == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_wide_image_keeps_points_on_their_content(loaded, seed):
+    np.random.seed(seed)
+    results = wide_images(loaded)
+    original_lidar2img = results['lidar2img'].copy()
+    points = results['points'].tensor.numpy().copy()
+    for cfg in [
+            dict(
+                type='MultiViewImageAug',
+                final_size=(40, 56),
+                resize_range=(1.0, 1.3),
+                flip_ratio=0.5),
+            dict(type='ProjectPointsToImages')
+    ]:
+        results = TRANSFORMS.build(cfg)(results)
+    idx, cams, uv = (results['pair_point_idx'], results['pair_cam_idx'],
+                     results['pair_uv'])
+    assert len(idx) > 50
+    imgs = np.stack(results['img'])
+    content_uv = imgs[cams, uv[:, 1].astype(int), uv[:, 0].astype(int), :2]
+    xyz1 = np.c_[points[idx, :3], np.ones(len(idx))]
+    proj = np.einsum('nij,nj->ni', original_lidar2img[cams], xyz1)
+    # Upscaled by >= 2: half an output pixel is < 0.25 original pixel.
+    np.testing.assert_allclose(
+        content_uv, proj[:, :2] / proj[:, 2:3], atol=0.5)

@@ -1,7 +1,10 @@
 # Copyright (c) HilDA authors. All rights reserved.
 from .augmentation import ConsistentPointAug, MultiViewImageAug
-from .correspondence import ProjectPointsToImages
+from .correspondence import (PairsMismatchError, ProjectPointsToImages,
+                             check_pairs_match_points, points_fingerprint)
 from .formatting import PackHilDAInputs
+from .ground_segmentation import (PatchworkPPGroundSegmenter,
+                                  PlaneFitGroundSegmenter, ground_mask)
 from .loading import (BadSampleError, LoadCheckedMultiViewImages,
                       LoadCheckedPointsFromFile, LoadTemporalPoints,
                       load_points_file)
@@ -12,7 +15,9 @@ from .teacher_features import LoadTeacherFeatures
 
 __all__ = [
     'ConsistentPointAug', 'MultiViewImageAug', 'ProjectPointsToImages',
-    'PackHilDAInputs', 'BadSampleError', 'LoadCheckedMultiViewImages',
+    'PairsMismatchError', 'check_pairs_match_points', 'points_fingerprint',
+    'PackHilDAInputs', 'PatchworkPPGroundSegmenter', 'PlaneFitGroundSegmenter',
+    'ground_mask', 'BadSampleError', 'LoadCheckedMultiViewImages',
     'LoadCheckedPointsFromFile', 'LoadTemporalPoints', 'load_points_file',
     'BEVOccupancyTarget', 'bev_occupancy', 'as_4x4', 'lidar2img_matrix',
     'project_points', 'ImageSuperpixels', 'LoadTeacherFeatures'

@@ -36,7 +36,9 @@ class MultiViewImageAug(BaseTransform):
     Args:
         final_size (tuple[int, int]): Output (H, W) of every image.
         resize_range (tuple[float, float]): Scale range relative to the
-            scale that makes the image width ``final_size`` W.
+            base scale: the smallest that makes the image cover
+            ``final_size`` with its aspect ratio kept (``keep_ratio``), or
+            the one that makes its width ``final_size`` W (stretching).
         flip_ratio (float): Probability of a horizontal flip.
         interpolation (str): cv2 interpolation. Defaults to 'bilinear'.
         crop (str): Where the ``final_size`` window is cut from the resized
@@ -45,6 +47,12 @@ class MultiViewImageAug(BaseTransform):
             transform is deterministic (no image augmentation), which a
             teacher-feature cache requires (:class:`LoadTeacherFeatures`).
             Defaults to 'random'.
+        keep_ratio (bool): Resize both axes by one factor, large enough
+            that the image covers ``final_size``, then crop; the image is
+            never stretched. False keeps the older behaviour (the project's
+            option): scale to the width and, when the resized height falls
+            short of ``final_size`` H, stretch the height up to it.
+            Defaults to True.
     """
 
     _INTERP = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
@@ -54,7 +62,8 @@ class MultiViewImageAug(BaseTransform):
                  resize_range: Tuple[float, float] = (1.0, 1.0),
                  flip_ratio: float = 0.0,
                  interpolation: str = 'bilinear',
-                 crop: str = 'random') -> None:
+                 crop: str = 'random',
+                 keep_ratio: bool = True) -> None:
         if crop not in ('random', 'center'):
             raise ValueError(
                 f"MultiViewImageAug: crop must be 'random' or 'center', got "
@@ -64,6 +73,7 @@ class MultiViewImageAug(BaseTransform):
         self.flip_ratio = flip_ratio
         self.interpolation = self._INTERP[interpolation]
         self.crop = crop
+        self.keep_ratio = keep_ratio
 
     @property
     def deterministic(self) -> bool:
@@ -75,7 +85,11 @@ class MultiViewImageAug(BaseTransform):
     def _augment(self, img: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         out_h, out_w = self.final_size
         h, w = img.shape[:2]
-        scale = out_w / w * np.random.uniform(*self.resize_range)
+        base = max(out_w / w, out_h / h) if self.keep_ratio else out_w / w
+        scale = base * np.random.uniform(*self.resize_range)
+        # Rounding may leave a side one pixel short of the window: grow it.
+        # The pixel maps below use the exact per-axis factors, so cam2img
+        # stays exact either way.
         new_w = max(int(round(w * scale)), out_w)
         new_h = max(int(round(h * scale)), out_h)
         sx, sy = new_w / w, new_h / h
@@ -101,7 +115,8 @@ class MultiViewImageAug(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(final_size={self.final_size}, '
                 f'resize_range={self.resize_range}, '
-                f'flip_ratio={self.flip_ratio}, crop={self.crop!r})')
+                f'flip_ratio={self.flip_ratio}, crop={self.crop!r}, '
+                f'keep_ratio={self.keep_ratio})')
 
 
 def apply_pixel_maps(results: dict, matrices: np.ndarray,

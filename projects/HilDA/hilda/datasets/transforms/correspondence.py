@@ -4,10 +4,91 @@ from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmdet3d.registry import TRANSFORMS
+from mmdet3d.registry import TASK_UTILS, TRANSFORMS
 from mmengine.logging import print_log
 
 from .projection import project_points
+
+# Rows of the scan whose coordinates the fingerprint keeps.
+FINGERPRINT_ROWS = 64
+# A later rigid/scaling augmentation moves a row by float32 rounding only;
+# a different point is almost always farther than this.
+FINGERPRINT_TOL = 1e-3
+
+
+class PairsMismatchError(ValueError):
+    """The points no longer are the ones the pairs were computed on."""
+
+
+def points_fingerprint(points: np.ndarray,
+                       lidar_aug_matrix: Optional[np.ndarray] = None) -> dict:
+    """Point count and the coordinates of a few spread-out rows.
+
+    Args:
+        points (np.ndarray): (N, >=3) the scan the pairs index.
+        lidar_aug_matrix (np.ndarray, optional): (4, 4) augmentation already
+            applied to ``points``; later ones are checked relative to it.
+
+    Returns:
+        dict: ``num_points``, ``rows`` (K,) int64, ``xyz`` (K, 3) float64,
+        ``lidar_aug_matrix`` (4, 4).
+    """
+    num = len(points)
+    rows = np.unique(
+        np.linspace(0, num - 1, min(num, FINGERPRINT_ROWS)).astype(np.int64))
+    return dict(
+        num_points=num,
+        rows=rows,
+        xyz=np.asarray(points[rows, :3], dtype=np.float64),
+        lidar_aug_matrix=np.asarray(
+            np.eye(4) if lidar_aug_matrix is None else lidar_aug_matrix,
+            dtype=np.float64))
+
+
+def check_pairs_match_points(results: dict) -> None:
+    """Raise if ``results['points']`` is not the scan the pairs index.
+
+    :class:`ProjectPointsToImages` stores ``pair_points_fingerprint``; a
+    transform after it that drops, adds or reorders points would silently
+    move every pair onto another point. Rigid and scaling augmentations
+    recorded in ``lidar_aug_matrix`` (:class:`ConsistentPointAug`) are
+    allowed: the stored rows are moved by them before comparing.
+
+    Args:
+        results (dict): Pipeline results with ``points`` and, when pairs
+            were computed, ``pair_points_fingerprint``.
+
+    Raises:
+        PairsMismatchError: naming the sample and what changed.
+    """
+    fingerprint = results.get('pair_points_fingerprint')
+    if fingerprint is None:
+        return
+    points = results['points']
+    points = points.tensor.numpy() if hasattr(points, 'tensor') else \
+        np.asarray(points)
+    sample = results.get('lidar_path', 'sample')
+    hint = ('a transform after ProjectPointsToImages changed the scan; '
+            'filters, shuffles and samplers must run before it')
+    if len(points) != fingerprint['num_points']:
+        raise PairsMismatchError(
+            f"{sample}: point-pixel pairs were computed on "
+            f"{fingerprint['num_points']} points, 'points' has "
+            f'{len(points)} now ({hint})')
+    # Points now = later_aug @ points at projection time.
+    later = np.asarray(
+        results.get('lidar_aug_matrix', np.eye(4)),
+        dtype=np.float64) @ np.linalg.inv(fingerprint['lidar_aug_matrix'])
+    expected = fingerprint['xyz'] @ later[:3, :3].T + later[:3, 3]
+    now = points[fingerprint['rows'], :3].astype(np.float64)
+    scale = 1.0 + np.abs(expected).max(initial=0.0)
+    moved = np.abs(now - expected).max(1) > FINGERPRINT_TOL * scale
+    if moved.any():
+        raise PairsMismatchError(
+            f'{sample}: point-pixel pairs no longer match the points: '
+            f'{int(moved.sum())} of {len(moved)} fingerprint rows hold '
+            f'other points (reordered, or moved by a transform not recorded '
+            f"in lidar_aug_matrix; {hint})")
 
 
 @TRANSFORMS.register_module()
@@ -15,7 +96,8 @@ class ProjectPointsToImages(BaseTransform):
     """Point-pixel correspondences between the t0 scan and every camera.
 
     Runs after the image augmentations (it reads the updated ``lidar2img``)
-    and before any point augmentation: rotations, flips, scaling and
+    and before any point augmentation (the occlusion test needs the LiDAR
+    at the origin): rotations, flips, scaling and
     translation keep the point order, so the point indices stay exact, and
     ``lidar_aug_matrix`` records how to undo them. See
     :func:`~.projection.project_points` for the visibility, occlusion and
@@ -34,37 +116,81 @@ class ProjectPointsToImages(BaseTransform):
     - pair_uv (np.ndarray): (M, 2) float32 pixel coordinates (u, v)
     - pair_depth (np.ndarray): (M,) float32
     - num_pairs_per_cam (np.ndarray): (C,) int64
+    - pair_points_fingerprint (dict): the point count and a few rows of
+      the scan, see :func:`check_pairs_match_points` (run by
+      :class:`PackHilDAInputs`)
 
     Args:
         min_depth (float): Minimum depth in front of a camera (m).
             Defaults to 0.1.
-        occlusion_stride (int, optional): Enable the depth test at this cell
-            size in pixels (the teacher's patch size, e.g. 14); None
-            disables it. Defaults to None.
-        occlusion_margin (float): Absolute depth tolerance (m).
-        occlusion_rel (float): Relative depth tolerance.
+        occlusion (str, optional): Which occlusion test:
+            ``'free_space'`` (default, the project's choice; the paper
+            does not say): a camera sees a point when the ray to it crosses
+            only space the LiDAR saw empty
+            (:func:`~.projection.visible_in_free_space`), measured against
+            the demo world's ray-cast visibility
+            (``tools/analysis_tools/occlusion_accuracy.py``);
+            ``'depth_cells'``: the earlier nearest-depth test in
+            ``occlusion_stride`` pixel cells; None: no test.
+        occlusion_stride (int): Cell size in pixels of ``'depth_cells'``.
+            Defaults to 14 (a ViT patch).
+        occlusion_margin (float): Absolute depth tolerance of
+            ``'depth_cells'`` (m). Defaults to 0.5.
+        occlusion_rel (float): Relative depth tolerance of
+            ``'depth_cells'``. Defaults to 0.05.
+        free_space (dict, optional): Keyword arguments of
+            :func:`~.projection.visible_in_free_space` (``num_samples``,
+            ``margin``, ``rel``, ``azimuth_bins``, ``jump``,
+            ``edge_fraction``, ...). Defaults to its defaults.
+        ground_segmenter (dict, optional): ``TASK_UTILS`` config of the
+            ground segmenter ``'free_space'`` uses (ground does not hide
+            what stands on it). None: no point is ground. Defaults to
+            Patchwork++ (``PatchworkPPGroundSegmenter``).
     """
 
     def __init__(self,
                  min_depth: float = 0.1,
-                 occlusion_stride: Optional[int] = None,
+                 occlusion: Optional[str] = 'free_space',
+                 occlusion_stride: int = 14,
                  occlusion_margin: float = 0.5,
-                 occlusion_rel: float = 0.05) -> None:
+                 occlusion_rel: float = 0.05,
+                 free_space: Optional[dict] = None,
+                 ground_segmenter: Optional[dict] = dict(
+                     type='PatchworkPPGroundSegmenter')) -> None:
+        if occlusion not in ('free_space', 'depth_cells', None):
+            raise ValueError(
+                "ProjectPointsToImages: occlusion must be 'free_space', "
+                f"'depth_cells' or None, got {occlusion!r}")
         self.min_depth = min_depth
+        self.occlusion = occlusion
         self.occlusion_stride = occlusion_stride
         self.occlusion_margin = occlusion_margin
         self.occlusion_rel = occlusion_rel
+        self.free_space = dict(free_space or {})
+        self.ground_segmenter = (
+            TASK_UTILS.build(ground_segmenter)
+            if ground_segmenter is not None and occlusion == 'free_space' else
+            None)
         self.empty_camera_count = 0
 
     def transform(self, results: dict) -> dict:
+        points = results['points'].tensor.numpy()
+        ground = (
+            self.ground_segmenter(points)
+            if self.ground_segmenter is not None else None)
         pairs = project_points(
-            results['points'].tensor.numpy(),
+            points,
             results['lidar2img'],
             results['img_shapes'],
             min_depth=self.min_depth,
-            occlusion_stride=self.occlusion_stride,
+            # project_points reads a stride without a test as 'depth_cells'.
+            occlusion_stride=(self.occlusion_stride
+                              if self.occlusion == 'depth_cells' else None),
             occlusion_margin=self.occlusion_margin,
-            occlusion_rel=self.occlusion_rel)
+            occlusion_rel=self.occlusion_rel,
+            occlusion=self.occlusion,
+            ground=ground,
+            free_space=self.free_space)
         counts = np.bincount(
             pairs['cam_idx'], minlength=len(results['lidar2img']))
         if (counts == 0).any():
@@ -80,8 +206,12 @@ class ProjectPointsToImages(BaseTransform):
         for key in ('point_idx', 'cam_idx', 'uv', 'depth'):
             results[f'pair_{key}'] = pairs[key]
         results['num_pairs_per_cam'] = counts
+        results['pair_points_fingerprint'] = points_fingerprint(
+            points, results.get('lidar_aug_matrix'))
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(min_depth={self.min_depth}, '
-                f'occlusion_stride={self.occlusion_stride})')
+                f'occlusion={self.occlusion!r}, '
+                f'occlusion_stride={self.occlusion_stride}, '
+                f'free_space={self.free_space})')

@@ -8,6 +8,8 @@ from mmdet3d.registry import TRANSFORMS
 from mmdet3d.structures.points import BasePoints
 from mmengine.structures import InstanceData
 
+from .correspondence import check_pairs_match_points
+
 HILDA_META_KEYS = ('token', 'lidar_aug_matrix', 'img_aug_matrix',
                    'temporal_fallback', 'cam_names', 'img_shapes',
                    'teacher_cache_key', 'teacher_cache_levels',
@@ -36,6 +38,10 @@ class PackHilDAInputs(Pack3DDetInputs):
       (point_idx, cam_idx, uv), ``occ_target``, ``superpixels`` and the
       meta keys (``lidar2img``, ``lidar_aug_matrix``, ...)
 
+    Raises:
+        PairsMismatchError: when a transform after ``ProjectPointsToImages``
+            dropped, added or reordered points (the pairs index them).
+
     Args:
         keys (Sequence[str]): As in ``Pack3DDetInputs``. Defaults to
             ('points', 'img').
@@ -55,6 +61,8 @@ class PackHilDAInputs(Pack3DDetInputs):
         super().__init__(keys=tuple(keys), meta_keys=tuple(meta_keys))
 
     def pack_single_results(self, results: dict) -> dict:
+        # Before mmdet3d's packing turns the points into a tensor.
+        check_pairs_match_points(results)
         packed = super().pack_single_results(results)
         inputs, sample = packed['inputs'], packed['data_samples']
         if 'teacher_feats' in results:  # LoadTeacherFeatures

@@ -3,7 +3,9 @@ from typing import Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmdet3d.registry import TRANSFORMS
+from mmdet3d.registry import TASK_UTILS, TRANSFORMS
+
+from .ground_segmentation import ground_mask
 
 
 def bev_occupancy(points: np.ndarray, point_cloud_range: Sequence[float],
@@ -43,21 +45,39 @@ class BEVOccupancyTarget(BaseTransform):
     the t0 frame and augmented like t0); ``masked`` mode uses t0 itself.
     Run it after the point augmentation so target and input agree.
 
+    Ground removal (the paper's default): the ground points of the scan are
+    left out of the occupancy. The segmenter runs in the scan's own sensor
+    frame, which the transform recovers by undoing ``lidar_aug_matrix``
+    and, for ``points_next``, the scan's ``lidar2t0`` (from
+    ``temporal['next']``), since a ground model needs the sensor at the
+    origin at its height above the road.
+
     Required Keys:
 
     - points_next (``temporal``) or points (``masked``)
+    - lidar_aug_matrix (optional), temporal (optional: ``lidar2t0``)
 
     Added Keys:
 
     - occ_target (np.ndarray): (num_height_bins, H, W) float32 in {-1, 1}
+    - occ_ground_fraction (float): share of the scan's points removed as
+      ground (0 with ``remove_ground=False``)
 
     Args:
         point_cloud_range (Sequence[float]): BEV extent, see
             :func:`bev_occupancy`.
         cell_size (float): BEV cell edge (m).
-        num_height_bins (int): Height channels.
+        num_height_bins (int): Height channels; the paper's target is
+            binary BEV (1), more bins are the project's option.
         source_key (str): ``'points_next'`` (temporal, default) or
             ``'points'`` (masked).
+        remove_ground (bool): Leave the ground out (paper). False keeps it
+            (ablation). Defaults to True.
+        ground_segmenter (dict): ``TASK_UTILS`` config of the segmenter.
+            Defaults to Patchwork++ with nuScenes' sensor height
+            (:class:`~.ground_segmentation.PatchworkPPGroundSegmenter`,
+            which falls back to a plane fit, with a warning, when
+            ``pypatchworkpp`` is missing).
     """
 
     def __init__(self,
@@ -65,23 +85,53 @@ class BEVOccupancyTarget(BaseTransform):
                                                        51.2, 51.2, 3.0),
                  cell_size: float = 0.8,
                  num_height_bins: int = 8,
-                 source_key: str = 'points_next') -> None:
+                 source_key: str = 'points_next',
+                 remove_ground: bool = True,
+                 ground_segmenter: dict = dict(
+                     type='PatchworkPPGroundSegmenter')) -> None:
         if len(point_cloud_range) != 6:
             raise ValueError('point_cloud_range must have 6 values, got '
                              f'{point_cloud_range}')
+        if source_key not in ('points_next', 'points'):
+            raise ValueError("BEVOccupancyTarget: source_key must be "
+                             f"'points_next' or 'points', got {source_key!r}")
         self.point_cloud_range = tuple(point_cloud_range)
         self.cell_size = cell_size
         self.num_height_bins = num_height_bins
         self.source_key = source_key
+        self.remove_ground = remove_ground
+        self.ground_segmenter = (
+            TASK_UTILS.build(ground_segmenter) if remove_ground else None)
+
+    def _sensor2frame(self, results: dict) -> np.ndarray:
+        """Map from the scanning sensor's frame to the (augmented) frame the
+        source points are in now."""
+        matrix = np.asarray(
+            results.get('lidar_aug_matrix', np.eye(4)), dtype=np.float64)
+        if self.source_key == 'points_next':
+            nxt = results.get('temporal', {}).get('next', {})
+            matrix = matrix @ np.asarray(
+                nxt.get('lidar2t0', np.eye(4)), dtype=np.float64)
+        return matrix
 
     def transform(self, results: dict) -> dict:
-        results['occ_target'] = bev_occupancy(
-            results[self.source_key].tensor.numpy(), self.point_cloud_range,
-            self.cell_size, self.num_height_bins)
+        points = results[self.source_key].tensor.numpy()
+        ground_fraction = 0.0
+        if self.remove_ground and len(points):
+            ground = ground_mask(self.ground_segmenter, points,
+                                 self._sensor2frame(results))
+            ground_fraction = float(ground.mean())
+            points = points[~ground]
+        results['occ_target'] = bev_occupancy(points, self.point_cloud_range,
+                                              self.cell_size,
+                                              self.num_height_bins)
+        results['occ_ground_fraction'] = ground_fraction
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(point_cloud_range='
                 f'{self.point_cloud_range}, cell_size={self.cell_size}, '
                 f'num_height_bins={self.num_height_bins}, '
-                f"source_key='{self.source_key}')")
+                f"source_key='{self.source_key}', "
+                f'remove_ground={self.remove_ground}, '
+                f'ground_segmenter={self.ground_segmenter!r})')

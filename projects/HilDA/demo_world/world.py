@@ -158,6 +158,10 @@ class Scene:
         """(O, 2) bottom centres at keyframe ``frame``."""
         return self.obj_pos0 + self.obj_vel * self.times[frame]
 
+    def object_yaw(self, frame: int) -> np.ndarray:
+        """(O,) headings at keyframe ``frame`` (map frame)."""
+        return self.obj_yaw.copy()
+
     def part_boxes(self, frame: int):
         """Oriented boxes of all parts at keyframe ``frame``.
 

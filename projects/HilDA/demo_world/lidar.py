@@ -82,7 +82,10 @@ def scan(scene: Scene,
     Returns:
         dict[str, np.ndarray]: ``points`` (N, 5) float32 x, y, z,
         intensity (0-255), ring; ``labels`` (N,) uint8 lidarseg ids;
-        ``object_ids`` (N,) int64 object index (-1 for ground and noise).
+        ``object_ids`` (N,) int64 object index (-1 for ground and noise);
+        ``surface`` (N, 3) the noise-free hit in the map frame and
+        ``spurious`` (N,) bool, True for the spurious returns (both for
+        the ground truth, not written as they are).
     """
     dirs_lidar, ring = beam_directions(num_azimuth)
     pose = lidar2map(scene, frame)
@@ -125,4 +128,6 @@ def scan(scene: Scene,
     return dict(
         points=points,
         labels=labels.astype(np.uint8),
-        object_ids=obj.astype(np.int64))
+        object_ids=obj.astype(np.int64),
+        surface=hit_map,
+        spurious=spurious)

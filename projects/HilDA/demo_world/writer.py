@@ -9,9 +9,10 @@ import cv2
 import mmengine
 import numpy as np
 
-from ..info_format import nuscenes_metainfo
+from projects.HilDA.hilda.datasets.info_format import nuscenes_metainfo
 from .annotations import camera_instances, lidar_instances, strip_private
 from .cameras import camera_rig, lidar2cam, render
+from .ground_truth import GT_DIR, frame_ground_truth, write_npz
 from .lidar import LIDAR2EGO, lidar2map, scan
 from .world import TIME_STEP, Scene, generate_scene
 
@@ -75,8 +76,14 @@ def write_frame(out_dir: str, scene: Scene, frame: int, log: str, tokens: Dict,
     mask_file = f'{lidar_token}_lidarseg.bin'
     sweep['labels'].tofile(osp.join(out_dir, LIDARSEG_DIR, mask_file))
 
-    instances = lidar_instances(scene, frame, lidar2map(scene, frame),
-                                sweep['object_ids'])
+    pose = lidar2map(scene, frame)
+    gt_file = osp.join(GT_DIR, f'{lidar_token}.npz')
+    write_npz(
+        osp.join(out_dir, gt_file),
+        frame_ground_truth(scene, frame, pose, sweep, rig,
+                           scene.ego2map(frame)))
+
+    instances = lidar_instances(scene, frame, pose, sweep['object_ids'])
     images, cam_instances = {}, {}
     for cam, stream in zip(rig, streams[1:]):
         name = cam['name']
@@ -87,6 +94,8 @@ def write_frame(out_dir: str, scene: Scene, frame: int, log: str, tokens: Dict,
         cam_lidar2cam = lidar2cam(cam['cam2ego'], LIDAR2EGO)
         images[name] = dict(
             img_path=img_file,
+            width=int(cam['img_shape'][1]),
+            height=int(cam['img_shape'][0]),
             cam2img=cam['cam2img'].tolist(),
             cam2ego=cam['cam2ego'].tolist(),
             sample_data_token=make_token(scene_token, frame, name),
@@ -110,6 +119,7 @@ def write_frame(out_dir: str, scene: Scene, frame: int, log: str, tokens: Dict,
         instances=strip_private(instances),
         cam_instances=cam_instances,
         pts_semantic_mask_path=mask_file,
+        demo_gt_path=gt_file,
         scene_token=scene_token,
         prev=samples[frame - 1] if frame > 0 else '',
         next=samples[frame + 1] if frame < last else '')
@@ -149,7 +159,7 @@ def create_demo_dataset(out_dir: str,
                          f'{val_scenes}')
     rig = camera_rig(img_size)
     for folder in [
-            osp.join('samples', LIDAR), LIDARSEG_DIR,
+            osp.join('samples', LIDAR), LIDARSEG_DIR, GT_DIR,
             *(osp.join('samples', cam['name']) for cam in rig)
     ]:
         os.makedirs(osp.join(out_dir, folder), exist_ok=True)

@@ -43,6 +43,11 @@ Files (``writer.py``), under the data root::
                                                        intensity, ring
     samples/CAM_*/<log>__CAM_*__<us>.jpg
     lidarseg/v1.0-demo/<lidar_token>_lidarseg.bin      uint8 lidarseg ids
+    demo_gt/<lidar_token>.npz                          per-point ground
+                                                       truth (flow,
+                                                       instances, camera
+                                                       visibility; see
+                                                       ground_truth.py)
     nuscenes_infos_train.pkl, nuscenes_infos_val.pkl   (last scenes: val)
 
 Semantic labels are raw nuScenes lidarseg ids: 24 flat.driveable_surface,
@@ -50,17 +55,18 @@ Semantic labels are raw nuScenes lidarseg ids: 24 flat.driveable_surface,
 30 static.vegetation, 17 vehicle.car, 2 human.pedestrian.adult, 0 noise.
 
 Info files are mmdet3d's nuScenes infos v1.1 (``metainfo`` with
-``categories``, ``dataset``, ``version``, ``info_version='1.1'``;
-per sample ``sample_idx``, ``token``, ``timestamp`` (s), ``ego2global``,
+``categories``, ``dataset``, ``version``, ``info_version='1.1'``; per
+sample ``sample_idx``, ``token``, ``timestamp`` (s), ``ego2global``,
 ``lidar_points`` (``num_pts_feats=5``, ``lidar_path``, ``lidar2ego``),
-``images[CAM_*]`` (``img_path``, ``cam2img``, ``cam2ego``,
-``sample_data_token``, ``timestamp``, ``lidar2cam``), ``instances`` (cars
-label 0, pedestrians label 7; LiDAR-frame ``bbox_3d = [x, y, z_bottom, l,
-w, h, yaw]``, ``velocity``, ``num_lidar_pts``, ``bbox_3d_isvalid``) and
-``cam_instances``) plus HilDA's additions ``pts_semantic_mask_path``,
+``images[CAM_*]`` (``img_path``, ``width``, ``height``, ``cam2img``,
+``cam2ego``, ``sample_data_token``, ``timestamp``, ``lidar2cam``),
+``instances`` (cars label 0, pedestrians label 7; LiDAR-frame ``bbox_3d =
+[x, y, z_bottom, l, w, h, yaw]``, ``velocity``, ``num_lidar_pts``,
+``bbox_3d_isvalid``) and ``cam_instances``) plus HilDA's additions
+``pts_semantic_mask_path``, ``demo_gt_path`` (relative to the data root),
 ``scene_token``, ``prev`` / ``next`` (neighbouring keyframes of the scene,
-'' at its ends) and ``metainfo['hilda_temporal_links'] = True``. Paths
-are bare file names: configs set mmdet3d's ``data_prefix``
+'' at its ends) and ``metainfo['hilda_temporal_links'] = True``. Paths are
+bare file names: configs set mmdet3d's ``data_prefix``
 (``pts='samples/LIDAR_TOP'``, ``CAM_FRONT='samples/CAM_FRONT'``, ...,
 ``pts_semantic_mask='lidarseg/v1.0-demo'``).
 
@@ -68,13 +74,14 @@ Everything is vectorised numpy (loops run over scenes, frames, cameras
 and objects only) and deterministic: the same seed gives the same bytes.
 
 Example:
-    >>> from projects.HilDA.hilda.datasets.demo_world import (
+    >>> from projects.HilDA.demo_world import (
     ...     create_demo_dataset)
     >>> paths = create_demo_dataset('data/hilda_demo', num_scenes=8,
     ...                             num_frames=10, seed=0)
 """
 from .cameras import CAMERA_NAMES, camera_rig
 from .classes import DETECTION_CLASSES, LIDARSEG_NAMES, PALETTE, SKY_COLOR
+from .ground_truth import GT_DIR
 from .lidar import LIDAR2EGO, scan
 from .world import Scene, generate_scene
 from .writer import LIDARSEG_DIR, VERSION, create_demo_dataset
@@ -82,5 +89,5 @@ from .writer import LIDARSEG_DIR, VERSION, create_demo_dataset
 __all__ = [
     'create_demo_dataset', 'PALETTE', 'SKY_COLOR', 'LIDARSEG_NAMES',
     'DETECTION_CLASSES', 'CAMERA_NAMES', 'LIDAR2EGO', 'LIDARSEG_DIR',
-    'VERSION', 'Scene', 'camera_rig', 'generate_scene', 'scan'
+    'VERSION', 'Scene', 'camera_rig', 'generate_scene', 'scan', 'GT_DIR'
 ]

@@ -1,0 +1,228 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Ground segmentation of one LiDAR scan in its own sensor frame.
+
+The paper removes the ground from the t+1 scan before it becomes the
+diffusion target. :class:`PatchworkPPGroundSegmenter` does it with
+Patchwork++ (``pypatchworkpp``, the paper-grade default);
+:class:`PlaneFitGroundSegmenter` is the project's simple fallback (one
+robust plane, then a height threshold), used when Patchwork++ cannot be
+imported and the config allows it, or when chosen directly.
+
+Both are registered in ``TASK_UTILS`` and called as
+``segmenter(points) -> (N,) bool ground mask`` with ``points`` (N, >=3) in
+the scanning sensor's frame (z up, the sensor at the origin).
+"""
+import logging
+from typing import Optional
+
+import numpy as np
+from mmdet3d.registry import TASK_UTILS
+from mmengine.logging import print_log
+
+
+@TASK_UTILS.register_module()
+class PlaneFitGroundSegmenter:
+    """One robust ground plane, then a height threshold above it.
+
+    Seeds are the points below ``seed_height`` over the expected ground
+    (``-sensor_height``); a least-squares plane ``z = a x + b y + c`` is
+    refitted ``num_iter`` times on the points within ``max_height`` of it.
+    Points within ``[min_range, max_range]`` (horizontal) and less than
+    ``max_height`` above the plane are ground. A single plane cannot follow
+    slopes or curbs far away: prefer Patchwork++.
+
+    Args:
+        sensor_height (float): Height of the sensor above the ground (m);
+            nuScenes' LIDAR_TOP is about 1.84 m up. Defaults to 1.84.
+        max_height (float): Points lower than this above the plane are
+            ground (m). Defaults to 0.25.
+        seed_height (float): Seeds lie below the expected ground plus this
+            (m). Defaults to 0.5.
+        num_iter (int): Refits. Defaults to 3.
+        min_range (float): Horizontal range below which nothing is ground
+            (the ego's own returns). Defaults to 2.7 (Patchwork++'s).
+        max_range (float): Horizontal range beyond which nothing is ground.
+            Defaults to 80.0.
+    """
+
+    def __init__(self,
+                 sensor_height: float = 1.84,
+                 max_height: float = 0.25,
+                 seed_height: float = 0.5,
+                 num_iter: int = 3,
+                 min_range: float = 2.7,
+                 max_range: float = 80.0) -> None:
+        self.sensor_height = sensor_height
+        self.max_height = max_height
+        self.seed_height = seed_height
+        self.num_iter = num_iter
+        self.min_range = min_range
+        self.max_range = max_range
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        xyz = np.asarray(points, dtype=np.float64)[:, :3]
+        rng = np.linalg.norm(xyz[:, :2], axis=1)
+        in_range = (rng >= self.min_range) & (rng <= self.max_range)
+        inliers = in_range & (xyz[:, 2] < -self.sensor_height +
+                              self.seed_height)
+        coeffs = np.array([0.0, 0.0, -self.sensor_height])
+        design = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], 1)
+        for _ in range(self.num_iter):
+            if inliers.sum() < 3:
+                break
+            coeffs = np.linalg.lstsq(
+                design[inliers], xyz[inliers, 2], rcond=None)[0]
+            height = xyz[:, 2] - design @ coeffs
+            inliers = in_range & (np.abs(height) < self.max_height)
+        height = xyz[:, 2] - design @ coeffs
+        return in_range & (height < self.max_height)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(sensor_height='
+                f'{self.sensor_height}, max_height={self.max_height})')
+
+
+@TASK_UTILS.register_module()
+class PatchworkPPGroundSegmenter:
+    """Patchwork++ (Lee et al., IROS 2022) through ``pypatchworkpp``.
+
+    The defaults are Patchwork++'s own except ``sensor_height`` (nuScenes'
+    LIDAR_TOP, about 1.84 m above the road) and ``intensity_scale``.
+
+    Args:
+        sensor_height (float): Sensor height above the ground (m).
+            Defaults to 1.84.
+        min_range (float): Inner radius of the ground model (m).
+            Defaults to 2.7.
+        max_range (float): Outer radius of the ground model (m); farther
+            points are never ground. Defaults to 80.0.
+        th_seeds (float): Seed threshold above the lowest points (m).
+            Defaults to 0.125.
+        th_dist (float): Ground thickness (m). Defaults to 0.125.
+        uprightness_thr (float): Minimum normal z of a ground patch.
+            Defaults to 0.707.
+        enable_rnr (bool): Reflected-noise removal (needs intensity).
+            Defaults to True.
+        intensity_scale (float): Divides the 4th column before it reaches
+            Patchwork++, whose thresholds assume intensities in [0, 1]
+            (nuScenes and the demo store 0-255). Defaults to 255.0.
+        extra_params (dict, optional): Any other ``pypatchworkpp.Parameters``
+            attribute, by name.
+        fallback (dict, optional): Segmenter config used, with a warning,
+            when ``pypatchworkpp`` cannot be imported; None raises instead.
+            Defaults to ``dict(type='PlaneFitGroundSegmenter')``.
+    """
+
+    def __init__(self,
+                 sensor_height: float = 1.84,
+                 min_range: float = 2.7,
+                 max_range: float = 80.0,
+                 th_seeds: float = 0.125,
+                 th_dist: float = 0.125,
+                 uprightness_thr: float = 0.707,
+                 enable_rnr: bool = True,
+                 intensity_scale: float = 255.0,
+                 extra_params: Optional[dict] = None,
+                 fallback: Optional[dict] = dict(
+                     type='PlaneFitGroundSegmenter')) -> None:
+        self.params = dict(
+            sensor_height=sensor_height,
+            min_range=min_range,
+            max_range=max_range,
+            th_seeds=th_seeds,
+            th_dist=th_dist,
+            uprightness_thr=uprightness_thr,
+            enable_RNR=enable_rnr,
+            **(extra_params or {}))
+        self.intensity_scale = intensity_scale
+        self.fallback = fallback
+        # Built lazily, so that every dataloader worker owns its instance.
+        self._impl = None
+        self._fallback = None
+
+    def _build(self):
+        try:
+            import pypatchworkpp
+        except ImportError as e:
+            if self.fallback is None:
+                raise ImportError(
+                    'PatchworkPPGroundSegmenter: pypatchworkpp cannot be '
+                    f'imported ({e}); install pypatchworkpp==1.4.1 or set '
+                    'a fallback segmenter') from e
+            print_log(
+                f'pypatchworkpp cannot be imported ({e}): ground removal '
+                f'falls back to {self.fallback}',
+                logger='current',
+                level=logging.WARNING)
+            self._fallback = TASK_UTILS.build(self.fallback)
+            return None
+        params = pypatchworkpp.Parameters()
+        for name, value in self.params.items():
+            if not hasattr(params, name):
+                raise ValueError(
+                    f'PatchworkPPGroundSegmenter: pypatchworkpp.Parameters '
+                    f'has no attribute {name!r}')
+            setattr(params, name, value)
+        return pypatchworkpp.patchworkpp(params)
+
+    def __getstate__(self) -> dict:
+        # The pybind11 object does not pickle; workers rebuild it.
+        return dict(self.__dict__, _impl=None)
+
+    def _ready(self) -> None:
+        if self._impl is None and self._fallback is None:
+            self._impl = self._build()
+
+    @property
+    def backend(self) -> str:
+        """``'patchworkpp'`` or the fallback's class name."""
+        self._ready()
+        return ('patchworkpp' if self._fallback is None else
+                type(self._fallback).__name__)
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        self._ready()
+        if self._fallback is not None:
+            return self._fallback(points)
+        points = np.asarray(points)
+        cloud = np.zeros((len(points), 4))
+        cloud[:, :3] = points[:, :3]
+        if points.shape[1] > 3:
+            cloud[:, 3] = points[:, 3] / self.intensity_scale
+        ground = np.zeros(len(points), dtype=bool)
+        if len(points):
+            self._impl.estimateGround(cloud)
+            ground[self._impl.getGroundIndices()] = True
+        return ground
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}({self.params})'
+
+
+def ground_mask(segmenter, points: np.ndarray,
+                sensor2frame: Optional[np.ndarray] = None) -> np.ndarray:
+    """Ground mask of a scan given in another frame.
+
+    Args:
+        segmenter (callable): e.g. :class:`PatchworkPPGroundSegmenter`.
+        points (np.ndarray): (N, >=3) points in some frame.
+        sensor2frame (np.ndarray, optional): 4x4 map from the scanning
+            sensor's frame to that frame; its inverse brings the points back
+            to where the segmenter's geometry (sensor at the origin, height
+            above the ground) holds. None: already in the sensor frame.
+
+    Returns:
+        np.ndarray: (N,) bool.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if sensor2frame is not None:
+        frame2sensor = np.linalg.inv(np.asarray(sensor2frame, np.float64))
+        points = points.copy()
+        points[:, :3] = points[:, :3] @ frame2sensor[:3, :3].T + \
+            frame2sensor[:3, 3]
+    return np.asarray(segmenter(points), dtype=bool)
+
+
+__all__ = [
+    'PlaneFitGroundSegmenter', 'PatchworkPPGroundSegmenter', 'ground_mask'
+]
