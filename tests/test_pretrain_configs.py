@@ -22,7 +22,8 @@ def test_there_are_paper_demo_and_ablation_configs():
     assert any(n.endswith('_demo.py') for n in names)
     for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr',
                      'multilevel', 'lastlevel-diff', '4levels', 'onlylast',
-                     'onlypenultimate', 'attnpool-cosinecls', 'epsonly'):
+                     'onlypenultimate', 'attnpool-cosinecls', 'epsonly',
+                     'noground'):
         assert any(n.startswith(f'hilda-{ablation}_') for n in names)
 
 
@@ -70,3 +71,27 @@ def test_multi_gpu_configs_sync_the_batchnorms(path):
     gpus = int(re.search(r'_(\d+)xb\d+', osp.basename(path)).group(1))
     sync_bn = Config.fromfile(path).get('sync_bn')
     assert sync_bn == ('torch' if gpus > 1 else None)
+
+
+def test_diffusion_ablations_change_only_their_option():
+    """epsonly: lambda = 0; noground: the target keeps the ground; the
+    paper config removes it and has lambda > 0."""
+
+    def load(prefix):
+        path = [
+            p for p in PRETRAIN_CONFIGS
+            if osp.basename(p).startswith(prefix) and 'nuscenes' in p
+        ][0]
+        cfg = Config.fromfile(path)
+        target = [
+            t for t in cfg.train_dataloader.dataset.pipeline
+            if t['type'] == 'BEVOccupancyTarget'
+        ][0]
+        return cfg.model.diffusion_head, target
+
+    head, target = load('hilda_minkunet34')
+    assert head.x0_loss_weight > 0 and target.get('remove_ground', True)
+    head, target = load('hilda-epsonly_')
+    assert head.x0_loss_weight == 0 and target.get('remove_ground', True)
+    head, target = load('hilda-noground_')
+    assert head.x0_loss_weight > 0 and target['remove_ground'] is False
