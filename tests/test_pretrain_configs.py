@@ -20,7 +20,10 @@ def test_there_are_paper_demo_and_ablation_configs():
     assert any(n.endswith('_nuscenes.py') and n.startswith('hilda_')
                for n in names)
     assert any(n.endswith('_demo.py') for n in names)
-    for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr'):
+    for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr',
+                     'multilevel', 'lastlevel-diff', '4levels', 'onlylast',
+                     'onlypenultimate', 'attnpool-cosinecls', 'epsonly',
+                     'noground'):
         assert any(n.startswith(f'hilda-{ablation}_') for n in names)
 
 
@@ -43,12 +46,13 @@ def test_config_is_consistent(path):
         assert list(head.point_cloud_range) == list(
             target['point_cloud_range'])
         assert head.get('cell_size', 0.8) == target['cell_size']
-        assert head.get('num_height_bins', 8) == target['num_height_bins']
+        assert head.get('num_height_bins', 1) == target['num_height_bins']
         expected_source = 'points_next' if head.mode == 'temporal' \
             else 'points'
         assert target.get('source_key', 'points_next') == expected_source
         assert temporal == (head.mode == 'temporal')
-    if model.distill_neck.get('loss_type') == 'infonce':
+    distill_loss = (model.get('distill_head') or {}).get('loss') or {}
+    if distill_loss.get('type') == 'SuperpixelInfoNCELoss':
         assert 'ImageSuperpixels' in types
 
 
@@ -67,3 +71,27 @@ def test_multi_gpu_configs_sync_the_batchnorms(path):
     gpus = int(re.search(r'_(\d+)xb\d+', osp.basename(path)).group(1))
     sync_bn = Config.fromfile(path).get('sync_bn')
     assert sync_bn == ('torch' if gpus > 1 else None)
+
+
+def test_diffusion_ablations_change_only_their_option():
+    """epsonly: lambda = 0; noground: the target keeps the ground; the
+    paper config removes it and has lambda > 0."""
+
+    def load(prefix):
+        path = [
+            p for p in PRETRAIN_CONFIGS
+            if osp.basename(p).startswith(prefix) and 'nuscenes' in p
+        ][0]
+        cfg = Config.fromfile(path)
+        target = [
+            t for t in cfg.train_dataloader.dataset.pipeline
+            if t['type'] == 'BEVOccupancyTarget'
+        ][0]
+        return cfg.model.diffusion_head, target
+
+    head, target = load('hilda_minkunet34')
+    assert head.x0_loss_weight > 0 and target.get('remove_ground', True)
+    head, target = load('hilda-epsonly_')
+    assert head.x0_loss_weight == 0 and target.get('remove_ground', True)
+    head, target = load('hilda-noground_')
+    assert head.x0_loss_weight > 0 and target['remove_ground'] is False

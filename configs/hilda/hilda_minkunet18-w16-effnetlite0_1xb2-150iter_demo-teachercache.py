@@ -31,7 +31,7 @@ cached_pipeline = [
         type='BEVOccupancyTarget',
         point_cloud_range={{_base_.occupancy_range}},
         cell_size=0.8,
-        num_height_bins=8),
+        num_height_bins=1),
     dict(type='PackHilDAInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=cached_pipeline))

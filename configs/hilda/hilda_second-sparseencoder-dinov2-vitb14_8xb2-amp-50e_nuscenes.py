@@ -28,5 +28,5 @@ model = dict(
                                                                       128)),
         encoder_paddings=((0, 0, 1), (0, 0, 1), (0, 0, [0, 1, 1]), (0, 0)),
         block_type='basicblock',
-        num_levels=4,
+        num_levels={{_base_.num_levels}},  # the paper's K + 1 = 2
         return_bev=False))

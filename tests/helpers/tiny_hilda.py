@@ -43,8 +43,8 @@ TINY_MODEL = dict(
         pad_spatial_shape=True),
     teacher=dict(
         type='DINOv2Teacher', arch=TINY_VIT, num_levels=2, img_size=56),
-    distill_neck=dict(type='HierarchicalDistillNeck'),
-    global_token=dict(type='GlobalTokenHead', num_heads=2),
+    distill_head=dict(type='HierarchicalDistillHead'),
+    global_token=dict(type='GlobalTokenHead'),
     diffusion_head=dict(
         type='OccupancyDiffusionHead',
         point_cloud_range=OCC_RANGE,

@@ -114,7 +114,7 @@ def test_two_gloo_ranks_equal_one_process_with_doubled_batch(tmp_path):
     assert set(a['state_dict']) == set(b['state_dict'])
     assert not any(k.startswith('teacher.') for k in a['state_dict'])
     prefixes = {k.split('.')[0] for k in a['state_dict']}
-    assert {'student', 'distill_neck', 'global_token',
+    assert {'student', 'distill_head', 'global_token',
             'diffusion_head'} <= prefixes
     for key, value in b['state_dict'].items():
         torch.testing.assert_close(
@@ -136,7 +136,7 @@ def test_two_gloo_ranks_equal_one_process_with_doubled_batch(tmp_path):
         assert not any(n.startswith('teacher.') for n in report['synced'])
         assert {n.split('.')[0]
                 for n in report['synced']} == {
-                    'student', 'distill_neck', 'global_token', 'diffusion_head'
+                    'student', 'distill_head', 'global_token', 'diffusion_head'
                 }
         assert report['teacher_params'] > 0
         assert not report['teacher_requires_grad']

@@ -192,7 +192,7 @@ def test_visualize_pretraining_writes_both_pictures(tiny_config, tmp_path):
 
 def test_masked_mode_without_distillation(tiny_config, tmp_path):
     cfg = Config.fromfile(tiny_config)
-    cfg.model.distill_neck = None
+    cfg.model.distill_head = None
     cfg.model.diffusion_head.update(mode='masked', mask_patch_size=2)
     dataset = cfg.train_dataloader.dataset
     dataset.update(temporal=False, pipeline=tiny_pipeline(temporal=False))

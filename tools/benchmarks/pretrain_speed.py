@@ -72,7 +72,7 @@ BOTH = 'plain step on t0+t-1'
 PARTS = dict(
     teacher='teacher',
     student='student',
-    distillation='distill_neck',
+    distillation='distill_head',
     global_token='global_token',
     diffusion='diffusion_head')
 
@@ -258,7 +258,7 @@ def with_cached_teacher(model, data) -> dict:
         feats, cls, size = model.teacher_outputs(data['inputs'],
                                                  data['data_samples'])
     inputs = dict(
-        data['inputs'], teacher_feats=feats, teacher_cls=cls[:, None])
+        data['inputs'], teacher_feats=feats, teacher_cls=cls)
     samples = copy.deepcopy(data['data_samples'])
     for sample in samples:
         sample.set_metainfo(

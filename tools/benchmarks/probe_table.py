@@ -152,7 +152,7 @@ def pretrain_config(method: str, args, cache_dir: str):
     last_level_only = dict(
         student=dict(num_levels=1),
         teacher=dict(num_levels=1),
-        distill_neck=dict(level_weights=[1.0]),
+        distill_head=dict(level_weights=[1.0]),
         global_token=None,
         diffusion_head=None)
     if method == 'nodiff':
@@ -166,8 +166,8 @@ def pretrain_config(method: str, args, cache_dir: str):
     elif method == 'slidr':
         cfg.merge_from_dict(dict(model=last_level_only))
         cfg.merge_from_dict({
-            'model.distill_neck.loss_type': 'infonce',
-            'model.distill_neck.temperature': 0.07
+            'model.distill_head.loss':
+            dict(type='SuperpixelInfoNCELoss', temperature=0.07)
         })
         # Superpixels need the pixels: decode the images, transformed as
         # in the cache run (checked by LoadTeacherFeatures).

@@ -40,7 +40,7 @@ pretrain_pipeline = [
         type='BEVOccupancyTarget',
         point_cloud_range=occupancy_range,
         cell_size=0.8,
-        num_height_bins=8),
+        num_height_bins=1),
     dict(type='PackHilDAInputs'),
 ]
 

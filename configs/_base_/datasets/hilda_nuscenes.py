@@ -19,7 +19,8 @@ backend_args = None
 image_size = (224, 448)  # (H, W)
 occupancy_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
 occ_cell_size = 0.8
-occ_height_bins = 8
+# Binary BEV occupancy (paper); more height bins are an option.
+occ_height_bins = 1
 
 pretrain_pipeline = [
     dict(

@@ -29,7 +29,7 @@ masked_pipeline = [
         type='BEVOccupancyTarget',
         point_cloud_range=occupancy_range,
         cell_size=0.8,
-        num_height_bins=8,
+        num_height_bins=1,
         source_key='points'),
     dict(type='PackHilDAInputs'),
 ]

@@ -6,8 +6,9 @@ _base_ = ['../hilda_minkunet34-dinov2-vitb14_8xb2-amp-50e_nuscenes.py']
 model = dict(
     student=dict(num_levels=1),
     teacher=dict(num_levels=1),
-    distill_neck=dict(
-        loss_type='infonce', temperature=0.07, level_weights=[1.0]),
+    distill_head=dict(
+        loss=dict(
+            type='SuperpixelInfoNCELoss', temperature=0.07, loss_weight=1.0)),
     global_token=None,
     diffusion_head=None)
 

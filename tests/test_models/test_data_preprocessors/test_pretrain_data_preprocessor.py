@@ -48,3 +48,43 @@ def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
         prev_batch = coors[coors[:, 0] == 2 + b]
         assert t0_map.max() < len(t0_batch)
         assert prev_map.max() < len(prev_batch)
+
+
+def test_point_pixel_pairs_are_batched_in_batch_numbering(tmp_path):
+    """``inputs['pairs']``: each sample's pairs, its point rows shifted by
+    the t0 points of the samples before it and its images by num_cams."""
+    dataset = build_dataset(tmp_path, [
+        LOAD_POINTS,
+        LOAD_IMAGES,
+        dict(type='ProjectPointsToImages'),
+        dict(type='PackHilDAInputs'),
+    ])
+    batch = pseudo_collate([dataset[1], dataset[2]])
+    preprocessor = MODELS.build(
+        dict(
+            type='HilDAPretrainDataPreprocessor',
+            voxel=True,
+            voxel_type='minkunet',
+            batch_first=True,
+            max_voxels=None,
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            voxel_layer=dict(
+                max_num_points=-1,
+                point_cloud_range=[-100, -100, -20, 100, 100, 20],
+                voxel_size=[0.5, 0.5, 0.5],
+                max_voxels=(-1, -1))))
+    out = preprocessor(batch, training=True)
+    pairs, samples = out['inputs']['pairs'], out['data_samples']
+    first = samples[0].correspondences
+    second = samples[1].correspondences
+    num_first = len(out['inputs']['points'][0])
+    n = len(first.point_idx)
+    assert n > 0 and len(second.point_idx) > 0
+    assert torch.equal(pairs['point_idx'][:n], first.point_idx.long())
+    assert torch.equal(pairs['point_idx'][n:],
+                       second.point_idx.long() + num_first)
+    assert torch.equal(pairs['img_idx'][n:], second.cam_idx.long() + 6)
+    torch.testing.assert_close(pairs['uv'][n:], second.uv.float())
+    assert pairs['superpixel'] is None

@@ -109,3 +109,19 @@ def test_patch_mask_drops_exactly_the_points_in_masked_cells(ratio):
     masked[in_xy] = bev_mask[batch[in_xy], 0, iy[in_xy], ix[in_xy]] > 0
     assert torch.equal(keep, ~masked)
     assert 0 < (~keep).sum() < 2000
+
+
+def test_a_voxel_with_any_point_in_a_masked_cell_is_hit():
+    from projects.HilDA.hilda.models.heads import voxels_with_points_in
+
+    # Sample 0: voxels 0, 1; sample 1: voxels 2, 3, 4 (global rows).
+    maps = [torch.tensor([0, 0, 1, -1]), torch.tensor([2, 0, 1, 1])]
+    voxel_batch = torch.tensor([0, 0, 1, 1, 1])
+    # Voxel 0's first point is clear, its second hit; the point without
+    # a voxel (-1) is hit and must not hit anything; sample 1's voxel 1
+    # (global 3) has a hit last point.
+    hit = torch.tensor([False, True, False, True, False, False, False, True])
+    result = voxels_with_points_in(hit, maps, voxel_batch)
+    assert result.tolist() == [True, False, False, True, False]
+    with pytest.raises(ValueError, match='3 point flags'):
+        voxels_with_points_in(hit[:3], maps, voxel_batch)

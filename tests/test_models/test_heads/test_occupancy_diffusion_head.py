@@ -80,7 +80,7 @@ def test_loss_is_positive_and_reaches_the_input_features(mode):
     head = build_head(mode)
     inputs = temporal_inputs() if mode == 'temporal' else masked_inputs(head)
     losses = head.loss(**inputs)
-    assert set(losses) == {'loss_diffusion'}
+    assert set(losses) == {'loss_diffusion', 'loss_diffusion_x0', 'diff_valid'}
     loss = losses['loss_diffusion']
     assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
     loss.backward()
@@ -93,10 +93,11 @@ def test_loss_weight_scales_the_loss():
     inputs = temporal_inputs()
     torch.manual_seed(0)
     head = build_head()
-    base = head.loss(**inputs, iteration=1)['loss_diffusion']
+    base = head.loss(**inputs, iteration=1)
     head.loss_weight = 0.5
-    half = head.loss(**inputs, iteration=1)['loss_diffusion']
-    torch.testing.assert_close(half, base * 0.5)
+    half = head.loss(**inputs, iteration=1)
+    for key in ('loss_diffusion', 'loss_diffusion_x0'):
+        torch.testing.assert_close(half[key], base[key] * 0.5)
 
 
 def test_masked_loss_ignores_the_target_outside_masked_cells():
@@ -419,3 +420,114 @@ def test_trained_tiny_denoiser_recovers_its_example():
         generator=torch.Generator().manual_seed(0))
     accuracy = ((out[0] > 0) == (occ[0] > 0)).float().mean()
     assert accuracy > 0.85
+
+
+def test_clean_sample_term_is_lambda_times_the_error_of_the_estimate():
+    """prediction_type='sample': a denoiser that answers 0.7 * x0 is off
+    by 0.3 in every cell, in both terms; lambda scales only the second."""
+    head = build_head(prediction_type='sample', x0_loss_weight=2.0)
+    inputs = temporal_inputs()
+    x0 = inputs['occ_target']
+    head.forward = lambda noisy, t, cond, bev_mask=None: 0.7 * x0
+    losses = head.loss(**inputs, iteration=0)
+    torch.testing.assert_close(losses['loss_diffusion'], torch.tensor(0.09))
+    torch.testing.assert_close(losses['loss_diffusion_x0'], torch.tensor(0.18))
+
+
+def test_an_exact_noise_prediction_zeroes_both_terms():
+    head = build_head()
+    inputs = temporal_inputs()
+    x0 = inputs['occ_target']
+    alphas_cumprod = head.scheduler.alphas_cumprod
+
+    def oracle(noisy, timesteps, cond, bev_mask=None):
+        alpha = alphas_cumprod[timesteps].view(-1, 1, 1, 1)
+        return (noisy - alpha.sqrt() * x0) / (1 - alpha).sqrt()
+
+    head.forward = oracle
+    losses = head.loss(**inputs, iteration=0)
+    assert losses['loss_diffusion'] < 1e-8
+    assert losses['loss_diffusion_x0'] < 1e-6
+
+
+def test_lambda_zero_is_the_epsilon_only_loss():
+    inputs = temporal_inputs()
+    torch.manual_seed(0)
+    full = build_head().loss(**inputs, iteration=0)
+    torch.manual_seed(0)
+    eps_only = build_head(x0_loss_weight=0).loss(**inputs, iteration=0)
+    assert 'loss_diffusion_x0' not in eps_only
+    torch.testing.assert_close(eps_only['loss_diffusion'],
+                               full['loss_diffusion'])
+
+
+def test_prediction_type_and_beta_schedule_are_options():
+    head = build_head(
+        prediction_type='v_prediction', beta_schedule='squaredcos_cap_v2')
+    assert head.scheduler.config.prediction_type == 'v_prediction'
+    assert head.forward_diffusion.prediction_type == 'v_prediction'
+    linear = build_head().scheduler.alphas_cumprod
+    assert not torch.allclose(head.scheduler.alphas_cumprod, linear)
+    with pytest.raises(ValueError, match='prediction_type'):
+        build_head(prediction_type='noise')
+
+
+def test_several_draws_share_one_condition(monkeypatch):
+    torch.manual_seed(0)
+    head = build_head(num_noise_draws=3)
+    calls, unet_batches = [], []
+    cond_forward = head.cond_conv.forward
+    unet_forward = head.unet.forward
+    monkeypatch.setattr(head.cond_conv, 'forward',
+                        lambda x: calls.append(x.shape[0]) or cond_forward(x))
+    monkeypatch.setattr(
+        head.unet, 'forward', lambda x, t: unet_batches.append(
+            (x.shape[0], t.shape[0])) or unet_forward(x, t))
+    losses = head.loss(**temporal_inputs(), iteration=0)
+    assert calls == [2]  # the student's BEV condition, once per sample
+    assert unet_batches == [(6, 6)]  # 2 samples x 3 draws
+    assert losses['diff_valid'] == 2
+
+
+def fallback_samples(flags):
+    import numpy as np
+    from mmdet3d.structures import Det3DDataSample
+    return [
+        Det3DDataSample(
+            metainfo=dict(token=f's{b}', temporal_fallback=np.array(f)))
+        for b, f in enumerate(flags)
+    ]
+
+
+def test_samples_without_a_sequence_are_left_out_and_counted():
+    torch.manual_seed(0)
+    head = build_head()
+    inputs = temporal_inputs()
+    samples = fallback_samples([[False, False], [False, True]])
+    losses = head.loss(**inputs, data_samples=samples, iteration=4)
+    assert losses['diff_valid'] == 1
+    # The same as sample 0 alone.
+    alone = {
+        k: (v[inputs['batch_prev' if k.endswith('prev') else 'batch_t0'] == 0]
+            if k.startswith(('feats', 'xyz', 'batch')) else v[:1])
+        for k, v in inputs.items()
+    }
+    expected = head.loss(**alone, sample_ids=['s0'], iteration=4)
+    for key in ('loss_diffusion', 'loss_diffusion_x0'):
+        torch.testing.assert_close(losses[key], expected[key])
+    # Both without a sequence: zero loss, still in the graph.
+    none = head.loss(
+        **inputs,
+        data_samples=fallback_samples([[True, False], [False, True]]),
+        iteration=4)
+    assert none['diff_valid'] == 0 and none['loss_diffusion'] == 0
+    none['loss_diffusion'].backward()
+
+
+def test_masked_mode_needs_no_sequence():
+    torch.manual_seed(0)
+    head = build_head('masked')
+    losses = head.loss(
+        **masked_inputs(head),
+        data_samples=fallback_samples([[True, False], [False, True]]))
+    assert losses['diff_valid'] == 2 and losses['loss_diffusion'] > 0

@@ -27,11 +27,13 @@ def test_each_loss_reaches_the_student_and_none_the_teacher(dataset):
     batch = preprocessed_batch(model, dataset)
     losses = model(**batch, mode='loss')
     assert {
-        'loss_distill_l0', 'loss_distill_l1', 'loss_cls', 'loss_diffusion'
+        'loss_distill_l0', 'loss_distill_l1', 'loss_cls', 'loss_diffusion',
+        'loss_diffusion_x0', 'diff_valid'
     } == set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
     student_params = [p for p in model.student.parameters()]
-    for name in ('loss_distill_l1', 'loss_cls', 'loss_diffusion'):
+    for name in ('loss_distill_l1', 'loss_cls', 'loss_diffusion',
+                 'loss_diffusion_x0'):
         model.zero_grad(set_to_none=True)
         losses[name].backward(retain_graph=True)
         reached = sum(p.grad.abs().sum().item() for p in student_params
@@ -106,13 +108,18 @@ def test_normalisation_must_match_the_teacher():
         MODELS.build(cfg)
 
 
-def test_ablation_without_cls_and_diffusion_builds_only_the_neck():
+def test_ablation_without_cls_and_diffusion_builds_only_the_distill_head():
     model = MODELS.build(
-        tiny_model_cfg(
-            global_token=None, diffusion_head=None,
-            loss_weights=dict(cls=0.0)))
+        tiny_model_cfg(global_token=None, diffusion_head=None))
     assert model.global_token is None and model.diffusion_head is None
-    assert model.distill_neck is not None
+    assert model.distill_head is not None
+
+
+def test_every_objective_off_is_a_clear_error():
+    with pytest.raises(ValueError, match='every objective is switched off'):
+        MODELS.build(
+            tiny_model_cfg(
+                distill_head=None, global_token=None, diffusion_head=None))
 
 
 def test_without_temporal_diffusion_t_minus_1_is_not_voxelised(dataset):
@@ -169,8 +176,9 @@ def test_slidr_style_infonce_uses_batch_unique_superpixels(tmp_path):
         tiny_model_cfg(
             global_token=None,
             diffusion_head=None,
-            distill_neck=dict(
-                type='HierarchicalDistillNeck', loss_type='infonce')))
+            distill_head=dict(
+                type='HierarchicalDistillHead',
+                loss=dict(type='SuperpixelInfoNCELoss'))))
     dataset = tiny_dataset(tmp_path)
     pipeline = tiny_pipeline()
     pipeline.insert(4, dict(type='ImageSuperpixels', num_segments=8))
@@ -178,13 +186,13 @@ def test_slidr_style_infonce_uses_batch_unique_superpixels(tmp_path):
     dataset.pipeline = Compose(pipeline)
     batch = preprocessed_batch(model, dataset)
     captured = {}
-    original = model.distill_neck.loss
+    original = model.distill_head.loss
 
     def spy(*args, **kwargs):
-        captured.update(kwargs, img_idx=args[3])
+        captured.update(kwargs)
         return original(*args, **kwargs)
 
-    model.distill_neck.loss = spy
+    model.distill_head.loss = spy
     losses = model(**batch, mode='loss')
     assert torch.isfinite(sum(losses.values()))
     superpixel = captured['superpixel']
@@ -251,3 +259,115 @@ def test_prev_grad_false_back_propagates_through_t0_only(dataset):
     through_both = _student_grads(batched, batch, 'loss_diffusion', 1)
     assert any(not torch.allclose(g, b) for g, b in zip(got, through_both)
                if g is not None)
+
+
+def test_paper_global_token_pools_h_cls_of_the_t0_points(dataset):
+    """Pooling each last-level voxel that holds a t0 point once gives the
+    max over the t0 points' H_CLS outputs, per sample."""
+    from projects.HilDA.hilda.models.utils import segment_max
+    set_random_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    batch = preprocessed_batch(model, dataset)
+    samples = batch['data_samples']
+    out, levels, sizes = model.student_levels(batch['inputs'], samples)
+    t0 = levels.select(slice(0, sum(sizes[:2])))
+    feats, batch_idx = model.global_token_inputs(out, t0, sizes[:2])
+    assert len(feats) < len(t0.index[-1])  # voxels, not points
+    token = model.global_token(feats, batch_idx, 2)
+    point_batch = torch.repeat_interleave(
+        torch.arange(2), torch.tensor(sizes[:2]))
+    valid = t0.valid(-1)
+    expected = segment_max(
+        model.global_token.cls_head(t0.gather(-1, valid)), point_batch[valid],
+        2)
+    torch.testing.assert_close(token, expected)
+
+
+def test_bottleneck_token_option_reads_the_bottleneck(dataset):
+    set_random_seed(0)
+    cfg = tiny_model_cfg(
+        global_token=dict(
+            type='GlobalTokenHead',
+            pooling='attention',
+            num_heads=2,
+            feature_level='bottleneck',
+            camera_pooling='mean',
+            loss=dict(type='CosineDistanceLoss')),
+        diffusion_head=None)
+    model = MODELS.build(cfg)
+    assert model.global_token.key.in_features == \
+        model.student.bottleneck_channels
+    batch = preprocessed_batch(model, dataset)
+    losses = model(**batch, mode='loss')
+    assert torch.isfinite(losses['loss_cls'])
+
+
+def test_each_head_weights_its_own_loss(dataset):
+    """No weights in the pre-trainer: a head's loss_weight scales exactly
+    its own losses."""
+    set_random_seed(0)
+    base = MODELS.build(tiny_model_cfg(diffusion_head=None))
+    heavy_cfg = tiny_model_cfg(diffusion_head=None)
+    heavy_cfg['global_token'] = dict(
+        heavy_cfg['global_token'],
+        loss=dict(type='FeatureMSELoss', loss_weight=4.0))
+    heavy = MODELS.build(heavy_cfg)
+    heavy.load_state_dict(base.state_dict())
+    heavy.teacher.load_state_dict(base.teacher.state_dict())
+    for model in (base, heavy):
+        model.eval()
+    batch = preprocessed_batch(base, dataset)
+    expected = base(**batch, mode='loss')
+    got = heavy(**batch, mode='loss')
+    torch.testing.assert_close(got['loss_cls'], 4 * expected['loss_cls'])
+    for name in ('loss_distill_l0', 'loss_distill_l1'):
+        torch.testing.assert_close(got[name], expected[name])
+
+
+def test_pairs_of_points_without_a_feature_are_left_out():
+    from projects.HilDA.hilda.models.backbones import PointLevels
+    from projects.HilDA.hilda.models.pretrainers import HilDAPretrainer
+    levels = PointLevels([torch.randn(2, 3)], [torch.tensor([0, -1, 1])])
+    pairs = dict(
+        point_idx=torch.tensor([2, 1, 0, 1]),
+        img_idx=torch.tensor([0, 1, 2, 3]),
+        uv=torch.zeros(4, 2),
+        superpixel=None)
+    kept = HilDAPretrainer.distill_pairs(dict(pairs=pairs), levels)
+    assert kept['point_idx'].tolist() == [2, 0]
+    assert kept['img_idx'].tolist() == [0, 2]
+    assert kept['superpixel'] is None
+
+
+def test_masked_mode_drops_every_voxel_with_a_point_in_a_masked_cell(tmp_path):
+    """1.5 m voxels straddle the 4 m BEV cells, so deciding by one point of
+    a voxel would leave points of masked cells with a student feature."""
+    from projects.HilDA.hilda.models.heads import bev_cell_index
+    from projects.HilDA.hilda.models.pretrainers.hilda_pretrainer import \
+        drop_voxels
+    set_random_seed(0)
+    cfg = tiny_model_cfg()
+    cfg['data_preprocessor']['voxel_layer']['voxel_size'] = [1.5] * 3
+    cfg['diffusion_head'] = dict(
+        cfg['diffusion_head'],
+        mode='masked',
+        mask_patch_size=2,
+        mask_ratio=0.5)
+    model = MODELS.build(cfg)
+    dataset = tiny_dataset(tmp_path, temporal=False, num_frames=2)
+    batch = preprocessed_batch(model, dataset, indices=(0, 1))
+    inputs, samples = batch['inputs'], batch['data_samples']
+    keep, bev_mask = model.patch_mask(inputs, samples)
+    voxels = inputs['voxels']
+    _, _, maps = drop_voxels(voxels['voxels'], voxels['coors'],
+                             [s.point2voxel_map for s in samples], keep)
+    head = model.diffusion_head
+    for b, (points, point_map) in enumerate(zip(inputs['points'], maps)):
+        iy, ix, inside = bev_cell_index(
+            points, head.point_cloud_range, head.cell_size, check_z=False)
+        in_masked = inside & (
+            bev_mask[b, 0, iy.clamp(0, 15),
+                     ix.clamp(0, 15)] > 0)
+        assert in_masked.any()
+        assert (point_map[in_masked] == -1).all(), 'masked points leak'
+        assert (point_map[~in_masked & inside] >= 0).any()

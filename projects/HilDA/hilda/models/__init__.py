@@ -5,8 +5,10 @@ from .backbones import (MultiLevelMinkUNet, PointSparseEncoder, SparseLevel,
                         voxelize_for_sparse_encoder)
 from .data_preprocessors import (HilDADataPreprocessor,
                                  HilDAPretrainDataPreprocessor)
-from .heads import OccupancyDiffusionHead, bev_pool, sample_bev_patch_mask
-from .necks import GlobalTokenHead, HierarchicalDistillNeck
+from .heads import (GlobalTokenHead, HierarchicalDistillHead,
+                    OccupancyDiffusionHead, bev_pool, sample_bev_patch_mask)
+from .losses import (CosineDistanceLoss, FeatureMSELoss, NormalizedL2Loss,
+                     SuperpixelInfoNCELoss)
 from .pretrainers import HilDAPretrainer
 from .teachers import BaseImageTeacher, DINOv2Teacher, EfficientNetLiteTeacher
 
@@ -16,6 +18,8 @@ __all__ = [
     'to_spconv1_layout', 'voxelize_for_sparse_encoder',
     'HilDADataPreprocessor', 'HilDAPretrainDataPreprocessor',
     'OccupancyDiffusionHead', 'bev_pool', 'sample_bev_patch_mask',
-    'GlobalTokenHead', 'HierarchicalDistillNeck', 'HilDAPretrainer',
-    'BaseImageTeacher', 'DINOv2Teacher', 'EfficientNetLiteTeacher'
+    'GlobalTokenHead', 'HierarchicalDistillHead', 'CosineDistanceLoss',
+    'FeatureMSELoss', 'NormalizedL2Loss', 'SuperpixelInfoNCELoss',
+    'HilDAPretrainer', 'BaseImageTeacher', 'DINOv2Teacher',
+    'EfficientNetLiteTeacher'
 ]

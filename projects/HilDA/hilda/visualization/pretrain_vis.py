@@ -284,8 +284,8 @@ def student_teacher_features(model, inputs: dict, data_samples: list) -> dict:
     """Teacher maps and the student's t0 point features in teacher space.
 
     Uses the pre-trainer's own ``student_point_features`` and
-    ``_run_teacher``; student level ``l``
-    goes through ``distill_neck.heads[l]`` (H_l), as in L_distill.
+    ``teacher.encode_views``; student level ``l``
+    goes through ``distill_head.heads[l]`` (H_l), as in L_distill.
 
     Returns:
         dict: of the first sample, ``images`` (C, H, W, 3) uint8,
@@ -294,17 +294,17 @@ def student_teacher_features(model, inputs: dict, data_samples: list) -> dict:
         points), ``valid`` (per level (N,) bool), ``point_idx``,
         ``cam_idx``, ``uv`` (the correspondences).
     """
-    if model.distill_neck is None:
-        raise ValueError('the model has no distill_neck: student features '
+    if model.distill_head is None:
+        raise ValueError('the model has no distill_head: student features '
                          'cannot be mapped into teacher space')
     _, feats, valid, sizes = model.student_point_features(inputs, data_samples)
     num = sizes[0]  # sample 0's t0 points come first
     student = [
-        head(f[:num]) for head, f in zip(model.distill_neck.heads, feats)
+        head(f[:num]) for head, f in zip(model.distill_head.heads, feats)
     ]
     imgs = inputs['imgs']
     num_cams = imgs.shape[1]
-    teacher, _ = model._run_teacher(imgs)
+    teacher, _ = model.teacher.encode_views(imgs)
     sample = data_samples[0]
     pairs = sample.correspondences
     return dict(
@@ -342,7 +342,7 @@ def predict_occupancy(model,
     if head is None:
         raise ValueError('the model has no diffusion_head')
     batch_size = len(data_samples)
-    keep_voxel, bev_mask = model.patch_mask(inputs, batch_size)
+    keep_voxel, bev_mask = model.patch_mask(inputs, data_samples)
     _, levels, sizes = model.student_levels(inputs, data_samples, keep_voxel)
     kwargs = model.diffusion_inputs(levels, inputs, sizes, batch_size)
     generator = torch.Generator(
@@ -620,8 +620,8 @@ def visualize_pretraining(cfg: Config,
     inputs, data_samples = prepare_sample(model, dataset, index, seed)
     name = osp.basename(checkpoint) if checkpoint else 'initial weights'
     written = {}
-    if model.distill_neck is None:
-        print('no distill_neck in the config: features figure skipped')
+    if model.distill_head is None:
+        print('no distill_head in the config: features figure skipped')
     else:
         feats = student_teacher_features(model, inputs, data_samples)
         path = osp.join(out_dir, f'features_{index}.png')

@@ -168,3 +168,45 @@ def sample_bev_patch_mask(xyz: Tensor,
     hit = cells[batch.long(), iy.clamp(0, height - 1), ix.clamp(0, width - 1)]
     keep = ~(inside & hit)
     return keep, cells.unsqueeze(1).float()
+
+
+def voxels_with_points_in(point_hit: Tensor,
+                          point2voxel_maps: Sequence[Tensor],
+                          voxel_batch: Tensor) -> Tensor:
+    """The voxels that hold at least one hit point.
+
+    ``'masked'`` mode drops a voxel when *any* of its points falls in a
+    masked BEV cell: a voxel straddling a cell border would otherwise bring
+    features from inside a masked cell to the student (deciding by one point
+    of the voxel, e.g. its first, leaks).
+
+    Args:
+        point_hit (Tensor): (N,) bool over the points of all samples, one
+            sample after another (e.g. ``~keep`` of
+            :func:`sample_bev_patch_mask`).
+        point2voxel_maps (Sequence[Tensor]): Per sample (N_b,) index of each
+            point's voxel among that sample's voxels; -1 for a point
+            without voxel.
+        voxel_batch (Tensor): (M,) long sample index of every voxel, the
+            voxels of a sample one after another, samples in order.
+
+    Returns:
+        Tensor: (M,) bool, True for a voxel with a hit point.
+    """
+    sizes = [len(m) for m in point2voxel_maps]
+    if sum(sizes) != len(point_hit):
+        raise ValueError(f'{len(point_hit)} point flags for point2voxel maps '
+                         f'of {sum(sizes)} points')
+    counts = torch.bincount(
+        voxel_batch.long(), minlength=len(point2voxel_maps))
+    starts = torch.cumsum(counts, 0) - counts
+    index = torch.cat([
+        m.long() + starts[b] if len(m) else m.long()
+        for b, m in enumerate(point2voxel_maps)
+    ]).to(point_hit.device)
+    has_voxel = torch.cat([m.long() >= 0
+                           for m in point2voxel_maps]).to(point_hit.device)
+    hit = torch.zeros(
+        len(voxel_batch), dtype=torch.bool, device=point_hit.device)
+    hit[index[point_hit & has_voxel]] = True
+    return hit

@@ -1,29 +1,17 @@
 # Copyright (c) HilDA authors. All rights reserved.
-import hashlib
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
-from diffusers.utils.torch_utils import randn_tensor
+from diffusers import DDPMScheduler, UNet2DModel
 from mmdet3d.registry import MODELS
 from mmdet3d.utils import OptConfigType, OptMultiConfig
-from mmengine.logging import MessageHub
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ..utils import global_mean
 from .bev_pooling import bev_grid_shape, bev_pool, sample_bev_patch_mask
-
-
-def sample_noise_seed(seed: int, sample_key: Any, iteration: Any) -> int:
-    """Seed of one sample's diffusion noise at one training iteration.
-
-    A hash (not Python's ``hash``, which changes between processes) of
-    ``(seed, sample_key, iteration)``, in ``[0, 2**63)``.
-    """
-    text = f'{int(seed)}|{sample_key}|{iteration}'
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, 'little') >> 1
+from .forward_diffusion import PREDICTION_TYPES, ForwardDiffusion
+from .reverse_diffusion_sampler import ReverseDiffusionSampler
 
 
 @MODELS.register_module()
@@ -33,47 +21,64 @@ class OccupancyDiffusionHead(BaseModule):
     Student features are mean- (or max-) pooled into the BEV grid of
     :func:`~projects.HilDA.hilda.datasets.transforms.bev_occupancy` and
     condition a diffusers ``UNet2DModel`` by channel concatenation with the
-    noisy occupancy. Training is standard DDPM: a timestep per sample,
-    ``DDPMScheduler.add_noise``, epsilon prediction, MSE.
+    noisy occupancy. The pieces:
+
+    - :class:`~.ForwardDiffusion`: draws ``num_noise_draws`` (timestep,
+      noise) pairs per sample, noises the target (diffusers
+      ``DDPMScheduler.add_noise``), gives the regression target of the
+      ``prediction_type`` and the clean-sample estimate x_hat_0;
+    - the UNet (:meth:`forward`);
+    - :class:`~.ReverseDiffusionSampler`: the DDIM/DDPM reverse loop
+      (:meth:`sample`).
+
+    Loss (the paper's, with ``prediction_type='epsilon'``)::
+
+        L = loss_weight * (MSE(pred, eps) + x0_loss_weight
+                           * MSE(x_hat_0, x_occ))
+
+    ``'v_prediction'`` and ``'sample'`` replace the first term by the MSE
+    of that parametrisation (the project's options). x_hat_0 is clipped to
+    [-1, 1] (``clip_x0``) before its error is taken: from an epsilon
+    prediction near t = T the error of x_hat_0 is that of epsilon times
+    sqrt((1 - alpha_bar) / alpha_bar), over 100 with the linear schedule,
+    so unclipped the second term would be dominated by the noisiest draws,
+    the opposite of the paper's "helps at low noise".
+
+    The BEV condition is built once per sample and repeated for its
+    ``num_noise_draws`` draws: the UNet is a small share of a step, the
+    student a large one, so more draws give the student more gradient
+    signal per step for little cost.
 
     Modes:
 
     - ``'temporal'``: the condition is ``[BEV(t-1), BEV(t0)]`` (2C
       channels), the target the t+1 occupancy (``BEVOccupancyTarget(
-      source_key='points_next')``).
+      source_key='points_next')``). Samples at a scene's first or last
+      keyframe (the dataset flags ``temporal_fallback``: t0 stands in for
+      t-1 or t+1) are not sequences: they are left out of the loss and the
+      valid ones are counted (``diff_valid`` in the log, this rank's).
     - ``'masked'``: the condition is ``[BEV(t0), bev_mask]`` (C + 1
       channels), where the points of random BEV patches were dropped from
       t0 *before the student ran* (see :meth:`sample_bev_patch_mask`); the
       target is the t0 occupancy (``BEVOccupancyTarget(source_key=
       'points')``). The noisy occupancy is zeroed outside the masked cells
-      and the loss averages over masked cells only, so the target outside
-      the masked patches has no influence at all (it would otherwise leak
-      through the UNet's receptive field).
+      and the loss averages over masked cells only.
 
-    Noise: with ``noise_per_sample=True`` (default) each sample's timestep
-    and noise come from its own ``torch.Generator``, seeded from
-    ``(noise_seed, the sample's identity, the training iteration)`` (see
-    :meth:`draw_noise`). A sample then gets the same noise whichever rank
-    and batch position it lands in, so a DDP run matches one process with
-    the combined batch, and a resumed run draws what the uninterrupted one
-    drew. The identity is the ``sample_ids`` given to :meth:`loss`, else
-    the ``token`` (or ``sample_idx``) of its ``data_samples``, else a hash
-    of the sample's target occupancy; the iteration is ``iteration``, else
-    mmengine's ``MessageHub`` ``'iter'`` (set by ``RuntimeInfoHook``).
-    ``noise_per_sample=False`` draws everything from torch's global RNG
-    (seeded by mmengine's ``randomness``), which depends on the rank layout
-    and the batch position. ``'masked'`` mode's patch mask
-    (:meth:`sample_bev_patch_mask`) always comes from the global RNG.
+    Noise: see :class:`~.ForwardDiffusion` (per-sample generators keyed by
+    the sample's identity and the iteration, so DDP and resumed runs draw
+    what one uninterrupted process draws). The identity is the
+    ``sample_ids`` given to :meth:`loss`, else the ``token`` (or
+    ``sample_idx``) of its ``data_samples``, else a hash of the sample's
+    target occupancy. ``'masked'`` mode's patch mask always comes from the
+    global RNG.
 
-    Reduction: the loss is a mean over the occupancy cells (``'masked'``:
-    the masked cells) of all samples of all ranks
-    (:func:`~projects.HilDA.hilda.models.utils.global_mean`), so that DDP's
-    gradient average equals one process's gradient on the whole batch.
+    Reduction: a mean over the occupancy cells (``'masked'``: the masked
+    cells) of all valid samples and draws of all ranks
+    (:func:`~projects.HilDA.hilda.models.utils.global_mean`).
 
     Precision: the noise, ``add_noise``, the reverse-process updates and the
-    loss are computed in float32 even under autocast (the small
-    ``1 - alpha_bar`` values lose too much in float16); only the UNet and
-    the conditioning convolution run in the autocast dtype.
+    loss are computed in float32 even under autocast; only the UNet and the
+    conditioning convolution run in the autocast dtype.
 
     Args:
         in_channels (int): Channels C of the student features (per scan).
@@ -81,34 +86,40 @@ class OccupancyDiffusionHead(BaseModule):
             z_min, x_max, y_max, z_max] (m); must equal the target's.
         cell_size (float): BEV cell edge (m); must equal the target's.
         num_height_bins (int): Occupancy channels K; must equal the
-            target's.
-        mode (str): ``'temporal'`` or ``'masked'``.
+            target's. 1 is the paper's binary BEV occupancy.
+        mode (str): ``'temporal'`` (paper) or ``'masked'``.
         pool_reduce (str): ``'mean'`` or ``'max'`` BEV pooling.
         cond_channels (int, optional): Width of the conv that maps the
-            pooled features to the condition; None concatenates the pooled
-            features as they are. Defaults to 64.
+            concatenated pooled features to the condition; None
+            concatenates them as they are. Defaults to 64.
         block_out_channels (Sequence[int]): UNet widths, one per
             resolution; H and W must be divisible by
             ``2 ** (len(block_out_channels) - 1)``.
         layers_per_block (int): ResNet layers per UNet block.
-        norm_num_groups (int): GroupNorm groups of the UNet; must divide
-            every entry of ``block_out_channels``.
-        add_attention (bool): Self-attention in the UNet mid block. Off by
-            default: at 64x64 cells it needs GBs per sample.
+        norm_num_groups (int): GroupNorm groups of the UNet.
+        add_attention (bool): Self-attention in the UNet mid block.
         unet_cfg (dict, optional): Extra ``UNet2DModel`` kwargs (override).
         num_train_timesteps (int): Diffusion steps T.
-        beta_schedule (str): diffusers beta schedule name.
+        beta_schedule (str): diffusers beta schedule (``'linear'``,
+            ``'scaled_linear'``, ``'squaredcos_cap_v2'``, ...). The paper
+            does not publish its schedule; ``'linear'`` is DDPM's.
+        prediction_type (str): ``'epsilon'`` (paper), ``'v_prediction'``
+            or ``'sample'``.
+        x0_loss_weight (float): lambda of the clean-occupancy term; 0
+            leaves it out (epsilon-only ablation). Defaults to 1.0.
+        clip_x0 (bool): Clip x_hat_0 to [-1, 1] in that term (see above).
+            Defaults to True.
+        num_noise_draws (int): (t, noise) draws per sample per step.
+            Defaults to 1 (one per sample, DDPM's).
         scheduler_cfg (dict, optional): Extra ``DDPMScheduler`` kwargs.
             ``timestep_spacing`` defaults to ``'trailing'`` so that few-step
             sampling starts from pure noise at ``t = T - 1``.
         mask_patch_size (int): ``'masked'`` mode patch edge in cells.
         mask_ratio (float): ``'masked'`` mode fraction of patches masked.
-        loss_weight (float): Multiplier of the loss.
-        noise_per_sample (bool): Draw each sample's timestep and noise from
-            its own generator (see above). Defaults to True.
-        noise_seed (int): Base seed of the per-sample noise; change it for
-            a different noise stream (mmengine's ``randomness.seed`` does
-            not reach it). Defaults to 0.
+        loss_weight (float): Multiplier of the returned losses.
+        noise_per_sample (bool): Draw each sample's noise from its own
+            generator. Defaults to True.
+        noise_seed (int): Base seed of the per-sample noise.
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
 
@@ -121,7 +132,7 @@ class OccupancyDiffusionHead(BaseModule):
                  point_cloud_range: Sequence[float] = (-51.2, -51.2, -5.0,
                                                        51.2, 51.2, 3.0),
                  cell_size: float = 0.8,
-                 num_height_bins: int = 8,
+                 num_height_bins: int = 1,
                  mode: str = 'temporal',
                  pool_reduce: str = 'mean',
                  cond_channels: Optional[int] = 64,
@@ -132,6 +143,10 @@ class OccupancyDiffusionHead(BaseModule):
                  unet_cfg: OptConfigType = None,
                  num_train_timesteps: int = 1000,
                  beta_schedule: str = 'linear',
+                 prediction_type: str = 'epsilon',
+                 x0_loss_weight: float = 1.0,
+                 clip_x0: bool = True,
+                 num_noise_draws: int = 1,
                  scheduler_cfg: OptConfigType = None,
                  mask_patch_size: int = 4,
                  mask_ratio: float = 0.3,
@@ -148,6 +163,12 @@ class OccupancyDiffusionHead(BaseModule):
         if len(point_cloud_range) != 6:
             raise ValueError('point_cloud_range must have 6 values, got '
                              f'{point_cloud_range}')
+        if prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f'prediction_type must be one of '
+                             f'{PREDICTION_TYPES}, got {prediction_type!r}')
+        if x0_loss_weight < 0:
+            raise ValueError(
+                f'x0_loss_weight must be >= 0, got {x0_loss_weight}')
         self.in_channels = in_channels
         self.point_cloud_range = tuple(float(v) for v in point_cloud_range)
         self.cell_size = cell_size
@@ -157,11 +178,8 @@ class OccupancyDiffusionHead(BaseModule):
         self.mask_patch_size = mask_patch_size
         self.mask_ratio = mask_ratio
         self.loss_weight = loss_weight
-        self.noise_per_sample = noise_per_sample
-        self.noise_seed = int(noise_seed)
-        # MessageHub's 'iter' at the last draw and the draws since at it.
-        self._noise_iter = None
-        self._noise_repeat = 0
+        self.x0_loss_weight = float(x0_loss_weight)
+        self.clip_x0 = clip_x0
         self.grid_shape = bev_grid_shape(self.point_cloud_range, cell_size)
 
         block_out_channels = tuple(block_out_channels)
@@ -203,16 +221,18 @@ class OccupancyDiffusionHead(BaseModule):
         sched_kwargs = dict(
             num_train_timesteps=num_train_timesteps,
             beta_schedule=beta_schedule,
-            prediction_type='epsilon',
+            prediction_type=prediction_type,
             timestep_spacing='trailing')
         sched_kwargs.update(scheduler_cfg or {})
-        if sched_kwargs['prediction_type'] != 'epsilon':
-            raise ValueError('Only prediction_type="epsilon" is supported.')
-        # Not an nn.Module: holds no parameters, only the beta schedule.
+        # Not nn.Modules: they hold no parameters, only the beta schedule.
         self.scheduler = DDPMScheduler(**sched_kwargs)
+        self.forward_diffusion = ForwardDiffusion(
+            self.scheduler,
+            num_draws=num_noise_draws,
+            noise_per_sample=noise_per_sample,
+            noise_seed=noise_seed)
 
     # BEV features ----------------------------------------------------------
-
     def pool(self, feats: Tensor, xyz: Tensor, batch: Tensor,
              batch_size: int) -> Tensor:
         """Pool one scan's features into the BEV grid.
@@ -316,20 +336,20 @@ class OccupancyDiffusionHead(BaseModule):
         x = torch.cat([noisy, cond.to(noisy.dtype)], dim=1)
         return self.unet(x, timesteps).sample.float()
 
-    def loss(
-            self,
-            feats_prev: Optional[Tensor],
-            xyz_prev: Optional[Tensor],
-            batch_prev: Optional[Tensor],
-            feats_t0: Tensor,
-            xyz_t0: Tensor,
-            batch_t0: Tensor,
-            occ_target: Tensor,
-            bev_mask: Optional[Tensor] = None,
-            sample_ids: Optional[Sequence[Any]] = None,
-            iteration: Optional[int] = None,
-            data_samples: Optional[Sequence[Any]] = None) -> Dict[str, Tensor]:
-        """DDPM epsilon-prediction loss.
+    def loss(self,
+             feats_prev: Optional[Tensor],
+             xyz_prev: Optional[Tensor],
+             batch_prev: Optional[Tensor],
+             feats_t0: Tensor,
+             xyz_t0: Tensor,
+             batch_t0: Tensor,
+             occ_target: Tensor,
+             bev_mask: Optional[Tensor] = None,
+             sample_ids: Optional[Sequence[Any]] = None,
+             iteration: Optional[int] = None,
+             data_samples: Optional[Sequence[Any]] = None,
+             valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Diffusion loss, weighted by ``loss_weight``.
 
         Args:
             feats_prev (Tensor, optional): (N1, C) t-1 features; None in
@@ -346,16 +366,24 @@ class OccupancyDiffusionHead(BaseModule):
             bev_mask (Tensor, optional): (B, 1, H, W) from
                 :meth:`sample_bev_patch_mask`; required in ``'masked'`` mode.
             sample_ids (Sequence, optional): B identities of the samples
-                (e.g. their ``token``) for the per-sample noise; see
-                :meth:`draw_noise`.
+                (e.g. their ``token``) for the per-sample noise.
             iteration (int, optional): Training iteration for the
-                per-sample noise; see :meth:`draw_noise`.
-            data_samples (Sequence, optional): The batch's data samples;
-                when ``sample_ids`` is None, their metainfo ``token`` (else
-                ``sample_idx``) are the sample ids.
+                per-sample noise.
+            data_samples (Sequence, optional): The batch's data samples:
+                their metainfo ``token`` (else ``sample_idx``) are the
+                sample ids when ``sample_ids`` is None, and their
+                ``temporal_fallback`` flags the samples that are no
+                sequence (``'temporal'`` mode).
+            valid (Tensor, optional): (B,) bool, the samples that take part
+                (``'temporal'`` mode); default: those without a
+                ``temporal_fallback`` flag.
 
         Returns:
-            dict[str, Tensor]: ``loss_diffusion``.
+            dict[str, Tensor]: ``loss_diffusion`` (the prediction MSE),
+            ``loss_diffusion_x0`` (lambda times the clean-occupancy MSE;
+            absent when ``x0_loss_weight`` is 0), both times
+            ``loss_weight``, and ``diff_valid`` (the number of samples of
+            this rank in the loss; not a loss).
         """
         batch_size = occ_target.shape[0]
         expected = (self.num_height_bins, ) + self.grid_shape
@@ -367,112 +395,90 @@ class OccupancyDiffusionHead(BaseModule):
                 'and num_height_bins.')
         cond = self.build_condition(feats_t0, xyz_t0, batch_t0, batch_size,
                                     feats_prev, xyz_prev, batch_prev, bev_mask)
-        # Scheduler math in float32 (see class docstring).
-        x0 = occ_target.float()
         if sample_ids is None and data_samples is not None:
             sample_ids = [
                 next((s.metainfo[k]
                       for k in self.SAMPLE_ID_KEYS if k in s.metainfo), None)
                 for s in data_samples
             ]
-        timesteps, noise = self.draw_noise(x0, sample_ids, iteration)
-        noisy = self.scheduler.add_noise(x0, noise, timesteps)
-        pred = self(noisy, timesteps, cond, bev_mask)
-        if self.mode == 'temporal':
-            total = (pred - noise).square().sum()
-            count = pred.numel()
-        else:
+        valid = self.valid_samples(batch_size, data_samples, valid,
+                                   occ_target.device)
+        # Scheduler math in float32 (see class docstring).
+        x0 = occ_target.float()
+        diffusion = self.forward_diffusion
+        draws = diffusion.num_draws
+        timesteps, noise = diffusion.draw(x0, sample_ids, iteration)
+        # The condition is computed once and repeated for every draw.
+        x0 = x0.repeat_interleave(draws, 0)
+        cond = cond.repeat_interleave(draws, 0)
+        if self.mode == 'masked':
+            bev_mask = bev_mask.repeat_interleave(draws, 0)
             weight = bev_mask.float()
-            total = ((pred - noise).square() * weight).sum()
-            count = weight.sum() * self.num_height_bins
-        loss = global_mean([total], count)[0]
-        return dict(loss_diffusion=loss * self.loss_weight)
+        else:
+            # Samples without a sequence are weighted 0, not removed: the
+            # UNet still runs on them so every rank uses every parameter.
+            weight = valid.float().repeat_interleave(draws).view(-1, 1, 1, 1)
+        noisy = diffusion.add_noise(x0, noise, timesteps)
+        pred = self(noisy, timesteps, cond, bev_mask)
+        target = diffusion.target(x0, noise, timesteps)
+        sums = [((pred - target).square() * weight).sum()]
+        if self.x0_loss_weight:
+            x0_hat = diffusion.predict_x0(pred, noisy, timesteps)
+            if self.clip_x0:
+                x0_hat = x0_hat.clamp(-1, 1)
+            sums.append(((x0_hat - x0).square() * weight).sum())
+        count = weight.expand_as(pred).sum()
+        means = global_mean(sums, count)
+        losses = dict(loss_diffusion=means[0] * self.loss_weight)
+        if self.x0_loss_weight:
+            losses['loss_diffusion_x0'] = (
+                means[1] * self.x0_loss_weight * self.loss_weight)
+        losses['diff_valid'] = valid.sum().float()
+        return losses
+
+    def valid_samples(self,
+                      batch_size: int,
+                      data_samples: Optional[Sequence[Any]] = None,
+                      valid: Optional[Tensor] = None,
+                      device=None) -> Tensor:
+        """(B,) bool: the samples that take part in the loss.
+
+        ``'masked'`` mode needs no sequence: all. ``'temporal'`` mode:
+        ``valid`` if given, else the samples whose metainfo
+        ``temporal_fallback`` (prev, next) has no True (a sample without
+        the key counts as a sequence).
+        """
+        if valid is not None:
+            valid = torch.as_tensor(valid, dtype=torch.bool, device=device)
+            if valid.shape != (batch_size, ):
+                raise ValueError(f'valid has shape {tuple(valid.shape)}, '
+                                 f'expected ({batch_size},)')
+            return valid if self.mode == 'temporal' else torch.ones_like(valid)
+        flags = [True] * batch_size
+        if self.mode == 'temporal' and data_samples is not None:
+            flags = [
+                not bool(
+                    torch.as_tensor(
+                        s.metainfo.get('temporal_fallback', False)).any())
+                for s in data_samples
+            ]
+        return torch.tensor(flags, dtype=torch.bool, device=device)
 
     def draw_noise(self,
                    x0: Tensor,
                    sample_ids: Optional[Sequence[Any]] = None,
                    iteration: Optional[int] = None) -> Tuple[Tensor, Tensor]:
-        """The timesteps and the noise of one training step.
+        """The timesteps and noise of one step; see
+        :meth:`ForwardDiffusion.draw`."""
+        return self.forward_diffusion.draw(x0, sample_ids, iteration)
 
-        With ``noise_per_sample``, sample ``b`` draws its timestep, then its
-        noise, from a generator on ``x0``'s device seeded by
-        :func:`sample_noise_seed` from ``noise_seed``, its key and the
-        iteration, so they depend on nothing else in the batch. Its key is
-        ``sample_ids[b]`` if given (not None), else a hash of ``x0[b]``,
-        and its rank among the equal keys of the batch. The iteration is
-        ``iteration`` if given, else mmengine's ``MessageHub`` ``'iter'``
-        (restored on resume); a further draw at the same ``'iter'`` (no
-        Runner, or a stale ``'iter'``) counts as a new iteration. Without
-        ``noise_per_sample`` both come from torch's global RNG.
-
-        Args:
-            x0 (Tensor): (B, K, H, W) float32 clean occupancy.
-            sample_ids (Sequence, optional): B sample identities (str,
-                int or None).
-            iteration (int, optional): Training iteration.
-
-        Returns:
-            tuple[Tensor, Tensor]: (B,) long timesteps and (B, K, H, W)
-            float32 noise.
-        """
-        batch_size = x0.shape[0]
-        num_steps = self.scheduler.config.num_train_timesteps
-        if not self.noise_per_sample:
-            # torch's global RNG, so that mmengine's seed makes runs
-            # reproducible.
-            noise = torch.randn(x0.shape, device=x0.device)
-            timesteps = torch.randint(
-                0, num_steps, (batch_size, ), device=x0.device)
-            return timesteps, noise
-        if iteration is None:
-            iteration = self._implicit_iteration()
-        keys = self._sample_keys(x0, sample_ids)
-        timesteps = torch.empty(batch_size, dtype=torch.long, device=x0.device)
-        noise = torch.empty(x0.shape, dtype=torch.float32, device=x0.device)
-        for b, key in enumerate(keys):
-            gen = torch.Generator(device=x0.device)
-            gen.manual_seed(sample_noise_seed(self.noise_seed, key, iteration))
-            timesteps[b] = torch.randint(
-                0, num_steps, (1, ), generator=gen, device=x0.device)[0]
-            noise[b] = torch.randn(
-                x0.shape[1:], generator=gen, device=x0.device)
-        return timesteps, noise
-
-    def _implicit_iteration(self) -> str:
-        """MessageHub's ``'iter'``; ``'<iter>+<n>'`` for the n-th further
-        draw at the same (or no) ``'iter'``: outside a Runner it is missing
-        or stale, and each call must still draw fresh noise."""
-        current = MessageHub.get_current_instance().get_info('iter')
-        if current is not None and current != self._noise_iter:
-            repeat = 0
-        else:
-            repeat = self._noise_repeat + 1
-        self._noise_iter, self._noise_repeat = current, repeat
-        return str(current) if repeat == 0 else f'{current}+{repeat}'
-
-    @staticmethod
-    def _sample_keys(x0: Tensor,
-                     sample_ids: Optional[Sequence[Any]]) -> List[str]:
-        """One noise key per sample: its id (None: a hash of its target),
-        and its rank among equal keys of the batch, so that repeats of one
-        example in a batch get different noise."""
-        if sample_ids is None:
-            sample_ids = [None] * x0.shape[0]
-        elif len(sample_ids) != x0.shape[0]:
-            raise ValueError(f'{len(sample_ids)} sample_ids for a batch of '
-                             f'{x0.shape[0]}')
-        keys, seen = [], {}
-        for b, sample_id in enumerate(sample_ids):
-            if isinstance(sample_id, Tensor):
-                sample_id = sample_id.item()
-            if sample_id is None:
-                target = x0[b].detach().cpu().contiguous().numpy()
-                sample_id = 'occ:' + hashlib.blake2b(
-                    target.tobytes(), digest_size=16).hexdigest()
-            key = str(sample_id)
-            seen[key] = seen.get(key, -1) + 1
-            keys.append(f'{key}#{seen[key]}')
-        return keys
+    def predict_x0(self, noisy: Tensor, timesteps: Tensor,
+                   cond: Tensor) -> Tensor:
+        """The denoiser's clean-sample estimate x_hat_0 (clipped to
+        [-1, 1]) of ``noisy`` at ``timesteps`` under ``cond``."""
+        pred = self(noisy, timesteps, cond)
+        return self.forward_diffusion.predict_x0(pred, noisy.float(),
+                                                 timesteps).clamp(-1, 1)
 
     @torch.no_grad()
     def sample(self,
@@ -490,11 +496,11 @@ class OccupancyDiffusionHead(BaseModule):
                scheduler: str = 'ddim',
                eta: float = 0.0,
                generator: Optional[torch.Generator] = None) -> Tensor:
-        """Generate occupancy by the reverse diffusion process.
+        """Generate occupancy by the reverse diffusion process
+        (:class:`~.ReverseDiffusionSampler`).
 
         Give either ``cond`` (from :meth:`build_condition`) or the feature
-        inputs of :meth:`loss`. The schedulers are fresh copies built from
-        the training scheduler's config, so sampling leaves training alone.
+        inputs of :meth:`loss`.
 
         Args:
             cond (Tensor, optional): (B, cond_channels, H, W) condition.
@@ -506,8 +512,7 @@ class OccupancyDiffusionHead(BaseModule):
             bev_mask (Tensor, optional): (B, 1, H, W); required in
                 ``'masked'`` mode.
             num_inference_steps (int): Reverse steps. Defaults to 50.
-            scheduler (str): ``'ddim'`` (deterministic for ``eta=0``) or
-                ``'ddpm'`` (ancestral).
+            scheduler (str): ``'ddim'`` or ``'ddpm'``.
             eta (float): DDIM noise scale. Defaults to 0.
             generator (torch.Generator, optional): RNG for the initial and
                 the per-step noise; torch's global RNG when None.
@@ -524,29 +529,17 @@ class OccupancyDiffusionHead(BaseModule):
             cond = self.build_condition(feats_t0, xyz_t0, batch_t0, batch_size,
                                         feats_prev, xyz_prev, batch_prev,
                                         bev_mask)
-        batch_size = cond.shape[0]
-        if scheduler == 'ddim':
-            sched = DDIMScheduler.from_config(self.scheduler.config)
-            step_kwargs = dict(eta=eta)
-        elif scheduler == 'ddpm':
-            sched = DDPMScheduler.from_config(self.scheduler.config)
-            step_kwargs = dict()
-        else:
-            raise ValueError(
-                f"scheduler must be 'ddim' or 'ddpm', got {scheduler!r}")
-        sched.set_timesteps(num_inference_steps, device=cond.device)
-        sample = randn_tensor(
-            (batch_size, self.num_height_bins) + self.grid_shape,
-            generator=generator,
-            device=cond.device,
-            dtype=torch.float32)
-        sample = sample * sched.init_noise_sigma
-        for t in sched.timesteps:
-            eps = self(sample, t.reshape(1).expand(batch_size), cond, bev_mask)
-            sample = sched.step(
-                eps.float(), t, sample, generator=generator,
-                **step_kwargs).prev_sample
-        sample = sample.clamp(-1, 1)
+        sampler = ReverseDiffusionSampler(
+            self.scheduler.config,
+            scheduler=scheduler,
+            num_inference_steps=num_inference_steps,
+            eta=eta)
+        shape = (cond.shape[0], self.num_height_bins) + self.grid_shape
+        sample = sampler(
+            lambda x, t: self(x, t, cond, bev_mask),
+            shape,
+            cond.device,
+            generator=generator)
         if self.mode == 'masked':
             sample = sample * bev_mask.float()
         return sample

@@ -9,36 +9,41 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from ..backbones import PointLevels
-
-LOSS_TERMS = ('distill', 'cls', 'diffusion')
+from ..heads import voxels_with_points_in
+from ..utils import loss_grad_norms
 
 
 @MODELS.register_module()
 class HilDAPretrainer(BaseModel):
     """HilDA pre-training: the student learns from a frozen image teacher.
 
-    One training step:
+    The pre-trainer only orchestrates; every loss is computed (and
+    weighted, by its own ``loss_weight``) by a head. One training step:
 
     1. the data preprocessor has voxelised the t0 and t-1 scans of the
-       batch together (:class:`HilDAPretrainDataPreprocessor`), so the
-       student runs once on both (``'masked'`` mode: t0 only, with the
-       voxels of random BEV patches removed first);
+       batch together and batched the point-pixel pairs
+       (:class:`HilDAPretrainDataPreprocessor`), so the student runs once
+       on both scans (``'masked'`` mode: t0 only, with the voxels of random
+       BEV patches removed first);
     2. the teacher (frozen, no gradient) encodes the B x num_cams images,
-       or its features come from the teacher-feature cache
-       (``tools/cache_teacher_features.py`` + ``LoadTeacherFeatures``);
+       or its features come from the teacher-feature cache, checked by the
+       teacher (:meth:`BaseImageTeacher.from_cache`);
     3. L_distill: student point features of the last K+1 decoder stages vs
        teacher maps of the last K+1 blocks at the points' pixels
-       (:class:`HierarchicalDistillNeck`);
-    4. L_CLS: the global token of the t0 bottleneck vs the teacher's CLS
-       tokens averaged over cameras (:class:`GlobalTokenHead`);
+       (:class:`HierarchicalDistillHead`; paper: K = 1, cosine);
+    4. L_CLS: the global token of the t0 scan vs the cameras' CLS tokens
+       (:class:`GlobalTokenHead`; paper: H_CLS on the last level, max over
+       points and over cameras, MSE);
     5. L_diffusion: t-1 and t0 point features pooled in BEV condition the
-       occupancy denoiser (:class:`OccupancyDiffusionHead`).
+       occupancy denoiser (:class:`OccupancyDiffusionHead`), which gets the
+       last stage's point features, their positions and the occupancy
+       target and returns its weighted losses.
 
-    ``L = w_distill * L_distill + w_cls * L_CLS + w_diff * L_diffusion``;
-    a part whose config is None (or weight 0) is switched off, which gives
-    the ablations (e.g. last level only and nothing else: ScaLR-style).
-    Only ``student`` is kept after pre-training
-    (``tools/model_converters/hilda_to_mmdet3d.py``).
+    ``L = w_distill * L_distill + w_cls * L_CLS + w_diff * L_diffusion``,
+    each ``w`` the ``loss_weight`` of the head's loss; a head whose config
+    is None is switched off, which gives the ablations (e.g. last level
+    only and nothing else: ScaLR-style). Only ``student`` is kept after
+    pre-training (``tools/model_converters/hilda_to_mmdet3d.py``).
 
     Args:
         student (dict): Student backbone config (e.g.
@@ -46,13 +51,12 @@ class HilDAPretrainer(BaseModel):
             ``level_channels``, ``bottleneck_channels``.
         teacher (dict): Frozen teacher config (``DINOv2Teacher``,
             ``EfficientNetLiteTeacher``).
-        distill_neck (dict, optional): ``HierarchicalDistillNeck`` config;
+        distill_head (dict, optional): ``HierarchicalDistillHead`` config;
             ``student_channels``/``teacher_channels`` are filled in.
         global_token (dict, optional): ``GlobalTokenHead`` config;
             channels are filled in.
         diffusion_head (dict, optional): ``OccupancyDiffusionHead`` config;
             ``in_channels`` is filled in.
-        loss_weights (dict): ``distill``, ``cls``, ``diffusion`` weights.
         prev_grad (bool): Whether L_diffusion back-propagates into the
             student through the t-1 scan as well as through t0. True
             (default, the method as described): one batched student pass
@@ -71,10 +75,9 @@ class HilDAPretrainer(BaseModel):
     def __init__(self,
                  student: ConfigType,
                  teacher: ConfigType,
-                 distill_neck: OptConfigType = None,
+                 distill_head: OptConfigType = None,
                  global_token: OptConfigType = None,
                  diffusion_head: OptConfigType = None,
-                 loss_weights: Optional[Dict[str, float]] = None,
                  prev_grad: bool = True,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -83,39 +86,37 @@ class HilDAPretrainer(BaseModel):
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
         self._check_normalisation()
-        self._teacher_key: Optional[str] = None
         # The frozen teacher stays out of checkpoints (it is rebuilt from
         # its own checkpoint); loading puts its current weights back.
         self._register_state_dict_hook(_drop_teacher_keys)
         self._register_load_state_dict_pre_hook(
             self._restore_teacher_keys, with_module=False)
         self.prev_grad = prev_grad
-        self.loss_weights = dict(distill=1.0, cls=1.0, diffusion=1.0)
-        self.loss_weights.update(loss_weights or {})
-        unknown = set(self.loss_weights) - set(LOSS_TERMS)
-        if unknown:
-            raise ValueError(f'unknown loss_weights {sorted(unknown)}; '
-                             f'terms are {LOSS_TERMS}')
+        # When True, loss() also returns the gradient norm each loss term
+        # sends into the student's last stage (LossGradNormHook).
+        self.log_grad_norms = False
 
-        self.distill_neck = None
-        if distill_neck is not None and self.loss_weights['distill']:
+        self.distill_head = None
+        if distill_head is not None:
             self._check_levels()
-            distill_neck = dict(distill_neck)
-            distill_neck.setdefault('student_channels',
+            distill_head = dict(distill_head)
+            distill_head.setdefault('student_channels',
                                     list(self.student.level_channels))
-            distill_neck.setdefault('teacher_channels',
+            distill_head.setdefault('teacher_channels',
                                     list(self.teacher.out_channels))
-            self.distill_neck = MODELS.build(distill_neck)
+            self.distill_head = MODELS.build(distill_head)
         self.global_token = None
-        if global_token is not None and self.loss_weights['cls']:
+        if global_token is not None:
             global_token = dict(global_token)
-            global_token.setdefault('in_channels',
-                                    self.student.bottleneck_channels)
+            bottleneck = global_token.get('feature_level') == 'bottleneck'
+            global_token.setdefault(
+                'in_channels', self.student.bottleneck_channels
+                if bottleneck else self.student.level_channels[-1])
             global_token.setdefault('teacher_channels',
                                     self.teacher.cls_channels)
             self.global_token = MODELS.build(global_token)
         self.diffusion_head = None
-        if diffusion_head is not None and self.loss_weights['diffusion']:
+        if diffusion_head is not None:
             diffusion_head = dict(diffusion_head)
             diffusion_head.setdefault('in_channels',
                                       self.student.level_channels[-1])
@@ -125,10 +126,10 @@ class HilDAPretrainer(BaseModel):
             self.data_preprocessor.voxelize_prev = (
                 self.diffusion_head is not None
                 and self.diffusion_head.mode == 'temporal')
-        if not (self.distill_neck or self.global_token or self.diffusion_head):
+        if not (self.distill_head or self.global_token or self.diffusion_head):
             raise ValueError('every objective is switched off: configure '
-                             'at least one of distill_neck, global_token, '
-                             'diffusion_head with a non-zero weight')
+                             'at least one of distill_head, global_token, '
+                             'diffusion_head')
 
     def _restore_teacher_keys(self, state_dict, prefix, *args) -> None:
         for key, value in self.teacher.state_dict().items():
@@ -185,10 +186,10 @@ class HilDAPretrainer(BaseModel):
 
     # Student --------------------------------------------------------------
     def student_levels(
-            self,
-            inputs: dict,
-            data_samples: list,
-            keep_voxel: Optional[Tensor] = None
+        self,
+        inputs: dict,
+        data_samples: list,
+        keep_voxel: Optional[Tensor] = None
     ) -> Tuple[dict, PointLevels, List[int]]:
         """Run the student and locate every point in its last K+1 stages.
 
@@ -228,14 +229,24 @@ class HilDAPretrainer(BaseModel):
 
     def patch_mask(
             self, inputs: dict,
-            batch_size: int) -> Tuple[Optional[Tensor], Optional[Tensor]]:
-        """``'masked'`` mode: the voxels to keep and the hidden BEV cells
-        (chosen on the voxels' first points); ``(None, None)`` otherwise."""
+            data_samples: list) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """``'masked'`` mode: the voxels to keep and the hidden BEV cells;
+        ``(None, None)`` otherwise. A voxel is dropped when any of its
+        points falls in a hidden cell (:func:`voxels_with_points_in`)."""
         if not self.masked_mode:
             return None, None
-        voxels = inputs['voxels']
-        return self.diffusion_head.sample_bev_patch_mask(
-            voxels['voxels'][:, :3], voxels['coors'][:, 0].long(), batch_size)
+        batch_size = len(data_samples)
+        points = inputs['points'][:batch_size]
+        xyz = torch.cat([p[:, :3] for p in points])
+        batch = torch.repeat_interleave(
+            torch.arange(batch_size, device=xyz.device),
+            torch.as_tensor([len(p) for p in points], device=xyz.device))
+        keep_point, bev_mask = self.diffusion_head.sample_bev_patch_mask(
+            xyz, batch, batch_size)
+        maps = [s.point2voxel_map for s in data_samples]
+        hit = voxels_with_points_in(~keep_point, maps,
+                                    inputs['voxels']['coors'][:, 0])
+        return ~hit, bev_mask
 
     def student_point_features(
         self,
@@ -291,27 +302,31 @@ class HilDAPretrainer(BaseModel):
     # Losses ---------------------------------------------------------------
     def loss(self, inputs: dict,
              data_samples: List[Det3DDataSample]) -> Dict[str, Tensor]:
+        """The heads' weighted losses of one batch."""
         batch_size = len(data_samples)
-        keep_voxel, bev_mask = self.patch_mask(inputs, batch_size)
+        keep_voxel, bev_mask = self.patch_mask(inputs, data_samples)
         out, levels, sizes = self.student_levels(inputs, data_samples,
                                                  keep_voxel)
         t0_levels = levels.select(slice(0, sum(sizes[:batch_size])))
         losses = {}
 
-        if self.distill_neck is not None or self.global_token is not None:
+        if self.distill_head is not None or self.global_token is not None:
             teacher_feats, teacher_cls, image_size = self.teacher_outputs(
                 inputs, data_samples)
-        if self.distill_neck is not None:
+        if self.distill_head is not None:
             losses.update(
-                self._distill_loss(t0_levels, teacher_feats, image_size,
-                                   data_samples, sizes[:batch_size]))
+                self.distill_head.loss(
+                    t0_levels,
+                    teacher_feats,
+                    image_size=image_size,
+                    feature_strides=self.teacher.strides,
+                    **self.distill_pairs(inputs, t0_levels)))
         if self.global_token is not None:
-            bottleneck = out['bottleneck']
-            is_t0 = bottleneck['coors'][:, 0] < batch_size
             losses.update(
-                self.global_token.loss(bottleneck['feats'][is_t0],
-                                       bottleneck['coors'][is_t0, 0].long(),
-                                       teacher_cls))
+                self.global_token.loss(
+                    *self.global_token_inputs(out, t0_levels,
+                                              sizes[:batch_size]),
+                    teacher_cls))
         if self.diffusion_head is not None:
             target = torch.stack([s.occ_target for s in data_samples])
             losses.update(
@@ -321,110 +336,65 @@ class HilDAPretrainer(BaseModel):
                     data_samples=data_samples,
                     **self.diffusion_inputs(levels, inputs, sizes,
                                             batch_size)))
-        return self._weighted(losses)
-
-    def _weighted(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        for name in list(losses):
-            term = name.split('_')[1]  # loss_<term>[_l<i>]
-            losses[name] = losses[name] * self.loss_weights[term]
+        if self.log_grad_norms:
+            # Set by LossGradNormHook on logging iterations only.
+            losses.update(loss_grad_norms(losses, levels.feats[-1]))
         return losses
 
     def teacher_outputs(
             self, inputs: dict, data_samples: list
     ) -> Tuple[List[Tensor], Tensor, Tuple[int, int]]:
         """Teacher maps of all B*num_cams images (samples, then cameras),
-        the scene CLS (B, D) and the teacher's input size (H, W): from the
-        teacher-feature cache when the pipeline loaded it
-        (``LoadTeacherFeatures``), else by running the teacher."""
+        the cameras' CLS tokens (B, num_cams, D) and the teacher's input
+        size (H, W): from the teacher-feature cache when the pipeline loaded
+        it (``LoadTeacherFeatures``), else by running the teacher."""
         if 'teacher_feats' not in inputs:
             imgs = inputs['imgs']
-            feats, cls = self._run_teacher(imgs)
+            feats, cls = self.teacher.encode_views(imgs)
             return feats, cls, tuple(imgs.shape[-2:])
-        feats = self._cached_levels(inputs['teacher_feats'], data_samples)
-        cls = inputs['teacher_cls'].mean(1)
-        return feats, cls, tuple(data_samples[0].teacher_input_size)
+        feats = self.teacher.from_cache(inputs['teacher_feats'], data_samples)
+        return (feats, inputs['teacher_cls'],
+                tuple(data_samples[0].teacher_input_size))
 
-    def _cached_levels(self, feats: List[Tensor],
-                       data_samples: list) -> List[Tensor]:
-        """The teacher's levels among the cached ones; the cache must come
-        from this very teacher (type, CLS and weights)."""
-        if self._teacher_key is None:
-            self._teacher_key = self.teacher.cache_key()
-        keys = {s.metainfo.get('teacher_cache_key') for s in data_samples}
-        if keys != {self._teacher_key}:
+    @staticmethod
+    def distill_pairs(inputs: dict,
+                      levels: PointLevels) -> Dict[str, Optional[Tensor]]:
+        """The batch's point-pixel pairs (``inputs['pairs']``, made by the
+        data preprocessor) whose t0 point has a last-stage feature: points
+        masked or dropped before the student take no part."""
+        if 'pairs' not in inputs:
             raise ValueError(
-                f'cached teacher features were made by a teacher with key '
-                f'{sorted(map(str, keys))}, but this model\'s '
-                f'{type(self.teacher).__name__} has key {self._teacher_key} '
-                '(other weights or CLS): re-run '
-                'tools/cache_teacher_features.py with this config')
-        cached = list(data_samples[0].teacher_cache_levels)
-        wanted = list(self.teacher.out_indices)
-        missing = sorted(set(wanted) - set(cached))
-        if missing:
-            raise ValueError(
-                f'the teacher-feature cache holds levels (out_indices) '
-                f'{cached}, the teacher needs {wanted}: re-run '
-                'tools/cache_teacher_features.py with this config')
-        feats = [feats[cached.index(i)] for i in wanted]
-        channels = [f.shape[1] for f in feats]
-        if channels != list(self.teacher.out_channels):
-            raise ValueError(
-                f'cached teacher features have channels {channels}, the '
-                f'teacher gives {list(self.teacher.out_channels)}')
-        return feats
+                'distill_head needs point-pixel pairs: the pipeline must '
+                'run ProjectPointsToImages and the data preprocessor must '
+                'be HilDAPretrainDataPreprocessor')
+        pairs = inputs['pairs']
+        keep = levels.valid(-1)[pairs['point_idx']]
+        return {k: None if v is None else v[keep] for k, v in pairs.items()}
 
-    @torch.no_grad()
-    def _run_teacher(self, imgs: Tensor) -> Tuple[List[Tensor], Tensor]:
-        """Teacher maps of all B*num_cams images and the scene CLS (B, D)."""
-        batch_size, num_cams = imgs.shape[:2]
-        out = self.teacher(imgs.flatten(0, 1))
-        cls = out['cls'].view(batch_size, num_cams, -1).mean(1)
-        return [f.detach() for f in out['feats']], cls.detach()
+    def global_token_inputs(self, out: dict, levels: PointLevels,
+                            sizes: Sequence[int]) -> Tuple[Tensor, Tensor]:
+        """(M, C) features and (M,) sample indices the global token pools.
 
-    def _distill_loss(self, levels: PointLevels, teacher_feats: List[Tensor],
-                      image_size: Tuple[int, int], data_samples: list,
-                      sizes: Sequence[int]) -> Dict[str, Tensor]:
-        """L_distill on the pairs of the t0 points (``levels``) whose last
-        stage has a feature."""
-        valid = levels.valid(-1)
-        device = valid.device
-        num_cams = len(teacher_feats[0]) // len(data_samples)
-        offsets = torch.tensor([0, *sizes[:-1]], device=device).cumsum(0)
-        with_superpixels = all('superpixels' in s for s in data_samples)
-        if with_superpixels:
-            # One id range for the whole batch: (sample, camera, segment).
-            num_segments = 1 + max(
-                int(s.superpixels.max()) for s in data_samples)
-        point_idx, img_idx, uv, superpixel = [], [], [], []
-        for b, sample in enumerate(data_samples):
-            pairs = sample.correspondences
-            point_idx.append(pairs.point_idx + offsets[b])
-            img_idx.append(pairs.cam_idx + b * num_cams)
-            uv.append(pairs.uv)
-            if with_superpixels:
-                ids = sample.superpixels[pairs.cam_idx, pairs.uv[:, 1].long(),
-                                         pairs.uv[:, 0].long()].long()
-                superpixel.append((b * num_cams + pairs.cam_idx) *
-                                  num_segments + ids)
-        point_idx = torch.cat(point_idx).long()
-        img_idx = torch.cat(img_idx).long()
-        uv = torch.cat(uv).float()
-        superpixel = torch.cat(superpixel) if superpixel else None
-        # Points without a student feature (masked or dropped) take no part.
-        keep = valid[point_idx]
-        if superpixel is not None:
-            superpixel = superpixel[keep]
-        strides = self.teacher.strides
-        return self.distill_neck.loss(
-            levels,
-            teacher_feats,
-            point_idx[keep],
-            img_idx[keep],
-            uv[keep],
-            image_size=image_size,
-            superpixel=superpixel,
-            feature_strides=strides)
+        ``feature_level='last'``: each last-level voxel that holds a t0
+        point, once (its points share its feature, so pooling the voxels'
+        H_CLS outputs by max is pooling the points'); ``'bottleneck'``:
+        the t0 voxels of the student's bottleneck.
+        """
+        batch_size = len(sizes)
+        if self.global_token.feature_level == 'bottleneck':
+            bottleneck = out['bottleneck']
+            batch = bottleneck['coors'][:, 0].long()
+            is_t0 = batch < batch_size
+            return bottleneck['feats'][is_t0], batch[is_t0]
+        index = levels.index[-1]
+        batch = torch.repeat_interleave(
+            torch.arange(batch_size, device=index.device),
+            torch.as_tensor(sizes, device=index.device))
+        valid = index >= 0
+        rows, inverse = torch.unique(index[valid], return_inverse=True)
+        row_batch = batch.new_zeros(len(rows)).scatter_(
+            0, inverse, batch[valid])
+        return levels.feats[-1][rows], row_batch
 
 
 def _drop_teacher_keys(module, state_dict, prefix, local_metadata):

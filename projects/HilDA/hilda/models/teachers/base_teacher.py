@@ -93,6 +93,7 @@ class BaseImageTeacher(BaseModule):
         # kept/missing/unexpected key counts of the checkpoint load.
         self.load_counts: Dict[str, int] = {}
         self._fingerprint: Optional[Tensor] = None
+        self._cache_key: Optional[str] = None
 
     @staticmethod
     def _checkpoint_from_init_cfg(checkpoint: Optional[str],
@@ -215,6 +216,65 @@ class BaseImageTeacher(BaseModule):
                 enabled=dtype is not None):
             feats, cls = self._forward(imgs)
         return dict(feats=feats, cls=cls)
+
+    def encode_views(self, imgs: Tensor) -> Tuple[List[Tensor], Tensor]:
+        """Run the teacher on every camera of a batch.
+
+        Args:
+            imgs (Tensor): (B, num_cams, 3, H, W) normalised images.
+
+        Returns:
+            tuple: per level (B*num_cams, D_l, h_l, w_l) maps (samples,
+            then cameras) and the (B, num_cams, D) CLS tokens, constants.
+        """
+        batch_size, num_cams = imgs.shape[:2]
+        out = self(imgs.flatten(0, 1))
+        cls = out['cls'].view(batch_size, num_cams, -1)
+        return [f.detach() for f in out['feats']], cls.detach()
+
+    def from_cache(self, feats: List[Tensor],
+                   data_samples: list) -> List[Tensor]:
+        """This teacher's levels among cached ones (``LoadTeacherFeatures``).
+
+        The cache must come from this very teacher (type, CLS and weights,
+        see :meth:`cache_key`) and hold every level in ``out_indices``.
+
+        Args:
+            feats (list[Tensor]): Per cached level (B*num_cams, D, h, w).
+            data_samples (list): The batch's samples, with the cache's
+                ``teacher_cache_key`` / ``teacher_cache_levels`` metainfo.
+
+        Returns:
+            list[Tensor]: The maps of this teacher's levels, shallow first.
+
+        Raises:
+            ValueError: The cache is another teacher's or lacks a level.
+        """
+        if self._cache_key is None:
+            self._cache_key = self.cache_key()
+        keys = {s.metainfo.get('teacher_cache_key') for s in data_samples}
+        if keys != {self._cache_key}:
+            raise ValueError(
+                f'cached teacher features were made by a teacher with key '
+                f'{sorted(map(str, keys))}, but this model\'s '
+                f'{type(self).__name__} has key {self._cache_key} '
+                '(other weights or CLS): re-run '
+                'tools/cache_teacher_features.py with this config')
+        cached = list(data_samples[0].teacher_cache_levels)
+        wanted = list(self.out_indices)
+        missing = sorted(set(wanted) - set(cached))
+        if missing:
+            raise ValueError(
+                f'the teacher-feature cache holds levels (out_indices) '
+                f'{cached}, the teacher needs {wanted}: re-run '
+                'tools/cache_teacher_features.py with this config')
+        feats = [feats[cached.index(i)] for i in wanted]
+        channels = [f.shape[1] for f in feats]
+        if channels != list(self.out_channels):
+            raise ValueError(
+                f'cached teacher features have channels {channels}, the '
+                f'teacher gives {list(self.out_channels)}')
+        return feats
 
     def compute_dtype(self, device: torch.device) -> Optional[torch.dtype]:
         """The autocast dtype of the forward on ``device`` (None: autocast

@@ -3,12 +3,19 @@ import pytest
 import torch
 from mmdet3d.registry import MODELS
 
+LOSSES = dict(
+    cosine='CosineDistanceLoss',
+    l2='NormalizedL2Loss',
+    infonce='SuperpixelInfoNCELoss')
 
-def build_neck(**kwargs):
+
+def build_head(loss_type=None, **kwargs):
     cfg = dict(
-        type='HierarchicalDistillNeck',
+        type='HierarchicalDistillHead',
         student_channels=[8, 6],
         teacher_channels=[5, 4])
+    if loss_type is not None:
+        cfg['loss'] = dict(type=LOSSES[loss_type])
     cfg.update(kwargs)
     return MODELS.build(cfg)
 
@@ -29,14 +36,14 @@ def make_batch(num_points=40, num_pairs=30, seed=0):
 
 def test_level_count_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match='student gives 2 levels.*teacher 3'):
-        build_neck(teacher_channels=[5, 4, 3])
+        build_head(teacher_channels=[5, 4, 3])
 
 
 @pytest.mark.parametrize('loss_type', ['cosine', 'l2'])
 def test_loss_per_level_reaches_student_not_teacher(loss_type):
-    neck = build_neck(loss_type=loss_type, level_weights=[1.0, 0.5])
+    head = build_head(loss_type=loss_type, level_weights=[1.0, 0.5])
     point_feats, teacher, pairs = make_batch()
-    losses = neck.loss(point_feats, teacher, image_size=(28, 42), **pairs)
+    losses = head.loss(point_feats, teacher, image_size=(28, 42), **pairs)
     assert set(losses) == {'loss_distill_l0', 'loss_distill_l1'}
     total = sum(losses.values())
     assert torch.isfinite(total) and total > 0
@@ -50,7 +57,7 @@ def test_loss_per_level_reaches_student_not_teacher(loss_type):
 
 def test_training_the_heads_aligns_student_with_teacher():
     torch.manual_seed(0)
-    neck = build_neck(student_channels=[5, 4])
+    head = build_head(student_channels=[5, 4], head_type='linear')
     _, teacher, pairs = make_batch()
     from projects.HilDA.hilda.models.utils import bilinear_sample
 
@@ -62,11 +69,11 @@ def test_training_the_heads_aligns_student_with_teacher():
                             (28, 42))[:, torch.randperm(t.shape[1])])
         for t in teacher
     ]
-    optim = torch.optim.Adam(neck.parameters(), lr=0.05)
+    optim = torch.optim.Adam(head.parameters(), lr=0.05)
     first = None
     for _ in range(100):
-        loss = sum(neck.loss(feats, teacher, image_size=(28, 42),
-                             **pairs).values())
+        loss = sum(
+            head.loss(feats, teacher, image_size=(28, 42), **pairs).values())
         first = loss.item() if first is None else first
         optim.zero_grad()
         loss.backward()
@@ -75,19 +82,19 @@ def test_training_the_heads_aligns_student_with_teacher():
 
 
 def test_zero_correspondences_give_zero_loss_not_nan():
-    neck = build_neck()
+    head = build_head()
     point_feats, teacher, _ = make_batch()
     empty = dict(
         point_idx=torch.zeros(0, dtype=torch.long),
         img_idx=torch.zeros(0, dtype=torch.long),
         uv=torch.zeros(0, 2))
-    losses = neck.loss(point_feats, teacher, image_size=(28, 42), **empty)
+    losses = head.loss(point_feats, teacher, image_size=(28, 42), **empty)
     total = sum(losses.values())
     assert total.item() == 0.0
     total.backward()  # the graph exists, gradients are zero
     assert all(p.grad is not None and not p.grad.any()
-               for p in neck.parameters())
-    assert neck.num_empty_batches == 1
+               for p in head.parameters())
+    assert head.num_empty_batches == 1
 
 
 def test_infonce_prefers_matching_superpixels():
@@ -102,10 +109,10 @@ def test_infonce_prefers_matching_superpixels():
 
 
 def test_infonce_without_superpixels_says_what_to_add():
-    neck = build_neck(loss_type='infonce')
+    head = build_head(loss_type='infonce')
     point_feats, teacher, pairs = make_batch()
     with pytest.raises(ValueError, match='ImageSuperpixels'):
-        neck.loss(point_feats, teacher, image_size=(28, 42), **pairs)
+        head.loss(point_feats, teacher, image_size=(28, 42), **pairs)
 
 
 @pytest.mark.parametrize('loss_type', ['cosine', 'l2'])
@@ -116,18 +123,18 @@ def test_ranks_with_different_pair_counts_match_one_process(
     10/20 or 0/30 over two ranks gives the one-process loss and gradient."""
     from tests.helpers.fake_dist import assert_ranks_match_one_process
     torch.manual_seed(0)
-    neck = build_neck(loss_type=loss_type, level_weights=[1.0, 0.5])
+    head = build_head(loss_type=loss_type, level_weights=[1.0, 0.5])
     point_feats, teacher, pairs = make_batch()
 
     def loss_fn(part):
         return sum(
-            neck.loss(point_feats, teacher, image_size=(28, 42),
+            head.loss(point_feats, teacher, image_size=(28, 42),
                       **part).values())
 
     first = {k: v[:split] for k, v in pairs.items()}
     second = {k: v[split:] for k, v in pairs.items()}
     assert_ranks_match_one_process(monkeypatch, loss_fn,
-                                   list(neck.parameters()) + point_feats,
+                                   list(head.parameters()) + point_feats,
                                    pairs, [first, second])
 
 
@@ -151,3 +158,48 @@ def test_summed_losses_do_not_overflow_in_half_precision():
         total = loss(student, -student, reduction='sum')  # ~2 or 4 each
         assert total.dtype == torch.float32 and torch.isfinite(total)
         assert total > 65504  # beyond float16's range
+
+
+def test_paper_defaults_are_an_mlp_head_per_level_and_cosine():
+    head = build_head()
+    assert type(head.loss_fn).__name__ == 'CosineDistanceLoss'
+    assert len(head.heads) == 2
+    assert all(isinstance(h, torch.nn.Sequential) for h in head.heads)
+
+
+def test_level_weights_are_normalised_to_a_mean_over_levels():
+    """Two identical levels give the one-level loss: the same loss_weight
+    means the same thing for any number of levels."""
+    torch.manual_seed(0)
+    one = build_head(student_channels=[8], teacher_channels=[5])
+    two = build_head(student_channels=[8, 8], teacher_channels=[5, 5])
+    two.heads[0].load_state_dict(one.heads[0].state_dict())
+    two.heads[1].load_state_dict(one.heads[0].state_dict())
+    point_feats, teacher, pairs = make_batch()
+    single = sum(
+        one.loss(point_feats[:1], teacher[:1], image_size=(28, 42),
+                 **pairs).values())
+    double = sum(
+        two.loss(
+            [point_feats[0]] * 2, [teacher[0]] * 2,
+            image_size=(28, 42),
+            **pairs).values())
+    torch.testing.assert_close(double, single)
+    assert build_head(level_weights=[3.0, 1.0]).level_weights == [0.75, 0.25]
+
+
+def test_the_loss_module_carries_its_weight():
+    torch.manual_seed(0)
+    head = build_head()
+    heavy = build_head(loss=dict(type='CosineDistanceLoss', loss_weight=3.0))
+    heavy.load_state_dict(head.state_dict())
+    point_feats, teacher, pairs = make_batch()
+    base = head.loss(point_feats, teacher, image_size=(28, 42), **pairs)
+    got = heavy.loss(point_feats, teacher, image_size=(28, 42), **pairs)
+    for name in base:
+        torch.testing.assert_close(got[name], 3 * base[name])
+
+
+def test_zero_level_weights_are_refused():
+    with pytest.raises(ValueError, match='positive sum'):
+        build_head(level_weights=[0.0, 0.0])

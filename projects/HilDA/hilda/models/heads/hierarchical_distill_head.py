@@ -4,38 +4,33 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet3d.registry import MODELS
-from mmdet3d.utils import OptMultiConfig
+from mmdet3d.utils import ConfigType, OptMultiConfig
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ..backbones import PointLevels
-from ..losses import DISTILL_LOSSES, num_superpixels
-from ..utils import bilinear_sample, global_mean
-
-
-def projection_head(in_channels: int, out_channels: int, head_type: str,
-                    hidden_channels: Optional[int]) -> nn.Module:
-    """H_l: student channels -> teacher channels (linear or 2-layer MLP)."""
-    if head_type == 'linear':
-        return nn.Linear(in_channels, out_channels)
-    if head_type == 'mlp':
-        hidden = hidden_channels or max(in_channels, out_channels)
-        return nn.Sequential(
-            nn.Linear(in_channels, hidden), nn.LayerNorm(hidden), nn.GELU(),
-            nn.Linear(hidden, out_channels))
-    raise ValueError(f"head_type must be 'linear' or 'mlp', got {head_type}")
+from ..losses import num_superpixels
+from ..utils import bilinear_sample, global_mean, projection_head
 
 
 @MODELS.register_module()
-class HierarchicalDistillNeck(BaseModule):
+class HierarchicalDistillHead(BaseModule):
     """Per-level heads H_l and the hierarchical distillation loss L_distill.
 
     Level ``l`` of the student (point features) is aligned with level ``l``
     of the teacher (feature maps sampled bilinearly at each point's pixel);
-    both lists run shallow -> deep, so the deepest levels pair up. The loss
-    is ``sum_l w_l * loss(H_l(F_l), Q_l)``, each level's loss a mean over
-    all point-pixel pairs of the batch (InfoNCE: over its superpixels).
+    both lists run shallow -> deep, so the deepest levels pair up. The
+    paper's setting is two levels (K = 1: the last two teacher blocks with
+    the last two student decoder stages), one small MLP head per level and
+    the cosine distance; the number of levels is set by the student's and
+    teacher's ``num_levels``.
+
+    The loss is ``loss_weight * sum_l w_l * L_l`` with the level weights
+    normalised to sum to 1 (``w_l = level_weights[l] / sum(level_weights)``):
+    a weighted *mean* over the levels, so the same ``loss_weight`` means
+    the same with 1 and with 4 levels. ``L_l`` is a mean over all
+    point-pixel pairs of the batch (InfoNCE: over its superpixels).
 
     Distributed training: the mean is over the pairs of *all* ranks (each
     rank divides its sum by the pair count averaged over ranks, see
@@ -51,14 +46,16 @@ class HierarchicalDistillNeck(BaseModule):
         student_channels (Sequence[int]): Channels of each student level.
         teacher_channels (Sequence[int]): Channels of each teacher level;
             same length as ``student_channels``.
-        head_type (str): 'linear' (default) or 'mlp'.
+        head_type (str): H_l, ``'mlp'`` (default, the paper's small MLP)
+            or ``'linear'``.
         hidden_channels (int, optional): MLP width.
-        loss_type (str): 'cosine' (default), 'l2' (normalised L2) or
-            'infonce' (SLidR's superpixel-pooled InfoNCE; needs superpixel
-            ids for the pairs).
-        level_weights (Sequence[float], optional): One weight per level;
-            defaults to 1 for each.
-        temperature (float): InfoNCE temperature. Defaults to 0.07.
+        loss (dict): The per-pair loss, a registered module:
+            ``CosineDistanceLoss`` (default, the paper's),
+            ``NormalizedL2Loss`` or ``SuperpixelInfoNCELoss`` (SLidR;
+            needs superpixel ids for the pairs). Its ``loss_weight`` is
+            L_distill's weight in the total loss.
+        level_weights (Sequence[float], optional): Relative weight of each
+            level, normalised to sum to 1; defaults to equal weights.
         max_pairs (int, optional): Randomly keep at most this many pairs
             per batch and rank (memory cap); None keeps all. The subset
             depends on the rank layout, so a capped run does not match
@@ -69,11 +66,11 @@ class HierarchicalDistillNeck(BaseModule):
     def __init__(self,
                  student_channels: Sequence[int],
                  teacher_channels: Sequence[int],
-                 head_type: str = 'linear',
+                 head_type: str = 'mlp',
                  hidden_channels: Optional[int] = None,
-                 loss_type: str = 'cosine',
+                 loss: ConfigType = dict(
+                     type='CosineDistanceLoss', loss_weight=1.0),
                  level_weights: Optional[Sequence[float]] = None,
-                 temperature: float = 0.07,
                  max_pairs: Optional[int] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -83,16 +80,16 @@ class HierarchicalDistillNeck(BaseModule):
                 f'({list(student_channels)} channels) but the teacher '
                 f'{len(teacher_channels)} ({list(teacher_channels)}); set '
                 'the same number of levels (K+1) for both')
-        if loss_type not in DISTILL_LOSSES:
-            raise ValueError(f'loss_type must be one of '
-                             f'{sorted(DISTILL_LOSSES)}, got {loss_type}')
         self.num_levels = len(student_channels)
-        self.level_weights = list(level_weights or [1.0] * self.num_levels)
-        if len(self.level_weights) != self.num_levels:
-            raise ValueError(f'{len(self.level_weights)} level_weights for '
+        weights = list(level_weights or [1.0] * self.num_levels)
+        if len(weights) != self.num_levels:
+            raise ValueError(f'{len(weights)} level_weights for '
                              f'{self.num_levels} levels')
-        self.loss_type = loss_type
-        self.temperature = temperature
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError('level_weights must be >= 0 with a positive '
+                             f'sum, got {weights}')
+        self.level_weights = [w / sum(weights) for w in weights]
+        self.loss_fn = MODELS.build(loss)
         self.max_pairs = max_pairs
         self.heads = nn.ModuleList(
             projection_head(s, t, head_type, hidden_channels)
@@ -128,14 +125,16 @@ class HierarchicalDistillNeck(BaseModule):
             uv (Tensor): (P, 2) pixel of each pair in the teacher's input.
             image_size (tuple[int, int]): (H, W) of the teacher's input.
             superpixel (Tensor, optional): (P,) superpixel id of each pair,
-                unique over the batch; required for 'infonce'.
+                unique over the batch; required by SuperpixelInfoNCELoss.
             feature_strides (Sequence[int], optional): Input pixels per
                 feature cell of each teacher level. Needed when the teacher
                 padded its input (CNN maps of ``ceil(W / s)`` cells); by
                 default a map is taken to cover exactly ``image_size``.
 
         Returns:
-            dict[str, Tensor]: ``loss_distill_l{i}`` per level (weighted).
+            dict[str, Tensor]: ``loss_distill_l{i}`` per level, weighted
+            (``loss_weight`` times the normalised level weight); their sum
+            is L_distill's term of the total loss.
         """
         if len(point_feats) != self.num_levels or \
                 len(teacher_feats) != self.num_levels:
@@ -177,10 +176,11 @@ class HierarchicalDistillNeck(BaseModule):
                 point_idx.numel(), device=point_idx.device)[:self.max_pairs]
             point_idx, img_idx, uv = point_idx[keep], img_idx[keep], uv[keep]
             superpixel = None if superpixel is None else superpixel[keep]
-        if self.loss_type == 'infonce':
+        if self.loss_fn.needs_segments:
             if superpixel is None:
-                raise ValueError("loss_type='infonce' needs superpixels: add "
-                                 'ImageSuperpixels to the pipeline')
+                raise ValueError(
+                    f'{type(self.loss_fn).__name__} needs superpixels: add '
+                    'ImageSuperpixels to the pipeline')
             count = num_superpixels(superpixel)
         else:
             count = point_idx.numel()
@@ -193,15 +193,6 @@ class HierarchicalDistillNeck(BaseModule):
                 maps.shape[-2] * feature_strides[i],
                 maps.shape[-1] * feature_strides[i])
             teacher = bilinear_sample(maps, img_idx, uv, covered)
-            if self.loss_type == 'infonce':
-                value = DISTILL_LOSSES['infonce'](
-                    student,
-                    teacher,
-                    superpixel,
-                    self.temperature,
-                    reduction='sum')
-            else:
-                value = DISTILL_LOSSES[self.loss_type](
-                    student, teacher, reduction='sum')
+            value = self.loss_fn(student, teacher, superpixel, reduction='sum')
             sums.append(value)
         return sums, count

@@ -1,0 +1,41 @@
+# Copyright (c) HilDA authors. All rights reserved.
+from mmdet3d.registry import MODELS
+from torch import Tensor, nn
+
+from .cosine_distance_loss import cosine_distance
+from .utils import reduce_rows
+
+
+def normalized_l2_loss(student: Tensor,
+                       teacher: Tensor,
+                       reduction: str = 'mean') -> Tensor:
+    """Squared distance between L2-normalised rows (0 to 4), averaged or
+    summed over the rows: ``|s/|s| - t/|t||^2 = 2 (1 - cos(s, t))``."""
+    return reduce_rows(2 * cosine_distance(student, teacher), reduction)
+
+
+@MODELS.register_module()
+class NormalizedL2Loss(nn.Module):
+    """Squared L2 distance between L2-normalised student and teacher rows.
+
+    A project option for L_distill (the paper's L2 row, 53.8 vs cosine's
+    56.3 linear-probe mIoU).
+
+    Args:
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+    """
+
+    needs_segments = False
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                student: Tensor,
+                teacher: Tensor,
+                segment: Tensor = None,
+                reduction: str = 'mean') -> Tensor:
+        """Weighted mean or sum over the (P, D) rows."""
+        return self.loss_weight * normalized_l2_loss(student, teacher,
+                                                     reduction)

@@ -1,0 +1,146 @@
+# Copyright (c) HilDA authors. All rights reserved.
+import pytest
+import torch
+from mmdet3d.registry import MODELS
+
+from projects.HilDA.hilda.models.utils import segment_max, segment_softmax
+
+
+def test_segment_softmax_normalises_within_each_sample():
+    scores = torch.randn(7, 2)
+    segment = torch.tensor([0, 0, 1, 1, 1, 2, 2])
+    attn = segment_softmax(scores, segment, 3)
+    sums = torch.zeros(3, 2).index_add_(0, segment, attn)
+    torch.testing.assert_close(sums, torch.ones(3, 2))
+
+
+@pytest.mark.parametrize('pooling', ['max', 'attention', 'mean'])
+def test_token_of_a_sample_ignores_other_samples(pooling):
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(
+            type='GlobalTokenHead',
+            in_channels=8,
+            teacher_channels=6,
+            pooling=pooling,
+            num_heads=2))
+    feats = torch.randn(10, 8)
+    batch = torch.tensor([0] * 4 + [1] * 6)
+    token = head(feats, batch, 2)
+    changed = feats.clone()
+    changed[4:] += 5.0  # only sample 1 changes
+    token2 = head(changed, batch, 2)
+    assert token.shape == (2, 6)
+    torch.testing.assert_close(token[0], token2[0])
+    assert not torch.allclose(token[1], token2[1])
+
+
+def test_cls_loss_trains_the_token_towards_the_teacher():
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(
+            type='GlobalTokenHead',
+            in_channels=8,
+            teacher_channels=6,
+            pooling='attention',
+            loss=dict(type='CosineDistanceLoss')))
+    feats = torch.randn(10, 8)
+    batch = torch.tensor([0] * 4 + [1] * 6)
+    teacher_cls = torch.randn(2, 6)
+    optim = torch.optim.Adam(head.parameters(), lr=0.02)
+    losses = []
+    for _ in range(60):
+        loss = head.loss(feats, batch, teacher_cls)['loss_cls']
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        losses.append(loss.item())
+    assert head.query.grad is not None
+    assert losses[-1] < 0.1 < losses[0]
+
+
+def test_ranks_with_different_batch_sizes_match_one_process(monkeypatch):
+    """L_CLS averages over the samples of all ranks: 1 + 3 samples on two
+    (simulated) ranks give the loss and gradient of one batch of 4."""
+    from tests.helpers.fake_dist import assert_ranks_match_one_process
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    feats = torch.randn(20, 8)
+    batch = torch.arange(4).repeat_interleave(5)
+    teacher_cls = torch.randn(4, 6)
+
+    def loss_fn(samples):
+        rows = torch.isin(batch, samples)
+        local = torch.searchsorted(samples, batch[rows])
+        return head.loss(feats[rows], local, teacher_cls[samples])['loss_cls']
+
+    assert_ranks_match_one_process(
+        monkeypatch, loss_fn, head.parameters(), torch.arange(4),
+        [torch.tensor([2]), torch.tensor([0, 1, 3])])
+
+
+def test_segment_max_is_per_segment_and_zero_when_empty():
+    feats = torch.tensor([[1., -5.], [3., -7.], [2., 4.]])
+    got = segment_max(feats, torch.tensor([0, 0, 2]), 3)
+    torch.testing.assert_close(got,
+                               torch.tensor([[3., -5.], [0., 0.], [2., 4.]]))
+
+
+def test_paper_token_is_the_max_of_h_cls_over_the_points():
+    """H_CLS on every point, then the max over the sample's points (not
+    H_CLS of pooled features)."""
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    feats = torch.randn(10, 8)
+    batch = torch.tensor([0] * 4 + [1] * 6)
+    token = head(feats, batch, 2)
+    mapped = head.cls_head(feats)
+    expected = torch.stack([mapped[:4].amax(0), mapped[4:].amax(0)])
+    torch.testing.assert_close(token, expected)
+
+
+def test_paper_cls_loss_is_mse_to_the_max_over_cameras():
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    feats = torch.randn(10, 8)
+    batch = torch.tensor([0] * 4 + [1] * 6)
+    cams = torch.randn(2, 3, 6)  # (B, num_cams, D)
+    got = head.loss(feats, batch, cams)['loss_cls']
+    expected = torch.nn.functional.mse_loss(
+        head(feats, batch, 2), cams.amax(1))
+    torch.testing.assert_close(got, expected)
+
+
+def test_mean_over_cameras_is_an_option():
+    head = MODELS.build(
+        dict(
+            type='GlobalTokenHead',
+            in_channels=8,
+            teacher_channels=6,
+            camera_pooling='mean'))
+    cams = torch.randn(2, 3, 6)
+    torch.testing.assert_close(head.scene_descriptor(cams), cams.mean(1))
+
+
+def test_a_sample_without_features_takes_no_part():
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    feats = torch.randn(4, 8)
+    cams = torch.randn(2, 3, 6)
+    both = head.loss(feats, torch.zeros(4, dtype=torch.long), cams)
+    only = head.loss(feats, torch.zeros(4, dtype=torch.long), cams[:1])
+    torch.testing.assert_close(both['loss_cls'], only['loss_cls'])
+
+
+def test_unknown_pooling_is_a_clear_error():
+    with pytest.raises(ValueError, match='pooling must be one of'):
+        MODELS.build(
+            dict(
+                type='GlobalTokenHead',
+                in_channels=8,
+                teacher_channels=6,
+                pooling='sum'))

@@ -1,0 +1,95 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Does the diffusion objective learn from the student? Numbers on val.
+
+On held-out samples (the val infos next to the config's train infos):
+the denoiser's clean-sample error at fixed noise levels with the true
+condition vs another sample's, DDIM-sampled BEV occupancy IoU against the
+t+1 target next to the all-occupied and t0-carried baselines, and the
+gradient norm each loss term sends into the student's last stage. Writes a
+JSON and prints a markdown table (library:
+``projects/HilDA/hilda/visualization/diffusion_diagnostics.py``).
+
+Example:
+    python tools/analysis_tools/diffusion_diagnostics.py \
+        configs/hilda/hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo.py \
+        work_dirs/demo/iter_150.pth --out work_dirs/demo/diffusion_diag.json
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+# Make `projects.HilDA.hilda` importable from any working directory, as
+# tools/train.py does.
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from projects.HilDA.hilda.utils import (CheckedDictAction, ConfigError,
+                                        load_config, run_tool)
+from projects.HilDA.hilda.visualization import (VisualizationError,
+                                                diffusion_diagnostics,
+                                                markdown_table)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='pre-training config file')
+    parser.add_argument('checkpoint', help='pre-training checkpoint (.pth)')
+    parser.add_argument('--out', required=True, help='JSON file to write')
+    parser.add_argument(
+        '--split',
+        choices=['train', 'val'],
+        default='val',
+        help="'val' (default) swaps 'train' for 'val' in the "
+        "train_dataloader's ann_file name")
+    parser.add_argument(
+        '--num-samples',
+        type=int,
+        default=None,
+        help='first N samples of the split (default: all)')
+    parser.add_argument(
+        '--timesteps',
+        type=int,
+        nargs='+',
+        default=[100, 300, 600],
+        help='noise levels of the clean-sample error')
+    parser.add_argument(
+        '--num-inference-steps', type=int, default=20, help='DDIM steps')
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument('--device', default='cpu', help='torch device')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=CheckedDictAction,
+        help='override config settings, KEY=VALUE items as in train.py')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        raise ConfigError(f'checkpoint {args.checkpoint} does not exist')
+    try:
+        result = diffusion_diagnostics(
+            cfg,
+            args.checkpoint,
+            split=args.split,
+            num_samples=args.num_samples,
+            timesteps=args.timesteps,
+            num_inference_steps=args.num_inference_steps,
+            seed=args.seed,
+            device=args.device)
+    except (VisualizationError, FileNotFoundError) as e:
+        raise ConfigError(str(e)) from e
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(result, f, indent=2)
+    print()
+    print(markdown_table(result))
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    run_tool(main, 'diffusion_diagnostics.py')
