@@ -19,8 +19,7 @@ import time
 # tools/train.py does.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.HilDA.demo_world import (DemoStatistics,  # noqa: E402
-                                       create_demo_dataset)
+from projects.HilDA import demo_world  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -72,8 +71,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
-    stats = DemoStatistics()
-    paths = create_demo_dataset(
+    stats = demo_world.DemoStatistics()
+    paths = demo_world.create_demo_dataset(
         args.out_dir,
         num_scenes=args.scenes,
         num_frames=args.frames,

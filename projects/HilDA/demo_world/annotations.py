@@ -65,9 +65,8 @@ def lidar_instances(scene: Scene,
         label = int(scene.obj_label[obj])
         # Objects beyond the range keep their box when the LiDAR hits
         # them, so that every labelled point lies in a box.
-        if (label not in DETECTION_LABELS
-                or (np.hypot(*bottoms[obj, :2]) > max_dist
-                    and not counts[obj])):
+        far = np.hypot(*bottoms[obj, :2]) > max_dist
+        if label not in DETECTION_LABELS or (far and not counts[obj]):
             continue
         det_label = DETECTION_LABELS[label]
         instances.append(
