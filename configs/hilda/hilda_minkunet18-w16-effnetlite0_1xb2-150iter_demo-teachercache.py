@@ -21,7 +21,7 @@ cached_pipeline = [
         type='LoadTeacherFeatures',
         cache_dir=teacher_cache,
         image_size={{_base_.image_size}}),
-    dict(type='ProjectPointsToImages', occlusion_stride=14),
+    dict(type='ProjectPointsToImages'),
     dict(
         type='ConsistentPointAug',
         rot_range=(-3.1415926, 3.1415926),

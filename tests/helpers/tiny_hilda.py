@@ -68,7 +68,7 @@ def tiny_pipeline(temporal=True):
         LOAD_POINTS,
         LOAD_IMAGES,
         dict(type='MultiViewImageAug', final_size=(42, 56), flip_ratio=0.5),
-        dict(type='ProjectPointsToImages', occlusion_stride=14),
+        dict(type='ProjectPointsToImages'),
         dict(type='ConsistentPointAug', translation_std=(0.2, 0.2, 0.1)),
         dict(
             type='BEVOccupancyTarget',

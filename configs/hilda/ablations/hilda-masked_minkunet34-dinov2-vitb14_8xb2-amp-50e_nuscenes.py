@@ -19,7 +19,7 @@ masked_pipeline = [
         final_size=(224, 448),
         resize_range=(1.0, 1.15),
         flip_ratio=0.5),
-    dict(type='ProjectPointsToImages', occlusion_stride=14),
+    dict(type='ProjectPointsToImages'),
     dict(
         type='ConsistentPointAug',
         rot_range=(-3.1415926, 3.1415926),
