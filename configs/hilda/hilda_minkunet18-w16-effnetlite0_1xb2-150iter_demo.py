@@ -28,5 +28,5 @@ default_hooks = dict(
 log_processor = dict(by_epoch=False, window_size=10)
 # gradnorm_<term> in the log: how hard each loss pushes the student's last
 # stage (computed on the logger's iterations only).
-custom_hooks = _base_.custom_hooks + [dict(type='LossGradNormHook')]
+custom_hooks = [dict(type='LossGradNormHook')]
 randomness = dict(seed=0)

@@ -24,7 +24,7 @@ default_hooks = dict(
 log_processor = dict(by_epoch=True)
 # gradnorm_<term> in the log: how hard each loss pushes the student's last
 # stage (computed on the logger's iterations only).
-custom_hooks = _base_.custom_hooks + [dict(type='LossGradNormHook')]
+custom_hooks = [dict(type='LossGradNormHook')]
 # Each rank its own seed: otherwise all ranks draw the same augmentations
 # (DDP broadcasts rank 0's initial weights anyway). The diffusion noise is
 # drawn per sample (OccupancyDiffusionHead's noise_per_sample) and does not

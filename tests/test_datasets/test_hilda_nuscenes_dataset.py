@@ -38,16 +38,20 @@ def test_real_keyframe_loads_and_about_20k_points_project(real_frame_root):
     assert (sample['num_pairs_per_cam'] > 1000).all()
 
 
+@pytest.mark.parametrize('occlusion', [
+    dict(occlusion='free_space'),
+    dict(occlusion='depth_cells', occlusion_stride=14),
+])
 def test_real_keyframe_occlusion_handling_keeps_fewer_points(
-        real_frame_root):
+        real_frame_root, occlusion):
     pipeline = [
         LOAD_T0,
         dict(type='LoadCheckedMultiViewImages', num_views=6),
-        dict(type='ProjectPointsToImages', occlusion_stride=14),
+        dict(type='ProjectPointsToImages', **occlusion),
     ]
     occluded = hilda_dataset(
         real_frame_root, REAL_FRAME_INFO, pipeline, temporal=False)[0]
-    pipeline[-1] = dict(type='ProjectPointsToImages')
+    pipeline[-1] = dict(type='ProjectPointsToImages', occlusion=None)
     plain = hilda_dataset(
         real_frame_root, REAL_FRAME_INFO, pipeline, temporal=False)[0]
     kept = len(occluded['pair_point_idx'])

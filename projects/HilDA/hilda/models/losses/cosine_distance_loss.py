@@ -2,9 +2,9 @@
 import torch
 import torch.nn.functional as F
 from mmdet3d.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
-from .utils import reduce_rows
+from .utils import RowAlignmentLoss, reduce_rows
 
 
 class _CosineDistance(torch.autograd.Function):
@@ -49,7 +49,7 @@ def cosine_distance_loss(student: Tensor,
 
 
 @MODELS.register_module()
-class CosineDistanceLoss(nn.Module):
+class CosineDistanceLoss(RowAlignmentLoss):
     """Cosine distance ``1 - cos(s, t)`` between student and teacher rows.
 
     The paper's L_distill (it beat L2 and KL in the paper's ablation).
@@ -58,19 +58,4 @@ class CosineDistanceLoss(nn.Module):
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
     """
 
-    #: Items the loss averages over: rows (pairs), not superpixels.
-    needs_segments = False
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self,
-                student: Tensor,
-                teacher: Tensor,
-                segment: Tensor = None,
-                reduction: str = 'mean') -> Tensor:
-        """Weighted mean or sum over the (P, D) rows; ``segment`` is
-        ignored (the interface of :class:`SuperpixelInfoNCELoss`)."""
-        return self.loss_weight * cosine_distance_loss(student, teacher,
-                                                       reduction)
+    row_loss = staticmethod(cosine_distance_loss)

@@ -2,9 +2,9 @@
 import torch
 import torch.nn.functional as F
 from mmdet3d.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
-from .utils import reduce_rows
+from .utils import RowAlignmentLoss, reduce_rows
 
 
 def feature_mse_loss(student: Tensor,
@@ -20,7 +20,7 @@ def feature_mse_loss(student: Tensor,
 
 
 @MODELS.register_module()
-class FeatureMSELoss(nn.Module):
+class FeatureMSELoss(RowAlignmentLoss):
     """MSE between student and teacher feature rows (the paper's L_CLS).
 
     Unlike mmdet's ``MSELoss`` it reduces per row first (mean over the
@@ -32,16 +32,4 @@ class FeatureMSELoss(nn.Module):
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
     """
 
-    needs_segments = False
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self,
-                student: Tensor,
-                teacher: Tensor,
-                segment: Tensor = None,
-                reduction: str = 'mean') -> Tensor:
-        """Weighted mean or sum over the (P, D) rows."""
-        return self.loss_weight * feature_mse_loss(student, teacher, reduction)
+    row_loss = staticmethod(feature_mse_loss)

@@ -1,9 +1,9 @@
 # Copyright (c) HilDA authors. All rights reserved.
 from mmdet3d.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
 from .cosine_distance_loss import cosine_distance
-from .utils import reduce_rows
+from .utils import RowAlignmentLoss, reduce_rows
 
 
 def normalized_l2_loss(student: Tensor,
@@ -15,7 +15,7 @@ def normalized_l2_loss(student: Tensor,
 
 
 @MODELS.register_module()
-class NormalizedL2Loss(nn.Module):
+class NormalizedL2Loss(RowAlignmentLoss):
     """Squared L2 distance between L2-normalised student and teacher rows.
 
     A project option for L_distill (the paper's L2 row, 53.8 vs cosine's
@@ -25,17 +25,4 @@ class NormalizedL2Loss(nn.Module):
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
     """
 
-    needs_segments = False
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self,
-                student: Tensor,
-                teacher: Tensor,
-                segment: Tensor = None,
-                reduction: str = 'mean') -> Tensor:
-        """Weighted mean or sum over the (P, D) rows."""
-        return self.loss_weight * normalized_l2_loss(student, teacher,
-                                                     reduction)
+    row_loss = staticmethod(normalized_l2_loss)
