@@ -112,7 +112,10 @@ def test_point_levels_gather_through_a_head_equals_head_of_rows(num_voxels):
     assert (picked < 0).any()
     grad, = torch.autograd.grad(got.square().sum(), feats)
     grad_expected, = torch.autograd.grad(expected.square().sum(), feats)
-    torch.testing.assert_close(grad, grad_expected)
+    # Each voxel's gradient sums about 60 point terms of both signs, in an
+    # order that depends on torch's threads: float32 cancellation leaves
+    # ~1e-5 relative differences, while a wrong gather is off by O(1).
+    torch.testing.assert_close(grad, grad_expected, rtol=1e-4, atol=1e-4)
 
 
 def test_point_levels_select_and_gather_all():
