@@ -7,7 +7,7 @@ import re
 import pytest
 from mmengine.config import Config
 
-from projects.HilDA.hilda.utils import imports_plugin
+from projects.HilDA.hilda.apis import imports_plugin
 from tests.conftest import REPO_ROOT
 
 PRETRAIN_CONFIGS = sorted(

@@ -157,7 +157,7 @@ def test_truncated_export_fails_its_checksum_before_loading(
         minkunet_export, tmp_path):
     """The sidecar still holds the intact file's hash: before_run (ahead of
     init_weights) names the mismatch instead of a torch load traceback."""
-    from projects.HilDA.hilda.utils import ChecksumError
+    from projects.HilDA.hilda.checkpoints import ChecksumError
     path = tmp_path / 'minkunet.pth'
     data = open(minkunet_export, 'rb').read()
     path.write_bytes(data[:len(data) // 3])
@@ -172,7 +172,7 @@ def test_missing_sidecar_warns_or_is_refused(minkunet_export, tmp_path,
                                              monkeypatch):
     from projects.HilDA.hilda.engine.hooks import \
         pretrained_weights_check_hook as module
-    from projects.HilDA.hilda.utils import ChecksumError
+    from projects.HilDA.hilda.checkpoints import ChecksumError
     path = str(tmp_path / 'copied.pth')
     shutil.copy(minkunet_export, path)  # no sidecar
     logged = []

@@ -8,8 +8,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from projects.HilDA.hilda.datasets.bad_sample_guard import \
-    apply_skip_bad_samples
+from projects.HilDA.hilda.apis import apply_skip_bad_samples
 from projects.HilDA.hilda.datasets.transforms.loading import BadSampleError
 from tests.helpers.reliability import tiny_dataset_cfg, tiny_runner_cfg
 

@@ -11,7 +11,7 @@ from mmengine.hub import get_config
 from mmengine.runner import load_checkpoint, save_checkpoint
 from torch import nn
 
-from projects.HilDA.hilda.utils import export_student
+from projects.HilDA.hilda.checkpoints import export_student
 from tests.conftest import REPO_ROOT
 
 MMDET3D_MINKUNET = ('mmdet3d::minkunet/'

@@ -4,7 +4,7 @@ resume checkpoints (build_cfg only, no training)."""
 import pytest
 import torch
 
-from projects.HilDA.hilda.utils import ConfigError
+from projects.HilDA.hilda.apis import ConfigError
 from tests.conftest import SMOKE_CONFIG, load_tool
 
 

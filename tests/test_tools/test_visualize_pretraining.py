@@ -13,7 +13,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
-from projects.HilDA.hilda.utils import ConfigError
+from projects.HilDA.hilda.apis import ConfigError
 from projects.HilDA.hilda.visualization import (PCAColours, VisualizationError,
                                                 draw_occupancy,
                                                 feature_map_rgb,

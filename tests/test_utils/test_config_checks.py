@@ -2,8 +2,7 @@
 import pytest
 from mmengine.config import Config
 
-from projects.HilDA.hilda.utils import (ConfigError, check_cfg_options,
-                                        imports_plugin, load_config)
+from projects.HilDA.hilda.apis import ConfigError, check_cfg_options, imports_plugin, load_config
 
 PLUGIN_LINE = ("custom_imports = dict(imports=['projects.HilDA.hilda'], "
                'allow_failed_imports=False)\n')

@@ -4,8 +4,8 @@ falls back to the newest intact checkpoint."""
 import pytest
 import torch
 
-from projects.HilDA.hilda.utils import (ConfigError, check_resume_checkpoint,
-                                        find_resume_checkpoint)
+from projects.HilDA.hilda.apis import ConfigError
+from projects.HilDA.hilda.checkpoints import check_resume_checkpoint, find_resume_checkpoint
 
 
 def training_checkpoint(path, it):

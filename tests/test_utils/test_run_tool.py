@@ -10,7 +10,7 @@ from projects.HilDA.hilda.engine.hooks.loss_guard_hook import \
 from projects.HilDA.hilda.engine.hooks.pretrained_weights_check_hook import \
     PretrainedWeightsError
 from projects.HilDA.hilda.errors import HilDAError
-from projects.HilDA.hilda.utils import ConfigError, run_tool
+from projects.HilDA.hilda.apis import ConfigError, run_tool
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from projects.HilDA.hilda.utils import (CheckedDictAction, ConfigError,
-                                        load_config, run_tool)
+from projects.HilDA.hilda.apis import CheckedDictAction, ConfigError, load_config, run_tool
 from projects.HilDA.hilda.visualization import (VisualizationError,
                                                 visualize_pretraining)
 

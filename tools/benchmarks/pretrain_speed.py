@@ -57,7 +57,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.runner import set_random_seed
 from torch import nn
 
-from projects.HilDA.hilda.utils import CheckedDictAction, load_config
+from projects.HilDA.hilda.apis import CheckedDictAction, load_config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from data_pipeline import real_frame_overrides  # noqa: E402

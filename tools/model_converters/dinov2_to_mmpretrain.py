@@ -30,7 +30,7 @@ from projects.HilDA.hilda.models.teachers import (DINOv2Teacher,
                                                   convert_dinov2_to_mmpretrain,
                                                   is_official_dinov2,
                                                   load_state_dict_file)
-from projects.HilDA.hilda.utils import ConfigError, run_tool
+from projects.HilDA.hilda.apis import ConfigError, run_tool
 
 
 def parse_args(argv=None):

@@ -5,7 +5,7 @@ from typing import Dict, List
 from mmdet3d import registry as mmdet3d_registry
 from mmengine.registry import Registry
 
-PLUGIN_MODULE = 'projects.HilDA.hilda'
+from .config_checks import PLUGIN
 
 
 def registered_hilda_modules() -> Dict[str, List[str]]:
@@ -22,7 +22,7 @@ def registered_hilda_modules() -> Dict[str, List[str]]:
             continue
         names = sorted(
             name for name, obj in value.module_dict.items()
-            if getattr(obj, '__module__', '').startswith(PLUGIN_MODULE))
+            if getattr(obj, '__module__', '').startswith(PLUGIN))
         if names:
             report[value.name] = names
     return report

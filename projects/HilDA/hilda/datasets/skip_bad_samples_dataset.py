@@ -5,7 +5,7 @@ HilDA's loaders raise :class:`BadSampleError` naming the file for a missing
 or truncated scan, a scan without a finite point, or a missing/undecodable
 image. By default that stops the run (a broken data set should be noticed).
 With ``skip_bad_samples=True`` the training set is wrapped in
-:class:`SkipBadSamplesDataset`, which serves the next readable sample
+:class:`SkipBadSamplesDataset` (by ``apis.apply_skip_bad_samples``), which serves the next readable sample
 instead, logs each bad file once with its reason, and records what it
 replaced in the returned sample's metainfo (``replaced_bad_samples``), so
 :class:`BadSampleSummaryHook` can count them in the main process even when
@@ -16,7 +16,6 @@ import logging
 from typing import Dict, List, Optional, Tuple, Union
 
 from mmdet3d.registry import DATASETS
-from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
 from .transforms.loading import BadSampleError
@@ -133,31 +132,6 @@ def _attach(data, replaced: list) -> None:
     sample = data.get('data_samples') if isinstance(data, dict) else None
     if sample is not None and hasattr(sample, 'set_metainfo'):
         sample.set_metainfo({SKIP_KEY: replaced})
-
-
-def apply_skip_bad_samples(cfg: Config, summary_hook: bool = True) -> Config:
-    """Honour a config's top-level ``skip_bad_samples`` (default False).
-
-    With it True, ``train_dataloader.dataset`` is wrapped in
-    :class:`SkipBadSamplesDataset` (``skip_bad_samples_cfg`` gives its
-    options, e.g. ``dict(max_skip_ratio=0.05)``) and a
-    ``BadSampleSummaryHook`` is added to ``custom_hooks``. Meant for
-    ``tools/train.py`` so that ``--cfg-options skip_bad_samples=True``
-    works with every config.
-    """
-    if not cfg.get('skip_bad_samples', False):
-        return cfg
-    dataset = cfg.train_dataloader.dataset
-    if dataset.get('type') != 'SkipBadSamplesDataset':
-        options = dict(cfg.get('skip_bad_samples_cfg', None) or {})
-        cfg.train_dataloader.dataset = ConfigDict(
-            type='SkipBadSamplesDataset', dataset=dataset, **options)
-    hooks = list(cfg.get('custom_hooks', None) or [])
-    if summary_hook and not any(
-            h.get('type') == 'BadSampleSummaryHook' for h in hooks):
-        hooks.append(ConfigDict(type='BadSampleSummaryHook'))
-        cfg.custom_hooks = hooks
-    return cfg
 
 
 def replaced_in_batch(data_batch) -> Optional[list]:

@@ -7,7 +7,7 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from .config_checks import ConfigError
+from ..errors import ConfigError
 
 
 def setup_launcher(cfg: Config, launcher: str) -> None:

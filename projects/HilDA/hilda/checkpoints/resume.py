@@ -20,8 +20,8 @@ from typing import List, Optional
 import torch
 from mmengine.logging import print_log
 
-from .checkpoint_safe_globals import register_checkpoint_safe_globals
-from .config_checks import ConfigError
+from ..errors import ConfigError
+from .safe_globals import register_checkpoint_safe_globals
 
 # What mmengine's Runner.resume reads.
 TRAINING_STATE_KEYS = ('meta', 'state_dict', 'message_hub')

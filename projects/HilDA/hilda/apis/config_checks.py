@@ -14,15 +14,11 @@ from typing import Any, Dict, List, Optional
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..errors import HilDAError
+from ..errors import ConfigError
 
 PLUGIN = 'projects.HilDA.hilda'
 PLUGIN_IMPORT_HINT = (f"custom_imports = dict(imports=['{PLUGIN}'], "
                       'allow_failed_imports=False)')
-
-
-class ConfigError(HilDAError):
-    """A config or command-line problem the user can fix; one line."""
 
 
 def _check_option_key(cfg: Config, key: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Callable, Optional
 import torch
 
 from ..errors import HilDAError
-from .work_dir_lock import writer_tag
+from ..utils.work_dir_lock import writer_tag
 
 SIDECAR_SUFFIX = '.sha256'
 _HASH8_NAME = re.compile(r'-([0-9a-f]{8})\.pth$')
