@@ -40,7 +40,7 @@ def load_state_dict_file(path: str) -> StateDict:
 
     The file is read with ``weights_only=True``: HilDA registers the few
     mmengine/numpy globals its checkpoints carry (see
-    ``hilda.utils.checkpoint_safe_globals``), so no arbitrary code runs.
+    ``hilda.checkpoints.safe_globals``), so no arbitrary code runs.
     Container dicts (``state_dict``, ``model``, ``teacher``) and wrapper
     prefixes (``module.``, ``backbone.``) are removed.
 

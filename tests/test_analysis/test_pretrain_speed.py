@@ -5,7 +5,8 @@ import sys
 import torch
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT, load_tool
+from projects.HilDA.analysis import pretrain_speed as tool
+from tests.conftest import REPO_ROOT
 from tests.helpers.synthetic_nuscenes import write_sequence
 from tests.helpers.tiny_hilda import tiny_model_cfg, tiny_pipeline
 
@@ -63,7 +64,6 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
 def test_nested_measures_each_keep_the_peak_of_their_span(monkeypatch):
     """GPU peak memory (simulated): a part resets the peak counter, yet the
     step around it still reports the step's own peak."""
-    tool = load_tool('benchmarks/pretrain_speed.py')
     memory = dict(now=0.0, peak=0.0)
 
     def allocate(mb):
@@ -88,7 +88,6 @@ def test_nested_measures_each_keep_the_peak_of_their_span(monkeypatch):
 def test_ratios_are_medians_of_same_round_ratios():
     """A slow spell that hits one round's variants alike leaves the ratio
     alone; a one-off outlier does not move the median."""
-    tool = load_tool('benchmarks/pretrain_speed.py')
     rounds = [{
         tool.PLAIN: 1.0,
         tool.HILDA: 2.0

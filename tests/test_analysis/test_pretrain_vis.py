@@ -13,18 +13,17 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
-from projects.HilDA.hilda.apis import ConfigError
-from projects.HilDA.hilda.visualization import (PCAColours, VisualizationError,
-                                                draw_occupancy,
-                                                feature_map_rgb,
-                                                load_pretrainer, occupancy_iou,
-                                                occupancy_to_bev, val_ann_file,
-                                                visualize_pretraining)
-from projects.HilDA.hilda.visualization.pretrain_vis import (BEV_MARGIN,
-                                                             BEV_PANEL,
-                                                             FEATURE_PANEL_W,
-                                                             PANEL_TITLE_H,
-                                                             SUPTITLE_H)
+from projects.HilDA.analysis.loading import (VisualizationError,
+                                             load_pretrainer, val_ann_file)
+from projects.HilDA.analysis.occupancy_metrics import (occupancy_iou,
+                                                       occupancy_to_bev)
+from projects.HilDA.analysis.pca_colours import PCAColours, feature_map_rgb
+from projects.HilDA.analysis.pretrain_vis import (BEV_MARGIN, BEV_PANEL,
+                                                  FEATURE_PANEL_W,
+                                                  PANEL_TITLE_H, SUPTITLE_H,
+                                                  draw_occupancy,
+                                                  visualize_pretraining)
+from projects.HilDA.hilda.errors import HilDAError
 from tests.conftest import REPO_ROOT, load_tool
 from tests.helpers.synthetic_nuscenes import write_sequence
 from tests.helpers.tiny_hilda import OCC_RANGE, tiny_model_cfg, tiny_pipeline
@@ -225,9 +224,9 @@ def test_cli_on_a_saved_checkpoint(tiny_config, tmp_path):
     assert 'wrote' in result.stdout and 'occupancy IoU' in result.stdout
     assert_picture(str(out_dir / 'features_1.png'), features_size(3, 2))
     assert_picture(str(out_dir / 'occupancy_1.png'), occupancy_size(3))
-    # A bad index is a one-line ConfigError (run_tool prints it alone).
+    # A bad index is a one-line HilDAError (run_tool prints it alone).
     tool = load_tool('analysis_tools/visualize_pretraining.py')
-    with pytest.raises(ConfigError, match='index 7 out of range'):
+    with pytest.raises(HilDAError, match='index 7 out of range'):
         tool.main([
             tiny_config, checkpoint, '--out-dir',
             str(out_dir), '--index', '7'

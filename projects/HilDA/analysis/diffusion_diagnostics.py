@@ -28,8 +28,9 @@ from mmengine.runner import set_random_seed
 from mmengine.utils import ProgressBar
 from torch import Tensor
 
-from .pretrain_vis import (VisualizationError, build_pretrain_dataset,
-                           load_pretrainer, occupancy_iou, prepare_sample)
+from .loading import (VisualizationError, build_pretrain_dataset,
+                      load_pretrainer, prepare_sample)
+from .occupancy_metrics import mean_bev_iou
 
 
 def occupancy_transform(cfg: Config, source_key: str = 'points'):
@@ -144,14 +145,6 @@ def denoising_errors(head,
             wrong=float(wrong),
             ratio=float(wrong / true.clamp(min=1e-12)))
     return out
-
-
-def mean_bev_iou(preds: Tensor, targets: Tensor) -> float:
-    """Mean over samples of the BEV IoU (NaN samples, empty both, left
-    out)."""
-    ious = [occupancy_iou(p, t)['bev'] for p, t in zip(preds, targets)]
-    ious = [i for i in ious if i == i]
-    return float(np.mean(ious)) if ious else float('nan')
 
 
 @torch.no_grad()

@@ -2,14 +2,14 @@
 from mmdet3d.registry import DATASETS
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT, load_tool
+from projects.HilDA.analysis.pipeline_speed import benchmark
+from tests.conftest import REPO_ROOT
 from tests.helpers.synthetic_nuscenes import write_sequence
 
 
 def test_benchmark_times_every_step_of_the_config_pipeline(tmp_path):
     """The benchmark runs the config's own pipeline and accounts for each
     transform (numbers are not checked: timings are not tests)."""
-    bench = load_tool('benchmarks/data_pipeline.py')
     info, _, _ = write_sequence(str(tmp_path), num_frames=3)
     cfg = Config.fromfile(
         f'{REPO_ROOT}/configs/_base_/datasets/hilda_demo.py')
@@ -19,7 +19,7 @@ def test_benchmark_times_every_step_of_the_config_pipeline(tmp_path):
     dataset_cfg.data_prefix = dict(pts='', img='')
     # The synthetic images are 64x48: crop what fits the ViT patch grid.
     dataset_cfg.pipeline[3]['final_size'] = (42, 56)
-    rate, times = bench.benchmark(DATASETS.build(dataset_cfg), 3, warmup=1)
+    rate, times = benchmark(DATASETS.build(dataset_cfg), 3, warmup=1)
     assert rate > 0
     expected = ['get_data_info'] + [t['type'] for t in dataset_cfg.pipeline]
     assert list(times) == expected

@@ -8,9 +8,10 @@ from mmdet3d.registry import MODELS
 from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
-from projects.HilDA.hilda.visualization import load_pretrainer
-from projects.HilDA.hilda.visualization.diffusion_diagnostics import (
-    denoising_errors, mean_bev_iou, sampled_occupancy_iou)
+from projects.HilDA.analysis.diffusion_diagnostics import (
+    denoising_errors, sampled_occupancy_iou)
+from projects.HilDA.analysis.loading import load_pretrainer
+from projects.HilDA.analysis.occupancy_metrics import mean_bev_iou
 from tests.conftest import load_tool
 from tests.helpers.synthetic_nuscenes import write_sequence
 from tests.helpers.tiny_hilda import tiny_model_cfg, tiny_pipeline
