@@ -11,6 +11,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# The denoiser works on the occupancy target's grid.
+model = dict(diffusion_head=dict(**_base_.bev_grid))
 train_dataloader = dict(batch_size=2)
 optim_wrapper = dict(
     type='OptimWrapper',

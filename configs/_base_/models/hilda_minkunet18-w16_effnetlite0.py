@@ -4,7 +4,7 @@
 # paper's objectives as in hilda_minkunet34_dinov2-vitb14.py: last two
 # levels (K = 1, MLP heads, cosine), H_CLS + max over points and cameras
 # + MSE, temporal occupancy diffusion. The diffusion grid is the demo
-# dataset's occupancy_range (configs/_base_/datasets/hilda_demo.py).
+# dataset's bev_grid (configs/_base_/datasets/hilda_demo.py).
 voxel_size = 0.2
 num_levels = 2  # K + 1
 
@@ -61,9 +61,7 @@ model = dict(
     diffusion_head=dict(
         type='OccupancyDiffusionHead',
         mode='temporal',
-        point_cloud_range=[-32.0, -32.0, -3.0, 32.0, 32.0, 5.0],
-        cell_size=0.8,
-        num_height_bins=1,
+        # The BEV grid is the dataset's bev_grid, set by the config.
         cond_channels=32,
         block_out_channels=(32, 64),
         layers_per_block=1,

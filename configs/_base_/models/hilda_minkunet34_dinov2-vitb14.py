@@ -9,8 +9,9 @@
 # - L_diffusion: temporal BEV occupancy diffusion.
 # Project choices (unpublished, documented options): the loss weights, the
 # level weights (equal, normalised to sum 1), max_pairs, the BEV grid and
-# the denoiser's size. The diffusion head's BEV grid must equal the
-# dataset's BEVOccupancyTarget (configs/_base_/datasets/hilda_nuscenes.py).
+# the denoiser's size. The diffusion head's BEV grid is the dataset's
+# bev_grid (configs/_base_/datasets/hilda_nuscenes.py), which the
+# pre-training configs pass to it.
 # Other teacher sizes: configs/_base_/models/teachers/.
 _base_ = ['./teachers/dinov2-vitb14.py']
 
@@ -66,9 +67,8 @@ model = dict(
     diffusion_head=dict(
         type='OccupancyDiffusionHead',
         mode='temporal',
-        point_cloud_range=[-51.2, -51.2, -5.0, 51.2, 51.2, 3.0],
-        cell_size=0.8,
-        num_height_bins=1,
+        # The BEV grid (point_cloud_range, cell_size, num_height_bins) is
+        # the dataset's bev_grid, set by the pre-training config.
         cond_channels=64,
         block_out_channels=(64, 128, 256),
         layers_per_block=2,
