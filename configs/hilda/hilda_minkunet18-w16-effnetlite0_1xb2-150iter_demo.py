@@ -1,4 +1,4 @@
-# HilDA on the embedded demo world, on CPU in minutes (`make demo`):
+# HilDA on the embedded demo world, on CPU (`make demo`):
 # the paper's objectives on a scaled-down model (MinkUNet18 w16 student,
 # 0.2 m voxels) with the offline real-weight teacher (ImageNet
 # EfficientNet-Lite0 from PyPI), see its model base.
