@@ -20,15 +20,13 @@ bev_grid = dict(
     cell_size=0.8,
     num_height_bins=1)
 
+# The nuScenes steps with the demo's image size and grid (the demo world's
+# ground lies 1.84 m below the LiDAR too).
 image_aug = dict(_base_.image_aug, final_size=image_size)
-# The demo runs without BEV flips (its measurements in the README were
-# made so); the demo world's ground lies 1.84 m below the LiDAR too.
-point_aug = dict(
-    _base_.point_aug, flip_ratio_bev_horizontal=0., flip_ratio_bev_vertical=0.)
 occupancy_target = dict(_base_.occupancy_target, **bev_grid)
 pretrain_pipeline = [
     _base_.load_points, _base_.load_temporal_points, _base_.load_images,
-    image_aug, _base_.project_points, point_aug, occupancy_target,
+    image_aug, _base_.project_points, _base_.point_aug, occupancy_target,
     _base_.pack_inputs
 ]
 
