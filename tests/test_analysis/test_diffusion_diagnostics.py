@@ -13,8 +13,7 @@ from projects.HilDA.analysis.diffusion_diagnostics import (
 from projects.HilDA.analysis.loading import load_pretrainer
 from projects.HilDA.analysis.occupancy_metrics import mean_bev_iou
 from tests.conftest import load_tool
-from tests.helpers.synthetic_nuscenes import write_sequence
-from tests.helpers.tiny_hilda import tiny_model_cfg, tiny_pipeline
+from tests.helpers.tiny_hilda import tiny_config_file
 
 K = 2
 
@@ -79,27 +78,8 @@ def test_sampled_iou_and_its_baselines():
 
 @pytest.fixture(scope='module')
 def tiny_config(tmp_path_factory):
-    root = tmp_path_factory.mktemp('seq')
     # Four frames: the middle two are sequences, the ends are not.
-    info, _, _ = write_sequence(str(root), num_frames=4)
-    cfg = Config(
-        dict(
-            custom_imports=dict(
-                imports=['projects.HilDA.hilda'], allow_failed_imports=False),
-            default_scope='mmdet3d',
-            model=tiny_model_cfg(),
-            train_dataloader=dict(
-                batch_size=1,
-                dataset=dict(
-                    type='HilDANuScenesDataset',
-                    data_root=str(root),
-                    ann_file=info,
-                    data_prefix=dict(pts='', img=''),
-                    pipeline=tiny_pipeline(True),
-                    temporal=True))))
-    path = str(root / 'tiny_hilda_cfg.py')
-    cfg.dump(path)
-    return path
+    return tiny_config_file(tmp_path_factory.mktemp('seq'), num_frames=4)
 
 
 def test_cli_writes_json_and_prints_a_table(tiny_config, tmp_path, capsys):

@@ -3,33 +3,16 @@ import subprocess
 import sys
 
 import torch
-from mmengine.config import Config
 
 from projects.HilDA.analysis import pretrain_speed as tool
 from tests.conftest import REPO_ROOT
-from tests.helpers.synthetic_nuscenes import write_sequence
-from tests.helpers.tiny_hilda import tiny_model_cfg, tiny_pipeline
+from tests.helpers.tiny_hilda import tiny_config_file
 
 
 def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
     """Runs the benchmark on the tiny model; checks the report's shape,
     not its numbers (timings are not tests)."""
-    info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    cfg = Config(
-        dict(
-            custom_imports=dict(
-                imports=['projects.HilDA.hilda'], allow_failed_imports=False),
-            model=tiny_model_cfg(),
-            train_dataloader=dict(
-                batch_size=2,
-                dataset=dict(
-                    type='HilDANuScenesDataset',
-                    data_root=str(tmp_path),
-                    ann_file=info,
-                    data_prefix=dict(pts='', img=''),
-                    pipeline=tiny_pipeline()))))
-    path = str(tmp_path / 'tiny.py')
-    cfg.dump(path)
+    path = tiny_config_file(tmp_path, batch_size=2)
     out = subprocess.run([
         sys.executable, f'{REPO_ROOT}/tools/benchmarks/pretrain_speed.py',
         path, '--iters', '3'

@@ -25,8 +25,7 @@ from projects.HilDA.analysis.pretrain_vis import (BEV_MARGIN, BEV_PANEL,
                                                   visualize_pretraining)
 from projects.HilDA.hilda.errors import HilDAError
 from tests.conftest import REPO_ROOT, load_tool
-from tests.helpers.synthetic_nuscenes import write_sequence
-from tests.helpers.tiny_hilda import OCC_RANGE, tiny_model_cfg, tiny_pipeline
+from tests.helpers.tiny_hilda import OCC_RANGE, tiny_config_file, tiny_pipeline
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
                 'visualize_pretraining.py')
@@ -48,26 +47,7 @@ def occupancy_size(num_panels):
 @pytest.fixture(scope='module')
 def tiny_config(tmp_path_factory):
     """The tiny pre-trainer and the synthetic sequence as a config file."""
-    root = tmp_path_factory.mktemp('seq')
-    info, _, _ = write_sequence(str(root), num_frames=3)
-    cfg = Config(
-        dict(
-            custom_imports=dict(
-                imports=['projects.HilDA.hilda'], allow_failed_imports=False),
-            default_scope='mmdet3d',
-            model=tiny_model_cfg(),
-            train_dataloader=dict(
-                batch_size=1,
-                dataset=dict(
-                    type='HilDANuScenesDataset',
-                    data_root=str(root),
-                    ann_file=info,
-                    data_prefix=dict(pts='', img=''),
-                    pipeline=tiny_pipeline(True),
-                    temporal=True))))
-    path = str(root / 'tiny_hilda_cfg.py')
-    cfg.dump(path)
-    return path
+    return tiny_config_file(tmp_path_factory.mktemp('seq'))
 
 
 def read_png(path):

@@ -95,3 +95,44 @@ def test_diffusion_ablations_change_only_their_option():
     assert head.x0_loss_weight == 0 and target.get('remove_ground', True)
     head, target = load('hilda-noground_')
     assert head.x0_loss_weight > 0 and target['remove_ground'] is False
+
+
+# Steps a config changes on purpose: config name prefix -> step -> keys.
+STEP_CHANGES = {
+    'hilda-masked_': {
+        'BEVOccupancyTarget': {'source_key'}
+    },
+    'hilda-noground_': {
+        'BEVOccupancyTarget': {'remove_ground'}
+    },
+}
+
+
+@pytest.mark.parametrize('path', PRETRAIN_CONFIGS, ids=osp.basename)
+def test_pipeline_steps_are_the_dataset_base_steps(path):
+    """Configs that rebuild the pipeline (fewer steps, a changed step, the
+    teacher cache) keep every other step exactly as the dataset base
+    defines it, so the copies cannot drift apart."""
+    name = osp.basename(path)
+    base = 'hilda_demo.py' if '_demo' in name else 'hilda_nuscenes.py'
+    reference = {
+        step['type']: step
+        for step in Config.fromfile(
+            osp.join(REPO_ROOT, 'configs', '_base_', 'datasets',
+                     base)).train_dataloader.dataset.pipeline
+    }
+    allowed = next(
+        (v for k, v in STEP_CHANGES.items() if name.startswith(k)), {})
+    checked = 0
+    for step in Config.fromfile(path).train_dataloader.dataset.pipeline:
+        ref = reference.get(step['type'])
+        if ref is None:
+            continue  # a step of its own (superpixels, the cache reader)
+        changed = {
+            k
+            for k in set(step) | set(ref) if step.get(k) != ref.get(k)
+        }
+        assert changed <= allowed.get(step['type'], set()), (step['type'],
+                                                             changed)
+        checked += 1
+    assert checked >= 5
