@@ -86,7 +86,9 @@ def tiny_pipeline(temporal=True):
 
 def tiny_dataset(root, temporal=True, num_frames=3):
     return build_dataset(
-        root, tiny_pipeline(temporal), temporal=temporal,
+        root,
+        tiny_pipeline(temporal),
+        temporal=temporal,
         num_frames=num_frames)
 
 

@@ -11,8 +11,7 @@ def test_benchmark_times_every_step_of_the_config_pipeline(tmp_path):
     """The benchmark runs the config's own pipeline and accounts for each
     transform (numbers are not checked: timings are not tests)."""
     info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    cfg = Config.fromfile(
-        f'{REPO_ROOT}/configs/_base_/datasets/hilda_demo.py')
+    cfg = Config.fromfile(f'{REPO_ROOT}/configs/_base_/datasets/hilda_demo.py')
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.data_root = str(tmp_path)
     dataset_cfg.ann_file = info

@@ -2,7 +2,8 @@
 import pytest
 from mmengine.config import Config
 
-from projects.HilDA.hilda.apis import ConfigError, check_cfg_options, imports_plugin, load_config
+from projects.HilDA.hilda.apis import (ConfigError, check_cfg_options,
+                                       imports_plugin, load_config)
 
 PLUGIN_LINE = ("custom_imports = dict(imports=['projects.HilDA.hilda'], "
                'allow_failed_imports=False)\n')
@@ -21,9 +22,8 @@ def test_existing_keys_and_list_indices_are_accepted():
 
 def test_new_leaf_without_close_sibling_is_reported_as_new():
     cfg = Config(CFG)
-    assert check_cfg_options(cfg, {'train_cfg.val_interval': 2}) == [
-        'train_cfg.val_interval'
-    ]
+    assert check_cfg_options(
+        cfg, {'train_cfg.val_interval': 2}) == ['train_cfg.val_interval']
 
 
 @pytest.mark.parametrize('key, message', [

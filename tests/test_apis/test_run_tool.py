@@ -2,6 +2,7 @@
 import pytest
 import torch.distributed as dist
 
+from projects.HilDA.hilda.apis import ConfigError, run_tool
 from projects.HilDA.hilda.datasets import BadSampleError
 from projects.HilDA.hilda.datasets.info_format import InfoFileError
 from projects.HilDA.hilda.datasets.teacher_cache import TeacherCacheError
@@ -10,7 +11,6 @@ from projects.HilDA.hilda.engine.hooks.loss_guard_hook import \
 from projects.HilDA.hilda.engine.hooks.pretrained_weights_check_hook import \
     PretrainedWeightsError
 from projects.HilDA.hilda.errors import HilDAError
-from projects.HilDA.hilda.apis import ConfigError, run_tool
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import torch
 from mmengine.runner import save_checkpoint
 from torch import nn
 
+from projects.HilDA.hilda.checkpoints.export import export_student
 from projects.HilDA.hilda.checkpoints.integrity import (
     ChecksumError, load_verified_checkpoint, verify_checkpoint)
-from projects.HilDA.hilda.checkpoints.export import export_student
 from tests.conftest import REPO_ROOT
 
 

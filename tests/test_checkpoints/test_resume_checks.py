@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from projects.HilDA.hilda.apis import ConfigError
-from projects.HilDA.hilda.checkpoints import check_resume_checkpoint, find_resume_checkpoint
+from projects.HilDA.hilda.checkpoints import (check_resume_checkpoint,
+                                              find_resume_checkpoint)
 
 
 def training_checkpoint(path, it):

@@ -11,14 +11,14 @@ from projects.HilDA.hilda.apis import imports_plugin
 from tests.conftest import REPO_ROOT
 
 PRETRAIN_CONFIGS = sorted(
-    glob.glob(osp.join(REPO_ROOT, 'configs', 'hilda', '**', '*.py'),
-              recursive=True))
+    glob.glob(
+        osp.join(REPO_ROOT, 'configs', 'hilda', '**', '*.py'), recursive=True))
 
 
 def test_there_are_paper_demo_and_ablation_configs():
     names = [osp.basename(p) for p in PRETRAIN_CONFIGS]
-    assert any(n.endswith('_nuscenes.py') and n.startswith('hilda_')
-               for n in names)
+    assert any(
+        n.endswith('_nuscenes.py') and n.startswith('hilda_') for n in names)
     assert any(n.endswith('_demo.py') for n in names)
     for ablation in ('lastlevel', 'nocls', 'nodiff', 'masked', 'slidr',
                      'multilevel', 'lastlevel-diff', '4levels', 'onlylast',
@@ -121,8 +121,8 @@ def test_pipeline_steps_are_the_dataset_base_steps(path):
             osp.join(REPO_ROOT, 'configs', '_base_', 'datasets',
                      base)).train_dataloader.dataset.pipeline
     }
-    allowed = next(
-        (v for k, v in STEP_CHANGES.items() if name.startswith(k)), {})
+    allowed = next((v for k, v in STEP_CHANGES.items() if name.startswith(k)),
+                   {})
     checked = 0
     for step in Config.fromfile(path).train_dataloader.dataset.pipeline:
         ref = reference.get(step['type'])
@@ -132,7 +132,7 @@ def test_pipeline_steps_are_the_dataset_base_steps(path):
             k
             for k in set(step) | set(ref) if step.get(k) != ref.get(k)
         }
-        assert changed <= allowed.get(step['type'], set()), (step['type'],
-                                                             changed)
+        assert changed <= allowed.get(step['type'],
+                                      set()), (step['type'], changed)
         checked += 1
     assert checked >= 5

@@ -23,8 +23,11 @@ def test_dist_train_two_processes_on_cpu(tmp_path, smoke_data_root):
     in a world of 2 and rank 0 saves the checkpoint."""
     work_dir = tmp_path / 'work'
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    env.update(PYTHON=sys.executable, PORT=str(free_port()),
-               CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+    env.update(
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        CUDA_VISIBLE_DEVICES='',
+        OMP_NUM_THREADS='1')
     result = subprocess.run([
         'bash', DIST_TRAIN, CONFIG, '2', '--work-dir',
         str(work_dir), '--cfg-options',

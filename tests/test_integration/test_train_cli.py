@@ -48,10 +48,11 @@ def test_bad_input_fails_with_one_line_reason(case, tmp_path, plain_config):
     args, fragments = {
         'missing': ([str(tmp_path / 'absent.py')], ['does not exist']),
         'no_plugin': ([plain_config], ['does not import the HilDA plugin']),
-        'typo': ([SMOKE_CONFIG, '--cfg-options', 'train_cfg.max_iter=1'],
-                 ["did you mean 'train_cfg.max_iters'"]),
-        'no_equal': ([SMOKE_CONFIG, '--cfg-options', 'train_cfg'],
-                     ['expects KEY=VALUE']),
+        'typo':
+        ([SMOKE_CONFIG, '--cfg-options',
+          'train_cfg.max_iter=1'], ["did you mean 'train_cfg.max_iters'"]),
+        'no_equal': ([SMOKE_CONFIG, '--cfg-options',
+                      'train_cfg'], ['expects KEY=VALUE']),
         'amp': ([SMOKE_CONFIG, '--amp'], ['--amp needs a CUDA GPU']),
     }[case]
     if case == 'amp' and torch.cuda.is_available():
@@ -68,25 +69,26 @@ def test_train_then_test_from_outside_the_repo(tmp_path, smoke_data_root):
         f'val_dataloader.dataset.data_root={smoke_data_root}',
         f'test_dataloader.dataset.data_root={smoke_data_root}'
     ]
-    train = run_tool(
-        [TRAIN, SMOKE_CONFIG, '--work-dir', work_dir, '--cfg-options',
-         *data_opt], str(tmp_path))
+    train = run_tool([
+        TRAIN, SMOKE_CONFIG, '--work-dir', work_dir, '--cfg-options', *data_opt
+    ], str(tmp_path))
     assert train.returncode == 0, train.stderr[-3000:]
     assert 'HilDA modules registered' in train.stdout + train.stderr
     checkpoint = osp.join(work_dir, 'iter_8.pth')
     assert osp.isfile(checkpoint)
     assert glob.glob(osp.join(work_dir, '*', '*.log'))
 
-    test = run_tool(
-        [TEST, SMOKE_CONFIG, checkpoint, '--work-dir', work_dir,
-         '--cfg-options', *data_opt], str(tmp_path))
+    test = run_tool([
+        TEST, SMOKE_CONFIG, checkpoint, '--work-dir', work_dir,
+        '--cfg-options', *data_opt
+    ], str(tmp_path))
     assert test.returncode == 0, test.stderr[-3000:]
     assert 'miou' in (test.stdout + test.stderr).lower()
 
 
 def test_test_tool_names_missing_checkpoint(tmp_path):
-    result = run_tool([TEST, SMOKE_CONFIG, str(tmp_path / 'none.pth')],
-                      str(tmp_path))
+    result = run_tool(
+        [TEST, SMOKE_CONFIG, str(tmp_path / 'none.pth')], str(tmp_path))
     assert_one_line_error(result, 'none.pth', 'does not exist')
 
 

@@ -19,10 +19,11 @@ def test_numpy_and_torch_put_every_point_in_the_same_cell():
     # and range borders, where floor and the float32 expression matter.
     rng = np.random.default_rng(0)
     points = rng.uniform(-9, 9, (500, 3)).astype(np.float32)
-    edges = np.array([[-8.0, -4.0, -2.0], [-7.0, 3.0, 1.999], [8.0, 8.0, 2.0],
-                      [np.nextafter(np.float32(-7), np.float32(-8)), 0.0, 0.0],
-                      [0.0, np.nextafter(np.float32(8), np.float32(0)), 0.0]],
-                     dtype=np.float32)
+    edges = np.array(
+        [[-8.0, -4.0, -2.0], [-7.0, 3.0, 1.999], [8.0, 8.0, 2.0],
+         [np.nextafter(np.float32(-7), np.float32(-8)), 0.0, 0.0],
+         [0.0, np.nextafter(np.float32(8), np.float32(0)), 0.0]],
+        dtype=np.float32)
     points = np.concatenate([points, edges])
     for check_z in (True, False):
         iy, ix, inside = GRID.cell_index(points, check_z)

@@ -81,17 +81,18 @@ def test_converter_cli_reports_counts_and_rejects_non_hilda(
         pretrain_checkpoint, tmp_path):
     src, _ = pretrain_checkpoint
     tool = f'{REPO_ROOT}/tools/model_converters/hilda_to_mmdet3d.py'
-    out = subprocess.run(
-        [sys.executable, tool, src, str(tmp_path / 'a.pth')],
-        capture_output=True,
-        text=True,
-        timeout=300)
+    out = subprocess.run([sys.executable, tool, src,
+                          str(tmp_path / 'a.pth')],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     assert 'dropped 2' in out.stdout and 'kept' in out.stdout
     plain = tmp_path / 'plain.pth'
     torch.save(dict(state_dict=dict(w=torch.ones(1))), plain)
     bad = subprocess.run(
-        [sys.executable, tool, str(plain), str(tmp_path / 'b.pth')],
+        [sys.executable, tool,
+         str(plain), str(tmp_path / 'b.pth')],
         capture_output=True,
         text=True,
         timeout=300)

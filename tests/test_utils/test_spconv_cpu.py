@@ -127,7 +127,8 @@ def test_single_threaded_kernels_run_on_one_thread_and_give_threads_back():
 def test_patch_replaces_spconv_kernels_once():
     from spconv.pytorch import ops
 
-    from projects.HilDA.hilda.utils import SingleThreadedKernels, patch_spconv_for_cpu
+    from projects.HilDA.hilda.utils import (SingleThreadedKernels,
+                                            patch_spconv_for_cpu)
     assert patch_spconv_for_cpu()
     assert isinstance(ops.SpconvOps, SingleThreadedKernels)
     assert not isinstance(ops.SpconvOps._kernels, SingleThreadedKernels)

@@ -25,11 +25,11 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from projects.HilDA.analysis.diffusion_diagnostics import (  # noqa: E402
+from projects.HilDA.analysis.diffusion_diagnostics import (
     diffusion_diagnostics, markdown_table)
-from projects.HilDA.analysis.loading import (  # noqa: E402
-    add_pretrainer_args, load_pretrainer_config)
-from projects.HilDA.hilda.apis import run_tool  # noqa: E402
+from projects.HilDA.analysis.loading import (add_pretrainer_args,
+                                             load_pretrainer_config)
+from projects.HilDA.hilda.apis import run_tool
 
 
 def parse_args(argv=None):

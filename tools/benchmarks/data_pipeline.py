@@ -16,13 +16,14 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdet3d.registry import DATASETS  # noqa: E402
-from mmdet3d.utils import register_all_modules  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmdet3d.registry import DATASETS
+from mmdet3d.utils import register_all_modules
+from mmengine.config import Config
 
-import projects.HilDA.hilda  # noqa: F401,E402
-from projects.HilDA.analysis.pipeline_speed import (  # noqa: E402
-    benchmark, real_frame_overrides, report)
+import projects.HilDA.hilda  # noqa: F401
+from projects.HilDA.analysis.pipeline_speed import (benchmark,
+                                                    real_frame_overrides,
+                                                    report)
 
 
 def main():
@@ -34,8 +35,7 @@ def main():
         action='store_true',
         help='run on ../shared/data/nuscenes_mini_real (one keyframe, '
         'its neighbours fall back to itself)')
-    parser.add_argument(
-        '--data-root', help='override the dataset data_root')
+    parser.add_argument('--data-root', help='override the dataset data_root')
     args = parser.parse_args()
 
     register_all_modules(init_default_scope=True)

@@ -14,10 +14,10 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdet3d.utils import register_all_modules  # noqa: E402
+from mmdet3d.utils import register_all_modules
 
-from projects.HilDA.analysis.pretrain_speed import pretrain_speed  # noqa
-from projects.HilDA.hilda.apis import CheckedDictAction, load_config  # noqa
+from projects.HilDA.analysis.pretrain_speed import pretrain_speed
+from projects.HilDA.hilda.apis import CheckedDictAction, load_config
 
 
 def main():

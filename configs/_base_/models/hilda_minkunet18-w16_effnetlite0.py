@@ -21,7 +21,8 @@ model = dict(
         encoder_channels=[16, 32, 64, 128],
         encoder_blocks=[2, 2, 2, 2],
         decoder_channels=[128, 64, 48, 48]),
-    teacher=dict(type='EfficientNetLiteTeacher', num_levels={{_base_.num_levels}}),
+    teacher=dict(
+        type='EfficientNetLiteTeacher', num_levels={{_base_.num_levels}}),
     distill_head=dict(max_pairs=None),
     global_token=dict(
         # H_CLS runs on every last-level voxel (about 22k per demo batch)

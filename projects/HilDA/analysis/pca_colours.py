@@ -1,6 +1,6 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """Colour features by their principal components, for pictures."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch

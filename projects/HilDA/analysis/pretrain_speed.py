@@ -34,7 +34,6 @@ The command line is ``tools/benchmarks/pretrain_speed.py``.
 """
 import copy
 import ctypes
-import os.path as osp
 import resource
 import statistics
 import time
@@ -247,8 +246,7 @@ def with_cached_teacher(model, data) -> dict:
     with torch.no_grad():
         feats, cls, size = model.teacher_outputs(data['inputs'],
                                                  data['data_samples'])
-    inputs = dict(
-        data['inputs'], teacher_feats=feats, teacher_cls=cls)
+    inputs = dict(data['inputs'], teacher_feats=feats, teacher_cls=cls)
     samples = copy.deepcopy(data['data_samples'])
     for sample in samples:
         sample.set_metainfo(
@@ -314,8 +312,7 @@ def pretrain_speed(cfg: Config,
     temporal = 'prev_point2voxel' in data['inputs']
     if temporal:
         steps[BOTH] = plain_step(model, data, amp)
-        steps[NO_PREV_GRAD] = hilda_step(
-            model, cached, amp, prev_grad=False)
+        steps[NO_PREV_GRAD] = hilda_step(model, cached, amp, prev_grad=False)
     # One untimed warm-up of each (allocator, lazy init, optimizer state),
     # then the variants in turn, so that a slower spell of a shared
     # machine hits them all alike.
@@ -399,4 +396,3 @@ def report(timer, rounds, title, amp, device, batch_size, names, baseline):
             if device.type == 'cuda' else 'resident set size (RSS)')
     print(f'  memory: peak {what} while each ran; before the timed steps '
           f'(model, optimizer states, batch): {baseline or 0:.0f} MB')
-

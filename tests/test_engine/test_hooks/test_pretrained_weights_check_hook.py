@@ -170,9 +170,9 @@ def test_truncated_export_fails_its_checksum_before_loading(
 
 def test_missing_sidecar_warns_or_is_refused(minkunet_export, tmp_path,
                                              monkeypatch):
+    from projects.HilDA.hilda.checkpoints import ChecksumError
     from projects.HilDA.hilda.engine.hooks import \
         pretrained_weights_check_hook as module
-    from projects.HilDA.hilda.checkpoints import ChecksumError
     path = str(tmp_path / 'copied.pth')
     shutil.copy(minkunet_export, path)  # no sidecar
     logged = []

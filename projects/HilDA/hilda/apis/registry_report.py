@@ -20,9 +20,8 @@ def registered_hilda_modules() -> Dict[str, List[str]]:
     for value in vars(mmdet3d_registry).values():
         if not isinstance(value, Registry):
             continue
-        names = sorted(
-            name for name, obj in value.module_dict.items()
-            if getattr(obj, '__module__', '').startswith(PLUGIN))
+        names = sorted(name for name, obj in value.module_dict.items()
+                       if getattr(obj, '__module__', '').startswith(PLUGIN))
         if names:
             report[value.name] = names
     return report

@@ -3,9 +3,8 @@
 integrity and atomic writes, safe ``weights_only`` loading, resume checks."""
 from .export import TARGET_PREFIXES, export_student, student_state_dict
 from .integrity import (SIDECAR_SUFFIX, ChecksumError, atomic_write,
-                        load_verified_checkpoint, recorded_sha256,
-                        sha256_file, torch_save_atomic, verify_checkpoint,
-                        write_sidecar)
+                        load_verified_checkpoint, recorded_sha256, sha256_file,
+                        torch_save_atomic, verify_checkpoint, write_sidecar)
 from .resume import (check_resume_checkpoint, checkpoint_problem,
                      find_resume_checkpoint)
 from .safe_globals import register_checkpoint_safe_globals

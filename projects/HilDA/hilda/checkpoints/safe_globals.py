@@ -58,7 +58,10 @@ def checkpoint_safe_globals() -> list:
     """The allowlist: objects, or (object, 'module.name') pairs."""
     dtype_classes = {type(np.dtype(t)) for t in np.sctypeDict.values()}
     return [
-        ConfigDict, HistoryBuffer, np.ndarray, np.dtype,
+        ConfigDict,
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
         *sorted(dtype_classes, key=lambda c: c.__name__),
         *_numpy_multiarray_globals(),
         (history_buffer_getattr, 'builtins.getattr'),

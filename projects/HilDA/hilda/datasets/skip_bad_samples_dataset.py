@@ -4,12 +4,12 @@
 HilDA's loaders raise :class:`BadSampleError` naming the file for a missing
 or truncated scan, a scan without a finite point, or a missing/undecodable
 image. By default that stops the run (a broken data set should be noticed).
-With ``skip_bad_samples=True`` the training set is wrapped in
-:class:`SkipBadSamplesDataset` (by ``apis.apply_skip_bad_samples``), which serves the next readable sample
-instead, logs each bad file once with its reason, and records what it
-replaced in the returned sample's metainfo (``replaced_bad_samples``), so
-:class:`BadSampleSummaryHook` can count them in the main process even when
-the loading runs in dataloader workers.
+With ``skip_bad_samples=True`` the training set is wrapped (by
+``apis.apply_skip_bad_samples``) in :class:`SkipBadSamplesDataset`, which
+serves the next readable sample instead, logs each bad file once with its
+reason, and records what it replaced in the returned sample's metainfo
+(``replaced_bad_samples``), so :class:`BadSampleSummaryHook` can count them
+in the main process even when the loading runs in dataloader workers.
 """
 import copy
 import logging

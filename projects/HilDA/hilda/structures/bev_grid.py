@@ -40,8 +40,8 @@ class BEVGrid(NamedTuple):
                              f'{point_cloud_range}')
         if not cell_size > 0:
             raise ValueError(f'cell_size must be positive, got {cell_size}')
-        return cls(tuple(float(v) for v in point_cloud_range),
-                   float(cell_size))
+        return cls(
+            tuple(float(v) for v in point_cloud_range), float(cell_size))
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -89,5 +89,4 @@ def bev_cell_index(xyz: Array,
                    cell_size: float,
                    check_z: bool = True) -> Tuple[Array, Array, Array]:
     """``BEVGrid(point_cloud_range, cell_size).cell_index(xyz, check_z)``."""
-    return BEVGrid.build(point_cloud_range,
-                         cell_size).cell_index(xyz, check_z)
+    return BEVGrid.build(point_cloud_range, cell_size).cell_index(xyz, check_z)

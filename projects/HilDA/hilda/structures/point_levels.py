@@ -7,8 +7,7 @@ points as :class:`PointLevels`, which the distillation head, the global
 token, BEV pooling and the pre-trainer take. Gathering is left to them, so
 each reads only the rows it needs.
 """
-from typing import (Callable, List, NamedTuple, Optional, Sequence, Tuple,
-                    Union)
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor

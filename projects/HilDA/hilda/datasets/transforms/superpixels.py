@@ -55,8 +55,7 @@ class ImageSuperpixels(BaseTransform):
         img = np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8))
         if self.backend == 'fast_slic':
             slic = FastSlic(
-                num_components=self.num_segments,
-                compactness=self.compactness)
+                num_components=self.num_segments, compactness=self.compactness)
             return slic.iterate(img).astype(np.int32)
         from skimage.segmentation import slic
         return slic(

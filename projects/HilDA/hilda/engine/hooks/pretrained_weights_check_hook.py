@@ -26,9 +26,9 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, CheckpointLoader
 from torch import Tensor, nn
 
-from ...errors import HilDAError
 from ...checkpoints import (SIDECAR_SUFFIX, is_sparse_conv_weight,
                             recorded_sha256, spconv2_weight, verify_checkpoint)
+from ...errors import HilDAError
 
 
 class PretrainedWeightsError(HilDAError, RuntimeError):

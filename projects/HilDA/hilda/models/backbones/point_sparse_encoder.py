@@ -18,9 +18,8 @@ Two ways:
   map, so pass ``points_voxel_coors`` (same file) of the points to
   :meth:`PointSparseEncoder.point_levels` instead.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
-import torch
 from mmdet3d.models.middle_encoders import SparseEncoder
 from mmdet3d.registry import MODELS
 from mmdet3d.utils import OptConfigType

@@ -8,6 +8,6 @@ from .reverse_diffusion_sampler import ReverseDiffusionSampler
 
 __all__ = [
     'ForwardDiffusion', 'GlobalTokenHead', 'HierarchicalDistillHead',
-    'OccupancyDiffusionHead', 'ReverseDiffusionSampler', 'bev_pool', 'sample_bev_patch_mask', 'sample_noise_seed',
-    'voxels_with_points_in'
+    'OccupancyDiffusionHead', 'ReverseDiffusionSampler', 'bev_pool',
+    'sample_bev_patch_mask', 'sample_noise_seed', 'voxels_with_points_in'
 ]
