@@ -1,7 +1,7 @@
 # nuScenes-lidarseg (16 classes) fine-tuning of mmdet3d's MinkUNet34 (w32,
 # spconv) from the HilDA student of
 # configs/hilda/hilda_minkunet34-dinov2-vitb14_8xb2-amp-50e_nuscenes.py:
-# mmdet3d's MinkUNet34 (w32, spconv: the settings of its
+# mmdet3d's MinkUNet34 (w32, spconv: the model settings of mmdet3d 1.4's
 # minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py) with its
 # model base, 3x schedule and runtime, on our nuScenes-lidarseg dataset base
 # (configs/_base_/datasets/nuscenes_lidarseg.py), 0.1 m voxels as in
@@ -34,8 +34,7 @@ model = dict(
         sparseconv_backend='spconv',
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
-    decode_head=dict(
-        batch_first=True, num_classes=num_classes, ignore_index=num_classes))
+    decode_head=dict(num_classes=num_classes, ignore_index=num_classes))
 # Long-run protections (atomic checkpoints, loss guard, RNG state) as
 # named default hooks, merged into mmdet3d's; a checkpoint every epoch, as
 # mmdet3d's MinkUNet configs save.
