@@ -46,7 +46,7 @@ def test_custom_imports_registers_plugin_and_builds_module(tmp_path):
 
 
 def test_registered_hilda_modules_lists_only_plugin_classes():
-    from projects.HilDA.hilda.utils import registered_hilda_modules
+    from projects.HilDA.hilda.apis import registered_hilda_modules
     report = registered_hilda_modules()
     assert 'HilDADataPreprocessor' in report['model']
     # mmdet3d's own classes are not reported as HilDA's.

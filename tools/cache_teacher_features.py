@@ -35,11 +35,11 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
+from projects.HilDA.hilda.apis import ConfigError, load_config, run_tool
 from projects.HilDA.hilda.datasets.teacher_cache import (  # noqa: E402
     META_FILE, TeacherCacheError, read_meta, sample_file, sample_teacher_key,
     write_meta, write_sample)
-from projects.HilDA.hilda.utils import CheckedDictAction  # noqa: E402
-from projects.HilDA.hilda.utils import ConfigError, load_config, run_tool
 
 PROG = 'cache_teacher_features.py'
 

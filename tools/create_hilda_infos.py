@@ -19,9 +19,9 @@ import sys
 # tools/train.py does.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from projects.HilDA.hilda.apis import run_tool  # noqa: E402
 from projects.HilDA.hilda.datasets.converters import (  # noqa: E402
     NUSCENES_SPLITS, create_nuscenes_infos)
-from projects.HilDA.hilda.utils import run_tool  # noqa: E402
 
 
 def parse_args(argv=None):

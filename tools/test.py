@@ -12,13 +12,15 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import ConfigDict
 
-from projects.HilDA.hilda.utils import (ConfigError, add_common_args,
-                                        apply_common_args, build_runner,
-                                        finish_args, load_config, run_tool,
-                                        setup_launcher)
+from projects.HilDA.hilda.apis import (ConfigError, add_common_args,
+                                       apply_common_args, build_runner,
+                                       finish_args, load_config, run_tool,
+                                       setup_launcher)
 
-TASKS = ['mono_det', 'multi-view_det', 'lidar_det', 'lidar_seg',
-         'multi-modality_det']
+TASKS = [
+    'mono_det', 'multi-view_det', 'lidar_det', 'lidar_seg',
+    'multi-modality_det'
+]
 
 
 def parse_args(argv=None):

@@ -16,13 +16,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch
 from mmengine.logging import print_log
 
-from projects.HilDA.hilda.datasets import apply_skip_bad_samples
-from projects.HilDA.hilda.utils import (ConfigError, add_common_args,
-                                        apply_common_args, build_runner,
-                                        check_resume_checkpoint,
-                                        check_train_cfg,
-                                        find_resume_checkpoint, finish_args,
-                                        load_config, run_tool, setup_launcher)
+from projects.HilDA.hilda.apis import (ConfigError, add_common_args,
+                                       apply_common_args,
+                                       apply_skip_bad_samples, build_runner,
+                                       check_train_cfg, finish_args,
+                                       load_config, run_tool, setup_launcher)
+from projects.HilDA.hilda.checkpoints import (check_resume_checkpoint,
+                                              find_resume_checkpoint)
 
 
 def parse_args(argv=None):

@@ -18,8 +18,7 @@ _base_ = [
 ]
 
 custom_imports = dict(
-    imports=['projects.HilDA.hilda', 'projects.HilDA.hilda.engine'],
-    allow_failed_imports=False)
+    imports=['projects.HilDA.hilda'], allow_failed_imports=False)
 
 # Long-run protections (atomic checkpoints, loss guard, RNG state) as
 # named default hooks, merged into mmdet3d's.

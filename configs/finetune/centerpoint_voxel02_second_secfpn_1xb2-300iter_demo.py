@@ -13,11 +13,7 @@ _base_ = [
 ]
 
 custom_imports = dict(
-    imports=[
-        'projects.HilDA.hilda', 'projects.HilDA.hilda.engine',
-        'projects.HilDA.hilda.evaluation'
-    ],
-    allow_failed_imports=False)
+    imports=['projects.HilDA.hilda'], allow_failed_imports=False)
 
 data_root = 'data/hilda_demo/'
 class_names = ['car', 'pedestrian']

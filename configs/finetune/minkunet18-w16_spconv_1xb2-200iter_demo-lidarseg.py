@@ -12,12 +12,7 @@ _base_ = [
 ]
 
 custom_imports = dict(
-    imports=[
-        'projects.HilDA.hilda',
-        'projects.HilDA.hilda.datasets.nuscenes_lidarseg_dataset',
-        'projects.HilDA.hilda.engine',
-    ],
-    allow_failed_imports=False)
+    imports=['projects.HilDA.hilda'], allow_failed_imports=False)
 
 num_classes = 14  # = len(class_names) of hilda_demo_lidarseg.py
 max_iters = 200

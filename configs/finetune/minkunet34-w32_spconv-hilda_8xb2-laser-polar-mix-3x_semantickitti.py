@@ -12,8 +12,7 @@ _base_ = [
 ]
 
 custom_imports = dict(
-    imports=['projects.HilDA.hilda', 'projects.HilDA.hilda.engine'],
-    allow_failed_imports=False)
+    imports=['projects.HilDA.hilda'], allow_failed_imports=False)
 
 pretrained = 'checkpoints/hilda_minkunet34_w32_nuscenes.pth'
 model = dict(

@@ -12,8 +12,7 @@ _base_ = [
 ]
 
 custom_imports = dict(
-    imports=['projects.HilDA.hilda', 'projects.HilDA.hilda.engine'],
-    allow_failed_imports=False)
+    imports=['projects.HilDA.hilda'], allow_failed_imports=False)
 
 load_from = 'checkpoints/hilda_sparse-encoder_second.pth'
 # Long-run protections (atomic checkpoints, loss guard, RNG state) as

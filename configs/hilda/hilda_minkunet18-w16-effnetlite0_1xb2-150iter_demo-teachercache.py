@@ -8,30 +8,15 @@
 _base_ = ['./hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo.py']
 
 teacher_cache = 'data/hilda_demo/teacher_cache/effnetlite0_224x392/'
-# The pre-training pipeline with the two image steps replaced by the cache
-# (mmengine replaces lists, so the whole pipeline is restated).
+# The demo pipeline with its two image steps replaced by the cache reader;
+# occlusion test, point augmentation and target are the demo's own steps.
+load_teacher_features = dict(
+    type='LoadTeacherFeatures',
+    cache_dir=teacher_cache,
+    image_size=_base_.image_size)
 cached_pipeline = [
-    dict(
-        type='LoadCheckedPointsFromFile',
-        coord_type='LIDAR',
-        load_dim=5,
-        use_dim=4),
-    dict(type='LoadTemporalPoints', load_dim=5, use_dim=4),
-    dict(
-        type='LoadTeacherFeatures',
-        cache_dir=teacher_cache,
-        image_size={{_base_.image_size}}),
-    dict(type='ProjectPointsToImages'),
-    dict(
-        type='ConsistentPointAug',
-        rot_range=(-3.1415926, 3.1415926),
-        scale_ratio_range=(0.95, 1.05),
-        translation_std=(0.1, 0.1, 0.1)),
-    dict(
-        type='BEVOccupancyTarget',
-        point_cloud_range={{_base_.occupancy_range}},
-        cell_size=0.8,
-        num_height_bins=1),
-    dict(type='PackHilDAInputs'),
+    _base_.load_points, _base_.load_temporal_points, load_teacher_features,
+    _base_.project_points, _base_.point_aug, _base_.occupancy_target,
+    _base_.pack_inputs
 ]
 train_dataloader = dict(dataset=dict(pipeline=cached_pipeline))

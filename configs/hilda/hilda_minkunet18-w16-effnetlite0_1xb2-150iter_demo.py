@@ -1,4 +1,4 @@
-# HilDA on the embedded demo world, on CPU in minutes (`make demo`):
+# HilDA on the embedded demo world, on CPU (`make demo`):
 # the paper's objectives on a scaled-down model (MinkUNet18 w16 student,
 # 0.2 m voxels) with the offline real-weight teacher (ImageNet
 # EfficientNet-Lite0 from PyPI), see its model base.
@@ -11,6 +11,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# The denoiser works on the occupancy target's grid.
+model = dict(diffusion_head=dict(**_base_.bev_grid))
 train_dataloader = dict(batch_size=2)
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -9,6 +9,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# The denoiser works on the occupancy target's grid.
+model = dict(diffusion_head=dict(**_base_.bev_grid))
 optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
 # Heads that a batch does not use (e.g. no correspondence) keep DDP happy.
 find_unused_parameters = True

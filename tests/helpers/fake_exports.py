@@ -9,7 +9,7 @@ from mmdet3d.registry import MODELS
 from mmengine.runner import save_checkpoint
 from torch import nn
 
-from projects.HilDA.hilda.utils import export_student
+from projects.HilDA.hilda.checkpoints import export_student
 
 # The student of configs/hilda/hilda_minkunet18-w16-effnetlite0_1xb2-150iter
 # _demo.py, i.e. the backbone of the demo fine-tuning configs.

@@ -6,6 +6,7 @@ from mmpretrain with random weights, the neck, the global token and the
 diffusers UNet); only the widths are tiny.
 """
 import copy
+import os.path as osp
 
 from tests.helpers.synthetic_nuscenes import (LOAD_IMAGES, LOAD_POINTS,
                                               build_dataset)
@@ -85,5 +86,34 @@ def tiny_pipeline(temporal=True):
 
 def tiny_dataset(root, temporal=True, num_frames=3):
     return build_dataset(
-        root, tiny_pipeline(temporal), temporal=temporal,
+        root,
+        tiny_pipeline(temporal),
+        temporal=temporal,
         num_frames=num_frames)
+
+
+def tiny_config_file(root, num_frames=3, batch_size=1):
+    """The tiny pre-trainer on a synthetic sequence of ``num_frames`` under
+    ``root``, as a config file for the tools; returns its path."""
+    from mmengine.config import Config
+
+    from tests.helpers.synthetic_nuscenes import write_sequence
+    info, _, _ = write_sequence(str(root), num_frames=num_frames)
+    cfg = Config(
+        dict(
+            custom_imports=dict(
+                imports=['projects.HilDA.hilda'], allow_failed_imports=False),
+            default_scope='mmdet3d',
+            model=tiny_model_cfg(),
+            train_dataloader=dict(
+                batch_size=batch_size,
+                dataset=dict(
+                    type='HilDANuScenesDataset',
+                    data_root=str(root),
+                    ann_file=info,
+                    data_prefix=dict(pts='', img=''),
+                    pipeline=tiny_pipeline(True),
+                    temporal=True))))
+    path = osp.join(str(root), 'tiny_hilda_cfg.py')
+    cfg.dump(path)
+    return path

@@ -13,10 +13,10 @@ import torch
 from mmdet3d.registry import DATASETS, MODELS
 from mmengine.dataset import pseudo_collate
 
+from projects.HilDA.hilda.apis import ConfigError, load_config
 from projects.HilDA.hilda.datasets.teacher_cache import (TeacherCacheError,
                                                          read_meta,
                                                          sample_file)
-from projects.HilDA.hilda.utils import ConfigError, load_config
 from tests.conftest import REPO_ROOT, load_tool
 from tests.helpers.tiny_demo_world import tiny_demo_root
 

@@ -11,7 +11,7 @@ from mmengine.hub import get_config
 from mmengine.runner import load_checkpoint, save_checkpoint
 from torch import nn
 
-from projects.HilDA.hilda.utils import export_student
+from projects.HilDA.hilda.checkpoints import export_student
 from tests.conftest import REPO_ROOT
 
 MMDET3D_MINKUNET = ('mmdet3d::minkunet/'
@@ -81,17 +81,18 @@ def test_converter_cli_reports_counts_and_rejects_non_hilda(
         pretrain_checkpoint, tmp_path):
     src, _ = pretrain_checkpoint
     tool = f'{REPO_ROOT}/tools/model_converters/hilda_to_mmdet3d.py'
-    out = subprocess.run(
-        [sys.executable, tool, src, str(tmp_path / 'a.pth')],
-        capture_output=True,
-        text=True,
-        timeout=300)
+    out = subprocess.run([sys.executable, tool, src,
+                          str(tmp_path / 'a.pth')],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     assert 'dropped 2' in out.stdout and 'kept' in out.stdout
     plain = tmp_path / 'plain.pth'
     torch.save(dict(state_dict=dict(w=torch.ones(1))), plain)
     bad = subprocess.run(
-        [sys.executable, tool, str(plain), str(tmp_path / 'b.pth')],
+        [sys.executable, tool,
+         str(plain), str(tmp_path / 'b.pth')],
         capture_output=True,
         text=True,
         timeout=300)

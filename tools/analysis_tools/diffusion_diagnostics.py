@@ -7,7 +7,7 @@ condition vs another sample's, DDIM-sampled BEV occupancy IoU against the
 t+1 target next to the all-occupied and t0-carried baselines, and the
 gradient norm each loss term sends into the student's last stage. Writes a
 JSON and prints a markdown table (library:
-``projects/HilDA/hilda/visualization/diffusion_diagnostics.py``).
+``projects/HilDA/analysis/diffusion_diagnostics.py``).
 
 Example:
     python tools/analysis_tools/diffusion_diagnostics.py \
@@ -25,17 +25,16 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from projects.HilDA.hilda.utils import (CheckedDictAction, ConfigError,
-                                        load_config, run_tool)
-from projects.HilDA.hilda.visualization import (VisualizationError,
-                                                diffusion_diagnostics,
-                                                markdown_table)
+from projects.HilDA.analysis.diffusion_diagnostics import (
+    diffusion_diagnostics, markdown_table)
+from projects.HilDA.analysis.loading import (add_pretrainer_args,
+                                             load_pretrainer_config)
+from projects.HilDA.hilda.apis import run_tool
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='pre-training config file')
-    parser.add_argument('checkpoint', help='pre-training checkpoint (.pth)')
+    add_pretrainer_args(parser)
     parser.add_argument('--out', required=True, help='JSON file to write')
     parser.add_argument(
         '--split',
@@ -57,32 +56,21 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-inference-steps', type=int, default=20, help='DDIM steps')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
-    parser.add_argument('--device', default='cpu', help='torch device')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CheckedDictAction,
-        help='override config settings, KEY=VALUE items as in train.py')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    if not osp.isfile(args.checkpoint):
-        raise ConfigError(f'checkpoint {args.checkpoint} does not exist')
-    try:
-        result = diffusion_diagnostics(
-            cfg,
-            args.checkpoint,
-            split=args.split,
-            num_samples=args.num_samples,
-            timesteps=args.timesteps,
-            num_inference_steps=args.num_inference_steps,
-            seed=args.seed,
-            device=args.device)
-    except (VisualizationError, FileNotFoundError) as e:
-        raise ConfigError(str(e)) from e
+    cfg = load_pretrainer_config(args)
+    result = diffusion_diagnostics(
+        cfg,
+        args.checkpoint,
+        split=args.split,
+        num_samples=args.num_samples,
+        timesteps=args.timesteps,
+        num_inference_steps=args.num_inference_steps,
+        seed=args.seed,
+        device=args.device)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
         json.dump(result, f, indent=2)

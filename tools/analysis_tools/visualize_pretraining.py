@@ -21,16 +21,15 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from projects.HilDA.hilda.utils import (CheckedDictAction, ConfigError,
-                                        load_config, run_tool)
-from projects.HilDA.hilda.visualization import (VisualizationError,
-                                                visualize_pretraining)
+from projects.HilDA.analysis.loading import (add_pretrainer_args,
+                                             load_pretrainer_config)
+from projects.HilDA.analysis.pretrain_vis import visualize_pretraining
+from projects.HilDA.hilda.apis import run_tool
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='pre-training config file')
-    parser.add_argument('checkpoint', help='pre-training checkpoint (.pth)')
+    add_pretrainer_args(parser)
     parser.add_argument('--out-dir', required=True, help='folder for the PNGs')
     parser.add_argument('--index', type=int, default=0, help='sample index')
     parser.add_argument(
@@ -64,37 +63,24 @@ def parse_args(argv=None):
         action='store_true',
         help='colour raw features instead of L2-normalised ones (the '
         'distillation losses ignore the norm)')
-    parser.add_argument('--device', default='cpu', help='torch device')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CheckedDictAction,
-        help='override config settings, KEY=VALUE items as in train.py')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    if not osp.isfile(args.checkpoint):
-        raise ConfigError(f'checkpoint {args.checkpoint} does not exist')
-    try:
-        written = visualize_pretraining(
-            cfg,
-            args.checkpoint,
-            args.out_dir,
-            index=args.index,
-            split=args.split,
-            num_inference_steps=args.num_inference_steps,
-            seed=args.seed,
-            all_cameras=args.all_cameras,
-            quantile=args.pca_quantile,
-            normalize=not args.no_normalize,
-            device=args.device)
-    except (VisualizationError, FileNotFoundError) as e:
-        # A bad --index or --split, or missing data: one line, as for
-        # config mistakes.
-        raise ConfigError(str(e)) from e
+    cfg = load_pretrainer_config(args)
+    written = visualize_pretraining(
+        cfg,
+        args.checkpoint,
+        args.out_dir,
+        index=args.index,
+        split=args.split,
+        num_inference_steps=args.num_inference_steps,
+        seed=args.seed,
+        all_cameras=args.all_cameras,
+        quantile=args.pca_quantile,
+        normalize=not args.no_normalize,
+        device=args.device)
     for path in written.values():
         print(f'wrote {path}')
 

@@ -21,16 +21,16 @@ from collections import OrderedDict
 
 # Make `projects.HilDA.hilda` importable from any working directory, as
 # tools/train.py does.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch
 
+from projects.HilDA.hilda.apis import ConfigError, run_tool
 from projects.HilDA.hilda.models.teachers import (DINOv2Teacher,
                                                   convert_dinov2_to_mmpretrain,
                                                   is_official_dinov2,
                                                   load_state_dict_file)
-from projects.HilDA.hilda.utils import ConfigError, run_tool
 
 
 def parse_args(argv=None):
@@ -52,7 +52,9 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def convert(src: str, dst: str, prefix: str = 'backbone.',
+def convert(src: str,
+            dst: str,
+            prefix: str = 'backbone.',
             arch: str = None) -> dict:
     """Convert ``src`` to ``dst``; return the counts printed by the tool.
 
@@ -74,8 +76,7 @@ def convert(src: str, dst: str, prefix: str = 'backbone.',
         torch.save({'state_dict': out}, dst)
         if arch is not None:
             # Read the written file back the way the teacher will.
-            counts.update(
-                DINOv2Teacher(arch=arch, checkpoint=dst).load_counts)
+            counts.update(DINOv2Teacher(arch=arch, checkpoint=dst).load_counts)
     except (OSError, ValueError) as e:
         raise ConfigError(str(e)) from e
     return counts

@@ -12,16 +12,16 @@ Examples:
 
 The output gets a ``<OUT>.sha256`` sidecar (``sha256sum -c OUT.sha256``
 checks it); ``verify_checkpoint(OUT)`` from
-``projects.HilDA.hilda.utils.checkpoint_integrity`` checks it in Python.
+``projects.HilDA.hilda.checkpoints.integrity`` checks it in Python.
 """
 import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from projects.HilDA.hilda.utils import TARGET_PREFIXES, export_student
+from projects.HilDA.hilda.checkpoints import TARGET_PREFIXES, export_student
 
 
 def main():

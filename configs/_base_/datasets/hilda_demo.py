@@ -15,33 +15,19 @@ data_prefix = dict(
        for cam in cam_names})
 # Demo images are 400x224; crops of 224x392 are 16x28 ViT patches.
 image_size = (224, 392)
-occupancy_range = [-32.0, -32.0, -3.0, 32.0, 32.0, 5.0]
+bev_grid = dict(
+    point_cloud_range=[-32.0, -32.0, -3.0, 32.0, 32.0, 5.0],
+    cell_size=0.8,
+    num_height_bins=1)
 
+# The nuScenes steps with the demo's image size and grid (the demo world's
+# ground lies 1.84 m below the LiDAR too).
+image_aug = dict(_base_.image_aug, final_size=image_size)
+occupancy_target = dict(_base_.occupancy_target, **bev_grid)
 pretrain_pipeline = [
-    dict(
-        type='LoadCheckedPointsFromFile',
-        coord_type='LIDAR',
-        load_dim=5,
-        use_dim=4),
-    dict(type='LoadTemporalPoints', load_dim=5, use_dim=4),
-    dict(type='LoadCheckedMultiViewImages', num_views=6),
-    dict(
-        type='MultiViewImageAug',
-        final_size=image_size,
-        resize_range=(1.0, 1.15),
-        flip_ratio=0.5),
-    dict(type='ProjectPointsToImages', occlusion='free_space'),
-    dict(
-        type='ConsistentPointAug',
-        rot_range=(-3.1415926, 3.1415926),
-        scale_ratio_range=(0.95, 1.05),
-        translation_std=(0.1, 0.1, 0.1)),
-    dict(
-        type='BEVOccupancyTarget',
-        point_cloud_range=occupancy_range,
-        cell_size=0.8,
-        num_height_bins=1),
-    dict(type='PackHilDAInputs'),
+    _base_.load_points, _base_.load_temporal_points, _base_.load_images,
+    image_aug, _base_.project_points, _base_.point_aug, occupancy_target,
+    _base_.pack_inputs
 ]
 
 train_dataloader = dict(

@@ -17,54 +17,60 @@ backend_args = None
 
 # Teacher input: a multiple of the ViT patch (14) in both directions.
 image_size = (224, 448)  # (H, W)
-occupancy_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
-occ_cell_size = 0.8
-# Binary BEV occupancy (paper); more height bins are an option.
-occ_height_bins = 1
+# The BEV grid of the diffusion objective, stated once: the occupancy
+# target below and the diffusion head (the pre-training configs set
+# model.diffusion_head from it) use it. Binary BEV occupancy (paper); more
+# height bins are an option.
+bev_grid = dict(
+    point_cloud_range=[-51.2, -51.2, -5.0, 51.2, 51.2, 3.0],
+    cell_size=0.8,
+    num_height_bins=1)
+
+# The pre-training pipeline, step by step. Configs that change a step or
+# leave one out (demo, teacher cache, masked and SLidR ablations) build
+# their pipeline from these names, so the steps they keep stay identical.
+load_points = dict(
+    type='LoadCheckedPointsFromFile',
+    coord_type='LIDAR',
+    load_dim=5,
+    use_dim=4,
+    backend_args=backend_args)
+load_temporal_points = dict(
+    type='LoadTemporalPoints',
+    load_dim=5,
+    use_dim=4,
+    backend_args=backend_args)
+load_images = dict(
+    type='LoadCheckedMultiViewImages', num_views=6, backend_args=backend_args)
+image_aug = dict(
+    type='MultiViewImageAug',
+    final_size=image_size,
+    resize_range=(1.0, 1.15),
+    flip_ratio=0.5)
+# Occlusion: the camera ray must cross only space the LiDAR saw empty
+# (occlusion='free_space', the default; 'depth_cells' is the earlier 14 px
+# nearest-depth test). Ground by Patchwork++ (nuScenes' 1.84 m).
+project_points = dict(type='ProjectPointsToImages', occlusion='free_space')
+point_aug = dict(
+    type='ConsistentPointAug',
+    rot_range=(-3.1415926, 3.1415926),
+    scale_ratio_range=(0.95, 1.05),
+    translation_std=(0.1, 0.1, 0.1),
+    flip_ratio_bev_horizontal=0.5,
+    flip_ratio_bev_vertical=0.5)
+occupancy_target = dict(
+    type='BEVOccupancyTarget',
+    **bev_grid,
+    # The paper's target has no ground: Patchwork++ removes it
+    # (remove_ground=False keeps it, an ablation).
+    remove_ground=True,
+    ground_segmenter=dict(
+        type='PatchworkPPGroundSegmenter', sensor_height=1.84))
+pack_inputs = dict(type='PackHilDAInputs')
 
 pretrain_pipeline = [
-    dict(
-        type='LoadCheckedPointsFromFile',
-        coord_type='LIDAR',
-        load_dim=5,
-        use_dim=4,
-        backend_args=backend_args),
-    dict(
-        type='LoadTemporalPoints',
-        load_dim=5,
-        use_dim=4,
-        backend_args=backend_args),
-    dict(
-        type='LoadCheckedMultiViewImages',
-        num_views=6,
-        backend_args=backend_args),
-    dict(
-        type='MultiViewImageAug',
-        final_size=image_size,
-        resize_range=(1.0, 1.15),
-        flip_ratio=0.5),
-    # Occlusion: the camera ray must cross only space the LiDAR saw empty
-    # (occlusion='free_space', the default; 'depth_cells' is the earlier
-    # 14 px nearest-depth test). Ground by Patchwork++ (nuScenes' 1.84 m).
-    dict(type='ProjectPointsToImages', occlusion='free_space'),
-    dict(
-        type='ConsistentPointAug',
-        rot_range=(-3.1415926, 3.1415926),
-        scale_ratio_range=(0.95, 1.05),
-        translation_std=(0.1, 0.1, 0.1),
-        flip_ratio_bev_horizontal=0.5,
-        flip_ratio_bev_vertical=0.5),
-    dict(
-        type='BEVOccupancyTarget',
-        point_cloud_range=occupancy_range,
-        cell_size=occ_cell_size,
-        num_height_bins=occ_height_bins,
-        # The paper's target has no ground: Patchwork++ removes it
-        # (remove_ground=False keeps it, an ablation).
-        remove_ground=True,
-        ground_segmenter=dict(
-            type='PatchworkPPGroundSegmenter', sensor_height=1.84)),
-    dict(type='PackHilDAInputs'),
+    load_points, load_temporal_points, load_images, image_aug,
+    project_points, point_aug, occupancy_target, pack_inputs
 ]
 
 train_dataloader = dict(

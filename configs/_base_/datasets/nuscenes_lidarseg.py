@@ -17,20 +17,21 @@ data_prefix = dict(
 input_modality = dict(use_lidar=True, use_camera=False)
 backend_args = None
 
+load_points = dict(
+    type='LoadPointsFromFile',
+    coord_type='LIDAR',
+    load_dim=5,
+    use_dim=4,
+    backend_args=backend_args)
+load_labels = dict(
+    type='LoadAnnotations3D',
+    with_bbox_3d=False,
+    with_label_3d=False,
+    with_seg_3d=True,
+    seg_3d_dtype='np.uint8',
+    backend_args=backend_args)
 train_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='LIDAR',
-        load_dim=5,
-        use_dim=4,
-        backend_args=backend_args),
-    dict(
-        type='LoadAnnotations3D',
-        with_bbox_3d=False,
-        with_label_3d=False,
-        with_seg_3d=True,
-        seg_3d_dtype='np.uint8',
-        backend_args=backend_args),
+    load_points, load_labels,
     dict(type='PointSegClassMapping'),
     dict(
         type='RandomFlip3D',
@@ -45,21 +46,33 @@ train_pipeline = [
     dict(type='Pack3DDetInputs', keys=['points', 'pts_semantic_mask'])
 ]
 test_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='LIDAR',
-        load_dim=5,
-        use_dim=4,
-        backend_args=backend_args),
-    dict(
-        type='LoadAnnotations3D',
-        with_bbox_3d=False,
-        with_label_3d=False,
-        with_seg_3d=True,
-        seg_3d_dtype='np.uint8',
-        backend_args=backend_args),
+    load_points, load_labels,
     dict(type='PointSegClassMapping'),
     dict(type='Pack3DDetInputs', keys=['points', 'pts_semantic_mask'])
+]
+# Test-time augmentation (tools/test.py --tta): BEV flips x rotations x
+# scales, as mmdet3d's segmentation dataset bases.
+tta_pipeline = [
+    load_points, load_labels,
+    dict(type='PointSegClassMapping'),
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(
+                type='RandomFlip3D',
+                sync_2d=False,
+                flip_ratio_bev_horizontal=h,
+                flip_ratio_bev_vertical=v) for h in (0., 1.) for v in (0., 1.)
+        ],
+                    [
+                        dict(
+                            type='GlobalRotScaleTrans',
+                            rot_range=[r, r],
+                            scale_ratio_range=[s, s],
+                            translation_std=[0, 0, 0])
+                        for r in [-0.78539816, 0.0, 0.78539816]
+                        for s in [0.95, 1.0, 1.05]
+                    ], [dict(type='Pack3DDetInputs', keys=['points'])]])
 ]
 
 train_dataloader = dict(
@@ -105,3 +118,5 @@ test_evaluator = val_evaluator
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='Det3DLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+
+tta_model = dict(type='Seg3DTTAModel')

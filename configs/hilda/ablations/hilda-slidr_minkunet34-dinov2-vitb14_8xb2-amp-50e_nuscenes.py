@@ -12,25 +12,11 @@ model = dict(
     global_token=None,
     diffusion_head=None)
 
+# The paper's steps without the t-1/t+1 scans and the occupancy target,
+# with superpixels of the augmented images.
 slidr_pipeline = [
-    dict(
-        type='LoadCheckedPointsFromFile',
-        coord_type='LIDAR',
-        load_dim=5,
-        use_dim=4),
-    dict(type='LoadCheckedMultiViewImages', num_views=6),
-    dict(
-        type='MultiViewImageAug',
-        final_size=(224, 448),
-        resize_range=(1.0, 1.15),
-        flip_ratio=0.5),
-    dict(type='ImageSuperpixels', num_segments=150),
-    dict(type='ProjectPointsToImages'),
-    dict(
-        type='ConsistentPointAug',
-        rot_range=(-3.1415926, 3.1415926),
-        scale_ratio_range=(0.95, 1.05),
-        translation_std=(0.1, 0.1, 0.1)),
-    dict(type='PackHilDAInputs'),
+    _base_.load_points, _base_.load_images, _base_.image_aug,
+    dict(type='ImageSuperpixels', num_segments=150), _base_.project_points,
+    _base_.point_aug, _base_.pack_inputs
 ]
 train_dataloader = dict(dataset=dict(temporal=False, pipeline=slidr_pipeline))

@@ -10,9 +10,9 @@ from mmengine.hub import get_config
 from mmengine.runner import load_checkpoint
 
 import projects.HilDA.hilda.models.backbones.multilevel_minkunet as mlm_module
-from projects.HilDA.hilda.models.backbones import (MultiLevelMinkUNet,
-                                                   prefixed_state_dict,
-                                                   to_spconv1_layout)
+from projects.HilDA.hilda.models.backbones import MultiLevelMinkUNet
+from tests.helpers.spconv_state_dicts import (prefixed_state_dict,
+                                              to_spconv1_layout)
 
 MINKUNET34 = ('mmdet3d::minkunet/'
               'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py')
@@ -123,7 +123,7 @@ def test_point_features_equal_bruteforce_lookup():
     student = randomize(MultiLevelMinkUNet(**TINY)).eval()
     with torch.no_grad():
         out = student(voxels, coors)
-        feats, valid = student.points_features(out, maps, return_valid=True)
+        feats, valid = student.point_levels(out, maps).gather_all()
     assert [f.shape for f in feats] == [(sum(map(len, maps)), c)
                                         for c in (32, 24, 16, 12)]
     assert not valid[-1].all() and valid[0].any()
@@ -155,9 +155,9 @@ def test_point_coordinates_give_the_same_features_as_maps():
     student = MultiLevelMinkUNet(**TINY, num_levels=2).eval()
     with torch.no_grad():
         out = student(voxels, coors)
-        from_maps = student.points_features(out, maps)
+        from_maps = student.point_levels(out, maps).gather_all()[0]
         point_coors = [coors[coors[:, 0] == b][m] for b, m in enumerate(maps)]
-        from_coors = student.points_features(out, point_coors)
+        from_coors = student.point_levels(out, point_coors).gather_all()[0]
     assert [f.shape[1] for f in from_maps] == list(student.level_channels)
     assert student.level_strides == (2, 1)
     for a, b in zip(from_maps, from_coors):
@@ -168,7 +168,7 @@ def test_gradient_reaches_weights_from_every_level():
     voxels, coors, maps = voxelised_batch(num_points=150)
     student = MultiLevelMinkUNet(**TINY).train()
     out = student(voxels, coors)
-    feats = student.points_features(out, maps)
+    feats = student.point_levels(out, maps).gather_all()[0]
     for lv, f in enumerate(feats):
         student.zero_grad()
         # A random projection: a plain sum has zero gradient through BN.
@@ -203,10 +203,10 @@ def test_pad_spatial_shape_keeps_odd_border_voxels():
     padded = MultiLevelMinkUNet(**TINY, pad_spatial_shape=True).eval()
     padded.load_state_dict(plain.state_dict())
     with torch.no_grad():
-        _, plain_valid = plain.points_features(
-            plain(voxels, coors), maps, return_valid=True)
+        _, plain_valid = plain.point_levels(plain(voxels, coors),
+                                            maps).gather_all()
         out = padded(voxels, coors)
-        _, padded_valid = padded.points_features(out, maps, return_valid=True)
+        _, padded_valid = padded.point_levels(out, maps).gather_all()
     assert all(n % 16 == 0 for n in out['spatial_shape'])
     assert not plain_valid[0].all()  # mmdet3d's grid drops border voxels
     assert all(v.all() for v in padded_valid)

@@ -6,9 +6,8 @@ import torch
 from mmdet3d.registry import MODELS
 from mmengine.hub import get_config
 
-from projects.HilDA.hilda.models.backbones import (points_voxel_coors,
-                                                   sparse_shape_from_range,
-                                                   voxelize_for_sparse_encoder)
+from projects.HilDA.hilda.models.data_preprocessors import (
+    points_voxel_coors, sparse_shape_from_range, voxelize_for_sparse_encoder)
 
 CENTERPOINT = ('mmdet3d::centerpoint/'
                'centerpoint_voxel01_second_secfpn_8xb4-cyclic-20e_nus-3d.py')
@@ -79,8 +78,8 @@ def test_levels_and_point_feature_shapes(name, strides, channels):
     batch = voxelize_for_sparse_encoder(points, RANGE, VOXEL)
     with torch.no_grad():
         out = student(batch['voxels'], batch['coors'], 2)
-        feats, valid = student.points_features(
-            out, batch['point2voxel'], return_valid=True)
+        feats, valid = student.point_levels(out,
+                                            batch['point2voxel']).gather_all()
 
     assert [lv.stride for lv in out['encode_feats']] == [(s, ) * 3
                                                          for s in strides]
@@ -108,8 +107,8 @@ def test_point_features_equal_bruteforce_lookup():
     batch = voxelize_for_sparse_encoder(points, RANGE, VOXEL)
     with torch.no_grad():
         out = student(batch['voxels'], batch['coors'], 2, return_bev=False)
-        feats, valid = student.points_features(
-            out, batch['point2voxel'], return_valid=True)
+        feats, valid = student.point_levels(out,
+                                            batch['point2voxel']).gather_all()
     point_coors = torch.cat(points_voxel_coors(points, RANGE, VOXEL))
     checked = 0
     for p in range(0, len(point_coors), 23):
@@ -132,9 +131,10 @@ def test_hard_voxel_path_point_coors_give_the_same_features():
     batch = voxelize_for_sparse_encoder(points, RANGE, VOXEL)
     with torch.no_grad():
         out = student(batch['voxels'], batch['coors'], 2, return_bev=False)
-        from_maps = student.points_features(out, batch['point2voxel'], 2)
-        from_coors = student.points_features(
-            out, points_voxel_coors(points, RANGE, VOXEL), 2)
+        from_maps = student.point_levels(out, batch['point2voxel'],
+                                         2).gather_all()[0]
+        from_coors = student.point_levels(
+            out, points_voxel_coors(points, RANGE, VOXEL), 2).gather_all()[0]
     assert len(from_maps) == 2
     for a, b in zip(from_maps, from_coors):
         assert torch.equal(a, b)

@@ -4,8 +4,7 @@ import torch
 from spconv.pytorch import SparseConv3d, SparseConvTensor
 
 from projects.HilDA.hilda.models.backbones.voxel_to_point import (
-    PointLevels, batch_point2voxel, conv_output_coors, match_coors,
-    strided_conv_geometries)
+    batch_point2voxel, conv_output_coors, match_coors, strided_conv_geometries)
 
 
 def grid_voxels(shape, seed=0):
@@ -89,53 +88,3 @@ def test_batch_point2voxel_offsets_per_sample_maps():
                           [1, 2, 0, 0], [1, 3, 0, 0]])
     maps = [torch.tensor([1, -1, 0]), torch.tensor([2, 0, -1, 1])]
     assert batch_point2voxel(maps, coors).tolist() == [1, -1, 0, 4, 2, -1, 3]
-
-
-@pytest.mark.parametrize('num_voxels', [5, 400])  # fewer / more than rows
-def test_point_levels_gather_through_a_head_equals_head_of_rows(num_voxels):
-    torch.manual_seed(0)
-    feats = torch.randn(num_voxels, 6, requires_grad=True)
-    index = torch.randint(0, num_voxels, (300, ))
-    index[::7] = -1  # points without a voxel
-    rows = torch.randperm(300)[:120]
-    head = torch.nn.Sequential(
-        torch.nn.Linear(6, 9), torch.nn.LayerNorm(9), torch.nn.GELU())
-    levels = PointLevels([feats], [index])
-
-    got = levels.gather(0, rows, head)
-    picked = index[rows]
-    plain = torch.where(picked[:, None] >= 0, feats[picked.clamp(min=0)],
-                        torch.zeros(()))
-    expected = head(plain)
-    torch.testing.assert_close(got, expected)
-    # A point without a voxel gets head(0), as a zero feature would.
-    assert (picked < 0).any()
-    grad, = torch.autograd.grad(got.square().sum(), feats)
-    grad_expected, = torch.autograd.grad(expected.square().sum(), feats)
-    # Each voxel's gradient sums about 60 point terms of both signs, in an
-    # order that depends on torch's threads: float32 cancellation leaves
-    # ~1e-5 relative differences, while a wrong gather is off by O(1).
-    torch.testing.assert_close(grad, grad_expected, rtol=1e-4, atol=1e-4)
-
-
-def test_point_levels_select_and_gather_all():
-    feats = torch.arange(8.).view(4, 2)
-    levels = PointLevels([feats], [torch.tensor([3, -1, 0, 2])])
-    sub = levels.select(slice(1, 3))
-    gathered, valid = sub.gather_all()
-    assert gathered[0].tolist() == [[0.0, 0.0], [0.0, 1.0]]
-    assert valid[0].tolist() == [False, True]
-    with pytest.raises(ValueError, match='2 stages of features but 1'):
-        PointLevels([feats, feats], [torch.tensor([0])])
-
-
-def test_point_levels_cat_shifts_each_part_past_the_previous_voxels():
-    first = PointLevels([torch.tensor([[1.], [2.]])], [torch.tensor([1, -1])])
-    second = PointLevels([torch.tensor([[3.], [4.], [5.]])],
-                         [torch.tensor([2, 0, -1])])
-    both = PointLevels.cat([first, second])
-    gathered, valid = both.gather_all()
-    assert gathered[0].view(-1).tolist() == [2., 0., 5., 3., 0.]
-    assert valid[0].tolist() == [True, False, True, True, False]
-    with pytest.raises(ValueError, match='same number of stages'):
-        PointLevels.cat([first, PointLevels([], [])])

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from projects.HilDA.hilda.datasets.transforms import bev_occupancy
-from projects.HilDA.hilda.models.heads import (bev_grid_shape, bev_pool,
-                                               sample_bev_patch_mask)
+from projects.HilDA.hilda.models.heads import bev_pool, sample_bev_patch_mask
 
 # H (y) != W (x) and an off-centre range, so a swapped axis or a missing
 # offset shows.
@@ -19,10 +18,6 @@ def random_points(num, seed=0, margin=0.0):
     low = torch.tensor(PCR[:3]) - margin
     high = torch.tensor(PCR[3:]) + margin
     return low + torch.rand(num, 3, generator=gen) * (high - low)
-
-
-def test_grid_shape_rows_are_y_columns_are_x():
-    assert bev_grid_shape(PCR, CELL) == (12, 16)
 
 
 def test_each_point_lands_where_bev_occupancy_marks_it():

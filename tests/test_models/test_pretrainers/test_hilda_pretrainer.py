@@ -325,8 +325,8 @@ def test_each_head_weights_its_own_loss(dataset):
 
 
 def test_pairs_of_points_without_a_feature_are_left_out():
-    from projects.HilDA.hilda.models.backbones import PointLevels
     from projects.HilDA.hilda.models.pretrainers import HilDAPretrainer
+    from projects.HilDA.hilda.structures import PointLevels
     levels = PointLevels([torch.randn(2, 3)], [torch.tensor([0, -1, 1])])
     pairs = dict(
         point_idx=torch.tensor([2, 1, 0, 1]),
@@ -342,9 +342,9 @@ def test_pairs_of_points_without_a_feature_are_left_out():
 def test_masked_mode_drops_every_voxel_with_a_point_in_a_masked_cell(tmp_path):
     """1.5 m voxels straddle the 4 m BEV cells, so deciding by one point of
     a voxel would leave points of masked cells with a student feature."""
-    from projects.HilDA.hilda.models.heads import bev_cell_index
     from projects.HilDA.hilda.models.pretrainers.hilda_pretrainer import \
         drop_voxels
+    from projects.HilDA.hilda.structures.bev_grid import bev_cell_index
     set_random_seed(0)
     cfg = tiny_model_cfg()
     cfg['data_preprocessor']['voxel_layer']['voxel_size'] = [1.5] * 3

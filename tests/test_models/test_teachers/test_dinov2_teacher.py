@@ -311,7 +311,7 @@ def test_converter_tool_writes_mmpretrain_keys(official_ckpt, teacher,
 
 
 def test_converter_tool_refuses_non_official_file(teacher, tmp_path):
-    from projects.HilDA.hilda.utils import ConfigError
+    from projects.HilDA.hilda.apis import ConfigError
     tool = load_tool('model_converters/dinov2_to_mmpretrain.py')
     src = tmp_path / 'mmpretrain.pth'
     torch.save(teacher.encoder.state_dict(), src)

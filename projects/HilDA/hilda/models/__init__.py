@@ -1,10 +1,9 @@
 # Copyright (c) HilDA authors. All rights reserved.
-from .backbones import (MultiLevelMinkUNet, PointSparseEncoder, SparseLevel,
-                        points_voxel_coors, prefixed_state_dict,
-                        sparse_shape_from_range, to_spconv1_layout,
-                        voxelize_for_sparse_encoder)
+from .backbones import MultiLevelMinkUNet, PointSparseEncoder
 from .data_preprocessors import (HilDADataPreprocessor,
-                                 HilDAPretrainDataPreprocessor)
+                                 HilDAPretrainDataPreprocessor,
+                                 points_voxel_coors, sparse_shape_from_range,
+                                 voxelize_for_sparse_encoder)
 from .heads import (GlobalTokenHead, HierarchicalDistillHead,
                     OccupancyDiffusionHead, bev_pool, sample_bev_patch_mask)
 from .losses import (CosineDistanceLoss, FeatureMSELoss, NormalizedL2Loss,
@@ -13,9 +12,8 @@ from .pretrainers import HilDAPretrainer
 from .teachers import BaseImageTeacher, DINOv2Teacher, EfficientNetLiteTeacher
 
 __all__ = [
-    'MultiLevelMinkUNet', 'PointSparseEncoder', 'SparseLevel',
-    'points_voxel_coors', 'prefixed_state_dict', 'sparse_shape_from_range',
-    'to_spconv1_layout', 'voxelize_for_sparse_encoder',
+    'MultiLevelMinkUNet', 'PointSparseEncoder', 'points_voxel_coors',
+    'sparse_shape_from_range', 'voxelize_for_sparse_encoder',
     'HilDADataPreprocessor', 'HilDAPretrainDataPreprocessor',
     'OccupancyDiffusionHead', 'bev_pool', 'sample_bev_patch_mask',
     'GlobalTokenHead', 'HierarchicalDistillHead', 'CosineDistanceLoss',

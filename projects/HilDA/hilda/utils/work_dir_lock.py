@@ -12,7 +12,7 @@ is taken over (and said so in the log). On a file system without ``flock``
 the recorded pid decides: a lock of a dead process on this host is taken
 over, any other is refused.
 
-Temporary files of :func:`~.checkpoint_integrity.atomic_write` carry their
+Temporary files of :func:`~..checkpoints.integrity.atomic_write` carry their
 writer's pid and host in their name; :func:`stale_temporary_files` returns
 only those whose writer is provably gone (this host, process not running).
 """
@@ -29,7 +29,7 @@ from typing import List, Optional, Tuple
 
 from mmengine.logging import print_log
 
-from .config_checks import ConfigError
+from ..errors import ConfigError
 
 LOCK_NAME = '.hilda-run.lock'
 # .<target name>.pid<pid>@<host>.<random>.tmp (see writer_tag).

@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TASK_UTILS, TRANSFORMS
 
+from ...structures import BEVGrid
 from .ground_segmentation import ground_mask
 
 
@@ -23,16 +24,14 @@ def bev_occupancy(points: np.ndarray, point_cloud_range: Sequence[float],
         np.ndarray: (num_height_bins, H, W) float32 in {-1, 1}, with H along
         y and W along x (``occ[k, iy, ix]``), 1 where a point falls.
     """
-    x0, y0, z0, x1, y1, z1 = point_cloud_range
-    width = int(round((x1 - x0) / cell_size))
-    height = int(round((y1 - y0) / cell_size))
-    occ = np.full((num_height_bins, height, width), -1.0, dtype=np.float32)
-    ix = np.floor((points[:, 0] - x0) / cell_size).astype(np.int64)
-    iy = np.floor((points[:, 1] - y0) / cell_size).astype(np.int64)
+    grid = BEVGrid.build(point_cloud_range, cell_size)
+    _, _, z0, _, _, z1 = grid.point_cloud_range
+    occ = np.full((num_height_bins, *grid.shape), -1.0, dtype=np.float32)
+    # The height bins, not the grid's z range, decide what is inside.
+    iy, ix, inside = grid.cell_index(points, check_z=False)
     iz = np.floor(
         (points[:, 2] - z0) / (z1 - z0) * num_height_bins).astype(np.int64)
-    inside = ((ix >= 0) & (ix < width) & (iy >= 0) & (iy < height) & (iz >= 0)
-              & (iz < num_height_bins))
+    inside &= (iz >= 0) & (iz < num_height_bins)
     occ[iz[inside], iy[inside], ix[inside]] = 1.0
     return occ
 

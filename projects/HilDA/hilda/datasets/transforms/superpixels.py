@@ -15,8 +15,9 @@ class ImageSuperpixels(BaseTransform):
     """SLIC superpixels of every (augmented) camera image, for the
     SLIDR-style superpixel-pooled InfoNCE loss.
 
-    Uses fast-slic (~15 ms per image) when it is installed and
-    scikit-image's SLIC (~300 ms) otherwise; the choice is logged once.
+    Uses fast-slic when it is installed and scikit-image's SLIC otherwise
+    (slower; README "Installation" says by how much); the choice is logged
+    once.
     Computed on the fly after the image augmentations, so no pre-computed
     superpixel files are needed.
 
@@ -54,8 +55,7 @@ class ImageSuperpixels(BaseTransform):
         img = np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8))
         if self.backend == 'fast_slic':
             slic = FastSlic(
-                num_components=self.num_segments,
-                compactness=self.compactness)
+                num_components=self.num_segments, compactness=self.compactness)
             return slic.iterate(img).astype(np.int32)
         from skimage.segmentation import slic
         return slic(

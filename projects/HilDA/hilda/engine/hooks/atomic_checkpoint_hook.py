@@ -40,7 +40,7 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from ...utils.checkpoint_integrity import atomic_write
+from ...checkpoints.integrity import atomic_write
 from ...utils.work_dir_lock import WorkDirLock, stale_temporary_files
 
 ATOMIC_BACKEND = 'atomic_local'

@@ -8,7 +8,7 @@ from mmengine.dist import all_gather_object, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from ...datasets.bad_sample_guard import replaced_in_batch
+from ...datasets.skip_bad_samples_dataset import replaced_in_batch
 
 
 @HOOKS.register_module()

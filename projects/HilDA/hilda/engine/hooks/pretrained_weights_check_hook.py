@@ -26,17 +26,18 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, CheckpointLoader
 from torch import Tensor, nn
 
+from ...checkpoints import (SIDECAR_SUFFIX, is_sparse_conv_weight,
+                            recorded_sha256, spconv2_weight, verify_checkpoint)
 from ...errors import HilDAError
-from ...utils.checkpoint_integrity import (SIDECAR_SUFFIX, recorded_sha256,
-                                           verify_checkpoint)
 
 
 class PretrainedWeightsError(HilDAError, RuntimeError):
     """Too few of a module's tensors came from its pre-trained checkpoint."""
 
 
-def _same(value: Tensor, stored: Tensor) -> bool:
-    """``value`` equals ``stored`` as loaded by mmdet3d.
+def _same(name: str, value: Tensor, stored: Tensor) -> bool:
+    """``value`` (the module's ``name``) equals ``stored`` as loaded by
+    mmdet3d.
 
     Sparse-convolution weights may be stored in mmcv's spconv-1 layout
     ``(D, H, W, in, out)``, which mmdet3d's loader permutes into spconv-2's
@@ -45,8 +46,8 @@ def _same(value: Tensor, stored: Tensor) -> bool:
     stored = stored.to(device=value.device, dtype=value.dtype)
     if stored.shape == value.shape and torch.equal(stored, value):
         return True
-    if stored.dim() == 5:
-        stored = stored.permute(4, 0, 1, 2, 3)
+    if is_sparse_conv_weight(name, stored):
+        stored = spconv2_weight(stored)
         return stored.shape == value.shape and torch.equal(stored, value)
     return False
 
@@ -84,7 +85,7 @@ def compare_with_checkpoint(module: nn.Module,
         stored = state_dict.get(prefix + name)
         if stored is None:
             report['missing'].append(name)
-        elif _same(value, stored):
+        elif _same(name, value, stored):
             report['loaded'] += 1
             report['loaded_numel'] += value.numel()
         else:

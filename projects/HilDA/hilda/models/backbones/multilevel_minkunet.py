@@ -12,8 +12,8 @@ from mmengine.logging import print_log
 from spconv.pytorch import SparseConvTensor
 from torch import Tensor
 
-from .voxel_to_point import (ConvGeometry, PointFeaturesMixin, PointLevels,
-                             SparseLevel, map_points_to_levels)
+from ...structures import PointLevels, SparseLevel
+from .voxel_to_point import ConvGeometry, map_points_to_levels
 
 if IS_TORCHSPARSE_AVAILABLE:
     import torchsparse
@@ -39,7 +39,7 @@ def _log_torchsparse_fallback() -> None:
 
 
 @MODELS.register_module()
-class MultiLevelMinkUNet(PointFeaturesMixin, MinkUNetBackbone):
+class MultiLevelMinkUNet(MinkUNetBackbone):
     """MinkUNet that returns every decoder stage, for multi-level distillation.
 
     Parameters (and their names) are exactly those of mmdet3d's
@@ -48,7 +48,7 @@ class MultiLevelMinkUNet(PointFeaturesMixin, MinkUNetBackbone):
     also the same: ``forward(...)['voxel_feats']`` equals
     ``MinkUNetBackbone.forward``. The defaults are MinkUNet34 (w32).
 
-    Level order: ``decoder_feats`` and :meth:`points_features` follow
+    Level order: ``decoder_feats`` and :meth:`point_levels` follow
     execution order. Index 0 is the first decoder stage (coarsest, stride
     ``2**(num_stages-1)``), index -1 the last one (finest, stride 1; its
     features are ``voxel_feats``). "Deepest" in layer count is therefore
@@ -67,7 +67,7 @@ class MultiLevelMinkUNet(PointFeaturesMixin, MinkUNetBackbone):
             falls back to spconv (logged once) when it is not installed.
             Defaults to 'spconv'.
         num_levels (int): Decoder stages mapped to points by
-            :meth:`points_features` (K+1). Defaults to 4.
+            :meth:`point_levels` (K+1). Defaults to 4.
         pad_spatial_shape (bool): Round the spconv grid up to a multiple of
             ``2**num_stages``. mmdet3d uses ``coors.max() + 1``, and a
             stride-2 conv drops the voxels on an odd border of it (their
@@ -116,12 +116,12 @@ class MultiLevelMinkUNet(PointFeaturesMixin, MinkUNetBackbone):
 
     @property
     def level_channels(self) -> Tuple[int, ...]:
-        """Channels of the :meth:`points_features` levels, in their order."""
+        """Channels of the :meth:`point_levels` levels, in their order."""
         return self.decoder_channels[-self.num_levels:]
 
     @property
     def level_strides(self) -> Tuple[int, ...]:
-        """Strides of the :meth:`points_features` levels, in their order."""
+        """Strides of the :meth:`point_levels` levels, in their order."""
         strides = [
             2**(self.num_stages - 1 - i) for i in range(self.num_stages)
         ]
@@ -210,7 +210,7 @@ class MultiLevelMinkUNet(PointFeaturesMixin, MinkUNetBackbone):
                      num_levels: Optional[int] = None) -> PointLevels:
         """The voxel of each point at the last ``num_levels`` decoder
         stages (gather with :meth:`PointLevels.gather`, or all at once with
-        :meth:`points_features`).
+        :meth:`PointLevels.gather_all`).
 
         A point in input voxel ``(b, c)`` takes, at a stage of stride ``s``,
         the feature of the stage voxel ``(b, c // s)`` (exact for these

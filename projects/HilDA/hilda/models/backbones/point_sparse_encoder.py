@@ -7,18 +7,19 @@ voxel size (``sparse_shape = [gz + 1, gy, gx]``, the extra z cell being
 SECOND's convention), not MinkUNet's min-shifted ``(b, x, y, z)`` voxels.
 Two ways:
 
-- :func:`voxelize_for_sparse_encoder` on the raw points (any device): mean
+- ``voxelize_for_sparse_encoder`` (``models/data_preprocessors/
+  voxelization.py``, what ``HilDADataPreprocessor`` runs with
+  ``voxel_type='sparse_encoder'``) on the raw points (any device): mean
   point features per voxel (as ``DynamicSimpleVFE``), ``(b, z, y, x)``
   coors, per-sample ``point2voxel`` maps and the ``sparse_shape``.
 - mmdet3d's own path, as CenterPoint's config: ``Det3DDataPreprocessor``
   (or ``HilDADataPreprocessor``) with ``voxel_type='hard'`` and
   ``HardSimpleVFE``; it gives ``(b, z, y, x)`` coors but no point-to-voxel
-  map, so pass :func:`points_voxel_coors` of the points to
-  :meth:`PointSparseEncoder.points_features` instead.
+  map, so pass ``points_voxel_coors`` (same file) of the points to
+  :meth:`PointSparseEncoder.point_levels` instead.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
-import torch
 from mmdet3d.models.middle_encoders import SparseEncoder
 from mmdet3d.registry import MODELS
 from mmdet3d.utils import OptConfigType
@@ -26,108 +27,14 @@ from mmengine.runner import amp
 from spconv.pytorch import SparseConvTensor
 from torch import Tensor
 
-from .voxel_to_point import (PointFeaturesMixin, PointLevels, SparseLevel,
-                             map_points_to_levels, strided_conv_geometries)
+from ...structures import PointLevels, SparseLevel
+from .voxel_to_point import map_points_to_levels, strided_conv_geometries
 
 TwoTupleIntType = Tuple[Tuple[int, ...], ...]
 
 
-def _grid_size(point_cloud_range: Sequence[float],
-               voxel_size: Sequence[float]) -> List[int]:
-    """Voxels per axis (x, y, z), rounded as mmcv's ``Voxelization``."""
-    return [
-        int(
-            round((point_cloud_range[i + 3] - point_cloud_range[i]) /
-                  voxel_size[i])) for i in range(3)
-    ]
-
-
-def sparse_shape_from_range(point_cloud_range: Sequence[float],
-                            voxel_size: Sequence[float]) -> List[int]:
-    """SparseEncoder's ``sparse_shape`` ``[gz + 1, gy, gx]`` for a grid.
-
-    E.g. CenterPoint nuScenes: ``[-51.2, -51.2, -5, 51.2, 51.2, 3]`` with
-    ``[0.1, 0.1, 0.2]`` gives ``[41, 1024, 1024]``.
-    """
-    gx, gy, gz = _grid_size(point_cloud_range, voxel_size)
-    return [gz + 1, gy, gx]
-
-
-def points_voxel_coors(points: Sequence[Tensor],
-                       point_cloud_range: Sequence[float],
-                       voxel_size: Sequence[float]) -> List[Tensor]:
-    """Per-sample ``(b, z, y, x)`` voxel coordinates of every point.
-
-    Voxel indices are ``floor((p - range_min) / voxel_size)`` as in mmcv's
-    ``Voxelization``; points outside the range get the row ``(-1, -1, -1,
-    -1)``.
-
-    Args:
-        points (Sequence[Tensor]): Per sample (N_i, C) points, xyz first.
-        point_cloud_range (Sequence[float]): [x0, y0, z0, x1, y1, z1].
-        voxel_size (Sequence[float]): [vx, vy, vz].
-
-    Returns:
-        list[Tensor]: (N_i, 4) long coordinates.
-    """
-    out = []
-    for i, pts in enumerate(points):
-        low = pts.new_tensor(point_cloud_range[:3])
-        size = pts.new_tensor(voxel_size)
-        grid = torch.tensor(
-            _grid_size(point_cloud_range, voxel_size), device=pts.device)
-        xyz = torch.floor((pts[:, :3] - low) / size).long()
-        inside = ((xyz >= 0) & (xyz < grid)).all(1)
-        coors = torch.cat([xyz.new_full((len(xyz), 1), i), xyz.flip(1)], 1)
-        out.append(torch.where(inside[:, None], coors, -1))
-    return out
-
-
-def voxelize_for_sparse_encoder(points: Sequence[Tensor],
-                                point_cloud_range: Sequence[float],
-                                voxel_size: Sequence[float]) -> Dict:
-    """Voxelise a batch for :class:`PointSparseEncoder` on any device.
-
-    Args:
-        points (Sequence[Tensor]): Per sample (N_i, C) points, xyz first.
-        point_cloud_range (Sequence[float]): [x0, y0, z0, x1, y1, z1].
-        voxel_size (Sequence[float]): [vx, vy, vz].
-
-    Returns:
-        dict: ``voxels`` (M, C) mean point features, ``coors`` (M, 4) int32
-        ``(b, z, y, x)`` sorted (samples one after the other),
-        ``point2voxel`` (list of (N_i,) long indices into each sample's
-        voxels, -1 outside the range), ``sparse_shape`` and ``batch_size``.
-    """
-    point_coors = points_voxel_coors(points, point_cloud_range, voxel_size)
-    all_coors = torch.cat(point_coors)
-    all_feats = torch.cat(list(points))
-    inside = all_coors[:, 0] >= 0
-    coors, inverse = torch.unique(
-        all_coors[inside], dim=0, return_inverse=True)
-    counts = torch.bincount(inverse, minlength=len(coors)).clamp(min=1)
-    voxels = all_feats.new_zeros(len(coors), all_feats.shape[1])
-    voxels.index_add_(0, inverse, all_feats[inside])
-    voxels = voxels / counts[:, None].to(voxels.dtype)
-
-    # Back to per-sample indices, as HilDADataPreprocessor stores them.
-    global_map = torch.full_like(all_coors[:, 0], -1)
-    global_map[inside] = inverse
-    per_sample = torch.bincount(coors[:, 0], minlength=len(points))
-    offsets = (torch.cumsum(per_sample, 0) - per_sample).tolist()
-    point2voxel = []
-    for i, local in enumerate(global_map.split([len(p) for p in points])):
-        point2voxel.append(torch.where(local >= 0, local - offsets[i], local))
-    return dict(
-        voxels=voxels,
-        coors=coors.int(),
-        point2voxel=point2voxel,
-        sparse_shape=sparse_shape_from_range(point_cloud_range, voxel_size),
-        batch_size=len(points))
-
-
 @MODELS.register_module()
-class PointSparseEncoder(PointFeaturesMixin, SparseEncoder):
+class PointSparseEncoder(SparseEncoder):
     """SparseEncoder that also exposes its stages and per-point features.
 
     Parameters (and their names) are those of mmdet3d's
@@ -156,7 +63,7 @@ class PointSparseEncoder(PointFeaturesMixin, SparseEncoder):
         encoder_paddings (tuple[tuple[int]]): Defaults to SECOND's.
         block_type (str): 'conv_module' or 'basicblock'.
         num_levels (int): Encoder stages mapped to points by
-            :meth:`points_features` (K+1). Defaults to 4.
+            :meth:`point_levels` (K+1). Defaults to 4.
         return_bev (bool): Default of :meth:`forward`'s ``return_bev``;
             pre-training configs turn it off (the dense BEV is only the
             detector's input). Defaults to True.
@@ -208,13 +115,13 @@ class PointSparseEncoder(PointFeaturesMixin, SparseEncoder):
 
     @property
     def level_channels(self) -> Tuple[int, ...]:
-        """Channels of the :meth:`points_features` levels, in their order."""
+        """Channels of the :meth:`point_levels` levels, in their order."""
         channels = [tuple(c)[-1] for c in self.encoder_channels]
         return tuple(channels[-self.num_levels:])
 
     @property
     def level_strides(self) -> Tuple[Tuple[int, int, int], ...]:
-        """(z, y, x) strides of the :meth:`points_features` levels."""
+        """(z, y, x) strides of the :meth:`point_levels` levels."""
         return self.stage_strides[-self.num_levels:]
 
     @property
@@ -278,7 +185,7 @@ class PointSparseEncoder(PointFeaturesMixin, SparseEncoder):
                      num_levels: Optional[int] = None) -> PointLevels:
         """The voxel of each point at the last ``num_levels`` encoder stages
         (gather with :meth:`PointLevels.gather`, or all at once with
-        :meth:`points_features`).
+        :meth:`PointLevels.gather_all`).
 
         A point in input voxel ``(b, z, y, x)`` takes, at each stage, the
         voxel ``floor(c / stride)`` reached through the strided convs (see

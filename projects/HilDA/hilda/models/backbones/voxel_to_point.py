@@ -18,29 +18,12 @@ convolutions this is exactly ``c // stride``.
 Lookups hash integer coordinates to int64 and use sort + searchsorted: no
 Python loop over points or voxels.
 """
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
-IntTriple = Tuple[int, int, int]
-
-
-class SparseLevel(NamedTuple):
-    """One stage of a sparse network, independent of the backend.
-
-    Attributes:
-        feats (Tensor): (M_l, C_l) voxel features.
-        coors (Tensor): (M_l, 4) int voxel coordinates, batch index first,
-            then the spatial columns in the backbone's own order ((x, y, z)
-            for MinkUNet, (z, y, x) for SparseEncoder), in units of this
-            stage's voxels.
-        stride (tuple[int]): Stride of the stage w.r.t. the input voxels,
-            per spatial column.
-    """
-    feats: Tensor
-    coors: Tensor
-    stride: IntTriple
+from ...structures.point_levels import IntTriple, PointLevels, SparseLevel
 
 
 class ConvGeometry(NamedTuple):
@@ -228,104 +211,6 @@ def batch_point2voxel(point2voxel: Union[Tensor, Sequence[Tensor]],
         0, dtype=torch.long)
 
 
-class PointLevels:
-    """Where each point's feature lives at several stages, not gathered yet.
-
-    Gathering (N, C_l) point features for every stage and every point costs
-    time and memory in forward and backward; a loss that needs only some
-    points (the point-pixel pairs) or one stage (the last, for BEV pooling)
-    gathers just those rows with :meth:`gather`.
-
-    Attributes:
-        feats (list[Tensor]): Per stage, (M_l, C_l) voxel features.
-        index (list[Tensor]): Per stage, (N,) long row of each point in
-            ``feats[l]``; -1 where the point has no feature at that stage.
-    """
-
-    def __init__(self, feats: Sequence[Tensor],
-                 index: Sequence[Tensor]) -> None:
-        if len(feats) != len(index):
-            raise ValueError(f'{len(feats)} stages of features but '
-                             f'{len(index)} point indices')
-        self.feats = list(feats)
-        self.index = list(index)
-
-    @classmethod
-    def from_point_feats(cls, feats: Sequence[Tensor]) -> 'PointLevels':
-        """Wrap already gathered (N, C_l) point features (every row
-        valid)."""
-        index = [torch.arange(len(f), device=f.device) for f in feats]
-        return cls(list(feats), index)
-
-    @classmethod
-    def cat(cls, parts: Sequence['PointLevels']) -> 'PointLevels':
-        """The points of ``parts`` one after another, for the same stages
-        computed in separate passes (e.g. t0 with gradients, t-1 without):
-        each part's voxel rows follow those of the parts before it."""
-        if len({len(p) for p in parts}) != 1:
-            raise ValueError(
-                'PointLevels.cat needs parts with the same number of '
-                f'stages, got {[len(p) for p in parts]}')
-        feats, index = [], []
-        for level in range(len(parts[0])):
-            offset = 0
-            shifted = []
-            for part in parts:
-                i = part.index[level]
-                shifted.append(torch.where(i >= 0, i + offset, i))
-                offset += len(part.feats[level])
-            feats.append(torch.cat([p.feats[level] for p in parts]))
-            index.append(torch.cat(shifted))
-        return cls(feats, index)
-
-    def __len__(self) -> int:
-        return len(self.feats)
-
-    def valid(self, level: int) -> Tensor:
-        """(N,) bool: the points with a feature at stage ``level``."""
-        return self.index[level] >= 0
-
-    def select(self, rows: Union[slice, Tensor]) -> 'PointLevels':
-        """The same stages for a subset of the points."""
-        return PointLevels(self.feats, [i[rows] for i in self.index])
-
-    def gather(self,
-               level: int,
-               rows: Optional[Union[slice, Tensor]] = None,
-               fn: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
-        """Features of stage ``level`` at the points ``rows`` (all points
-        when None); zero rows where a point has no feature.
-
-        Args:
-            level (int): The stage.
-            rows (slice | Tensor, optional): Points to gather (indices or
-                bool mask).
-            fn (callable, optional): A row-wise map (e.g. a linear or MLP
-                projection head) applied to the gathered rows. It runs on
-                the voxels instead when there are fewer voxels than rows
-                (coarse stages): the same result for less work.
-
-        Returns:
-            Tensor: (R, C_l) or (R, fn's channels).
-        """
-        feats = self.feats[level]
-        index = self.index[level] if rows is None else self.index[level][rows]
-        # -1 -> an appended zero row: zeros where the point has no voxel,
-        # without a mask pass over the gathered rows (and its backward).
-        index = torch.where(index >= 0, index, index.new_tensor(len(feats)))
-        feats = torch.cat([feats, feats.new_zeros((1, feats.shape[1]))])
-        if fn is None:
-            return feats[index]
-        if len(feats) < len(index):
-            return fn(feats)[index]
-        return fn(feats[index])
-
-    def gather_all(self) -> Tuple[List[Tensor], List[Tensor]]:
-        """(N, C_l) features and (N,) validity of every stage."""
-        return ([self.gather(i) for i in range(len(self))],
-                [self.valid(i) for i in range(len(self))])
-
-
 def map_points_to_levels(
         levels: Sequence[SparseLevel],
         level_geometries: Sequence[Sequence[ConvGeometry]],
@@ -383,32 +268,3 @@ def map_points_to_levels(
                                 torch.full_like(point_index, -1))
         indices.append(index)
     return PointLevels([level.feats for level in levels], indices)
-
-
-class PointFeaturesMixin:
-    """``points_features`` for a student that implements ``point_levels``
-    (``(out, points, num_levels) -> PointLevels``)."""
-
-    def points_features(
-        self,
-        out: dict,
-        points: Union[Tensor, Sequence[Tensor]],
-        num_levels: Optional[int] = None,
-        return_valid: bool = False
-    ) -> Union[List[Tensor], Tuple[List[Tensor], List[Tensor]]]:
-        """Features of the last ``num_levels`` stages at the points.
-
-        Args:
-            out (dict): The student's forward output.
-            points (Tensor | Sequence[Tensor]): As for
-                :meth:`point_levels`.
-            num_levels (int, optional): Defaults to ``self.num_levels``.
-            return_valid (bool): Also return the validity masks.
-
-        Returns:
-            list[Tensor] | tuple[list[Tensor], list[Tensor]]: (N_total, C_l)
-            features in :meth:`point_levels` order (zeros where a point has
-            no feature), and optionally (N,) bool masks.
-        """
-        feats, valids = self.point_levels(out, points, num_levels).gather_all()
-        return (feats, valids) if return_valid else feats

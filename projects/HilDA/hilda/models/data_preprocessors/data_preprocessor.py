@@ -8,7 +8,7 @@ from mmdet3d.structures.det3d_data_sample import SampleList
 from torch import Tensor
 from torch.nn import functional as F
 
-from ..backbones.point_sparse_encoder import voxelize_for_sparse_encoder
+from .voxelization import voxelize_for_sparse_encoder
 
 
 def unique_voxels(coors: Tensor) -> Tuple[Tensor, Tensor]:

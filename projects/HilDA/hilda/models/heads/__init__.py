@@ -1,6 +1,5 @@
 # Copyright (c) HilDA authors. All rights reserved.
-from .bev_pooling import (bev_cell_index, bev_grid_shape, bev_pool,
-                          sample_bev_patch_mask, voxels_with_points_in)
+from .bev_pooling import bev_pool, sample_bev_patch_mask, voxels_with_points_in
 from .forward_diffusion import ForwardDiffusion, sample_noise_seed
 from .global_token_head import GlobalTokenHead
 from .hierarchical_distill_head import HierarchicalDistillHead
@@ -9,7 +8,6 @@ from .reverse_diffusion_sampler import ReverseDiffusionSampler
 
 __all__ = [
     'ForwardDiffusion', 'GlobalTokenHead', 'HierarchicalDistillHead',
-    'OccupancyDiffusionHead', 'ReverseDiffusionSampler', 'bev_cell_index',
-    'bev_grid_shape', 'bev_pool', 'sample_bev_patch_mask', 'sample_noise_seed',
-    'voxels_with_points_in'
+    'OccupancyDiffusionHead', 'ReverseDiffusionSampler', 'bev_pool',
+    'sample_bev_patch_mask', 'sample_noise_seed', 'voxels_with_points_in'
 ]

@@ -1,12 +1,9 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """Bird's-eye-view pooling of point features and BEV patch masking.
 
-The grid is exactly the one of
-:func:`projects.HilDA.hilda.datasets.transforms.bev_occupancy`: cell
-``(iy, ix)`` with ``iy = floor((y - y_min) / cell_size)`` (rows along y) and
-``ix = floor((x - x_min) / cell_size)`` (columns along x), ``H`` and ``W``
-rounded from the range, so pooled conditioning and occupancy target align
-cell for cell.
+The cells are those of :class:`~projects.HilDA.hilda.structures.BEVGrid`,
+the grid the occupancy target uses too, so pooled conditioning and target
+align cell for cell.
 """
 import math
 from typing import Sequence, Tuple
@@ -14,52 +11,7 @@ from typing import Sequence, Tuple
 import torch
 from torch import Tensor
 
-
-def bev_grid_shape(point_cloud_range: Sequence[float],
-                   cell_size: float) -> Tuple[int, int]:
-    """BEV grid size ``(H, W)`` (rows along y, columns along x).
-
-    Args:
-        point_cloud_range (Sequence[float]): [x_min, y_min, z_min, x_max,
-            y_max, z_max] in metres.
-        cell_size (float): BEV cell edge in metres.
-
-    Returns:
-        tuple[int, int]: ``(H, W)``, rounded like ``bev_occupancy``.
-    """
-    x0, y0, _, x1, y1, _ = point_cloud_range
-    return (int(round(
-        (y1 - y0) / cell_size)), int(round((x1 - x0) / cell_size)))
-
-
-def bev_cell_index(xyz: Tensor,
-                   point_cloud_range: Sequence[float],
-                   cell_size: float,
-                   check_z: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
-    """BEV cell of every point, with the arithmetic of ``bev_occupancy``.
-
-    Args:
-        xyz (Tensor): (N, >=3) point coordinates in metres.
-        point_cloud_range (Sequence[float]): [x_min, y_min, z_min, x_max,
-            y_max, z_max] in metres.
-        cell_size (float): BEV cell edge in metres.
-        check_z (bool): Whether points outside [z_min, z_max) count as
-            outside. Defaults to True.
-
-    Returns:
-        tuple[Tensor, Tensor, Tensor]: ``iy`` (N,) and ``ix`` (N,) long cell
-        indices (meaningful where inside) and ``inside`` (N,) bool.
-    """
-    x0, y0, z0, x1, y1, z1 = point_cloud_range
-    height, width = bev_grid_shape(point_cloud_range, cell_size)
-    # Same float32 expression as the numpy target so boundary points land in
-    # the same cell.
-    ix = torch.floor((xyz[:, 0] - x0) / cell_size).long()
-    iy = torch.floor((xyz[:, 1] - y0) / cell_size).long()
-    inside = (ix >= 0) & (ix < width) & (iy >= 0) & (iy < height)
-    if check_z:
-        inside &= (xyz[:, 2] >= z0) & (xyz[:, 2] < z1)
-    return iy, ix, inside
+from ...structures.bev_grid import bev_cell_index, bev_grid_shape
 
 
 def bev_pool(feats: Tensor,

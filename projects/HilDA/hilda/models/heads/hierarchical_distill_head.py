@@ -9,7 +9,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ..backbones import PointLevels
+from ...structures import PointLevels
 from ..losses import num_superpixels
 from ..utils import bilinear_sample, global_mean, projection_head
 

@@ -8,8 +8,9 @@ from mmdet3d.utils import OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from ...structures.bev_grid import bev_grid_shape
 from ..utils import global_mean
-from .bev_pooling import bev_grid_shape, bev_pool, sample_bev_patch_mask
+from .bev_pooling import bev_pool, sample_bev_patch_mask
 from .forward_diffusion import PREDICTION_TYPES, ForwardDiffusion
 from .reverse_diffusion_sampler import ReverseDiffusionSampler
 

@@ -8,7 +8,7 @@ from mmdet3d.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from ..backbones import PointLevels
+from ...structures import PointLevels
 from ..heads import voxels_with_points_in
 from ..utils import loss_grad_norms
 

@@ -40,7 +40,7 @@ def load_state_dict_file(path: str) -> StateDict:
 
     The file is read with ``weights_only=True``: HilDA registers the few
     mmengine/numpy globals its checkpoints carry (see
-    ``hilda.utils.checkpoint_safe_globals``), so no arbitrary code runs.
+    ``hilda.checkpoints.safe_globals``), so no arbitrary code runs.
     Container dicts (``state_dict``, ``model``, ``teacher``) and wrapper
     prefixes (``module.``, ``backbone.``) are removed.
 
@@ -67,8 +67,9 @@ def load_state_dict_file(path: str) -> StateDict:
         raise ValueError(
             f'teacher checkpoint {path!r} is not a torch file: {e}') from e
     while isinstance(ckpt, dict):
-        inner = next((k for k in _CONTAINER_KEYS
-                      if isinstance(ckpt.get(k), dict)), None)
+        inner = next(
+            (k for k in _CONTAINER_KEYS if isinstance(ckpt.get(k), dict)),
+            None)
         if inner is None:
             break
         ckpt = ckpt[inner]
@@ -138,8 +139,9 @@ def load_checked_state_dict(module: nn.Module,
     resizable = set(resizable)
     for key in kept:
         src, dst = state_dict[key].shape, own[key].shape
-        same = (src[-1:] == dst[-1:] and len(src) == len(dst)
-                if key in resizable else src == dst)
+        same = (
+            src[-1:] == dst[-1:] and len(src) == len(dst)
+            if key in resizable else src == dst)
         if not same:
             raise ValueError(
                 f'teacher checkpoint {ckpt_name!r} does not match the '
@@ -152,13 +154,13 @@ def load_checked_state_dict(module: nn.Module,
             'teacher is refused (strict=True)')
     module.load_state_dict(
         OrderedDict((k, state_dict[k]) for k in kept), strict=False)
-    counts = dict(kept=len(kept), missing=len(missing),
-                  unexpected=len(unexpected))
+    counts = dict(
+        kept=len(kept), missing=len(missing), unexpected=len(unexpected))
     print_log(
         f'loaded teacher checkpoint {ckpt_name}: {counts["kept"]} keys '
         f'kept, {counts["missing"]} missing, {counts["unexpected"]} '
-        f'unexpected' + (f' (ignored: {unexpected[:5]})' if unexpected
-                         else ''),
+        f'unexpected' +
+        (f' (ignored: {unexpected[:5]})' if unexpected else ''),
         logger=logger)
     return counts
 
@@ -297,8 +299,8 @@ def convert_efficientnet_lite_to_timm(state_dict: StateDict,
                    for i in range(len(stage))]
     has_expand = {
         k.split('.')[1]
-        for k in state_dict if k.startswith('_blocks.')
-        and k.split('.')[2] == '_expand_conv'
+        for k in state_dict
+        if k.startswith('_blocks.') and k.split('.')[2] == '_expand_conv'
     }
     converted = OrderedDict()
     for key, value in state_dict.items():
@@ -306,12 +308,15 @@ def convert_efficientnet_lite_to_timm(state_dict: StateDict,
         new_key = key
         if parts[0] == '_blocks' and int(parts[1]) < len(flat_blocks):
             stage, index = flat_blocks[int(parts[1])]
-            names = (_EFFNET_IR_BLOCK
-                     if parts[1] in has_expand else _EFFNET_DS_BLOCK)
+            names = (
+                _EFFNET_IR_BLOCK
+                if parts[1] in has_expand else _EFFNET_DS_BLOCK)
             if parts[2] in names:
-                new_key = '.'.join(
-                    ['blocks', str(stage),
-                     str(index), names[parts[2]], *parts[3:]])
+                new_key = '.'.join([
+                    'blocks',
+                    str(stage),
+                    str(index), names[parts[2]], *parts[3:]
+                ])
         elif parts[0] in _EFFNET_TOP:
             new_key = '.'.join([_EFFNET_TOP[parts[0]], *parts[1:]])
         converted[new_key] = value

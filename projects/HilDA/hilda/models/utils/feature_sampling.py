@@ -16,9 +16,8 @@ def bilinear_sample(feature_maps: Tensor, img_idx: Tensor, uv: Tensor,
     centres are clamped. This is ``grid_sample(align_corners=False,
     padding_mode='border')`` for queries spread over many images, without
     a per-image loop: the four neighbour cells and their weights go to one
-    ``embedding_bag`` (a fused gather + weighted sum, about ten times
-    faster on CPU than four gathers and the blend, and no (P, D)
-    temporaries).
+    ``embedding_bag`` (a fused gather + weighted sum instead of four
+    gathers and the blend: no (P, D) temporaries).
 
     Args:
         feature_maps (Tensor): (N, D, h, w) maps of N images.

@@ -1,0 +1,60 @@
+# What every HilDA pre-training model shares; the model bases
+# (hilda_minkunet34_dinov2-vitb14.py, hilda_minkunet18-w16_effnetlite0.py)
+# inherit it and add their teacher and sizes. The paper's objectives: last
+# two levels (K = 1) with MLP heads and cosine distance; H_CLS + max over
+# points and cameras + MSE; temporal occupancy diffusion with the
+# eps + lambda * x0 loss.
+num_levels = 2  # K + 1 (paper: K = 1)
+
+model = dict(
+    type='HilDAPretrainer',
+    data_preprocessor=dict(
+        type='HilDAPretrainDataPreprocessor',
+        voxel=True,
+        voxel_type='minkunet',
+        batch_first=True,
+        voxel_layer=dict(
+            max_num_points=-1,
+            point_cloud_range=[-100, -100, -20, 100, 100, 20],
+            max_voxels=(-1, -1)),
+        # Images load as BGR; the teachers take RGB.
+        bgr_to_rgb=True),
+    student=dict(
+        type='MultiLevelMinkUNet',
+        in_channels=4,
+        num_stages=4,
+        decoder_blocks=[2, 2, 2, 2],
+        block_type='basic',
+        sparseconv_backend='spconv',
+        num_levels=num_levels,
+        pad_spatial_shape=True),
+    distill_head=dict(
+        type='HierarchicalDistillHead',
+        head_type='mlp',
+        loss=dict(type='CosineDistanceLoss', loss_weight=1.0),
+        # None: equal weights; weights are normalised to sum 1 (a mean
+        # over levels, so loss_weight means the same for any num_levels).
+        level_weights=None),
+    global_token=dict(
+        type='GlobalTokenHead',
+        pooling='max',
+        camera_pooling='max',
+        feature_level='last',
+        head_type='mlp',
+        loss=dict(type='FeatureMSELoss', loss_weight=0.5)),
+    diffusion_head=dict(
+        type='OccupancyDiffusionHead',
+        mode='temporal',
+        # The BEV grid (point_cloud_range, cell_size, num_height_bins) is
+        # the dataset's bev_grid, which the pre-training configs pass here.
+        num_train_timesteps=1000,
+        # The paper's loss: epsilon MSE + lambda * ||x_occ - x_hat_occ||^2.
+        # lambda and the schedule are not published: lambda = 1 and DDPM's
+        # linear betas are the project's choice. Options: prediction_type
+        # 'v_prediction' / 'sample', beta_schedule 'squaredcos_cap_v2',
+        # num_noise_draws > 1 (t, noise) draws per sample and step.
+        prediction_type='epsilon',
+        x0_loss_weight=1.0,
+        beta_schedule='linear',
+        num_noise_draws=1,
+        loss_weight=0.5))

@@ -1,0 +1,261 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""Does the diffusion objective learn anything from the student's features?
+
+On held-out samples (the val infos) of a pre-trained HilDA model:
+
+- :func:`denoising_errors`: the denoiser's clean-sample error
+  ``mean((x_hat_0 - x_occ)^2)`` at fixed noise levels, with the sample's own
+  condition and with the condition of another sample (the next one, cyclic).
+  If the student's BEV condition carries information about the target, the
+  true condition gives a clearly lower error.
+- :func:`sampled_occupancy_iou`: BEV IoU of DDIM-sampled occupancy against
+  the target (t+1, ground removed as the training target is), next to two
+  baselines that need no model: every cell occupied, and the t0 occupancy
+  (built by the same target transform from the t0 scan) carried into t+1.
+- :func:`loss_gradient_norms`: the gradient norm each weighted loss term
+  sends into the student's last stage (as ``LossGradNormHook`` logs it
+  during training).
+"""
+import copy
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmdet3d.registry import TRANSFORMS
+from mmdet3d.structures import LiDARPoints
+from mmengine.config import Config
+from mmengine.runner import set_random_seed
+from mmengine.utils import ProgressBar
+from torch import Tensor
+
+from .loading import (VisualizationError, build_pretrain_dataset,
+                      load_pretrainer, prepare_sample)
+from .occupancy_metrics import mean_bev_iou
+
+
+def occupancy_transform(cfg: Config, source_key: str = 'points'):
+    """The pipeline's ``BEVOccupancyTarget``, reading ``source_key``: the t0
+    occupancy made exactly as the target is (same grid, same ground
+    removal)."""
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'BEVOccupancyTarget':
+            step = copy.deepcopy(dict(step))
+            step['source_key'] = source_key
+            return TRANSFORMS.build(step)
+    raise VisualizationError(
+        'the pipeline has no BEVOccupancyTarget: no occupancy to diagnose')
+
+
+@torch.no_grad()
+def collect_samples(model,
+                    dataset,
+                    cfg: Config,
+                    indices: Sequence[int],
+                    seed: int = 0) -> Dict[str, object]:
+    """The conditions, targets and t0 occupancies of ``indices``.
+
+    Returns:
+        dict: ``cond`` (N, C, H, W), ``target`` and ``occ_t0`` (N, K, H,
+        W) in {-1, 1}, ``indices`` (of the sequences kept) and
+        ``skipped`` (indices at a scene's first or last keyframe, which
+        have no true t-1 or t+1).
+    """
+    head = model.diffusion_head
+    if head is None:
+        raise VisualizationError('the model has no diffusion_head')
+    if head.mode != 'temporal':
+        raise VisualizationError(
+            "diffusion diagnostics need mode='temporal' (t+1 target)")
+    to_occ = occupancy_transform(cfg)
+    conds, targets, occ_t0, kept, skipped = [], [], [], [], []
+    bar = ProgressBar(len(indices))
+    for index in indices:
+        inputs, data_samples = prepare_sample(model, dataset, index, seed)
+        bar.update()
+        if not bool(head.valid_samples(1, data_samples)[0]):
+            skipped.append(int(index))
+            continue
+        _, levels, sizes = model.student_levels(inputs, data_samples)
+        kwargs = model.diffusion_inputs(levels, inputs, sizes, 1)
+        conds.append(
+            head.build_condition(
+                kwargs['feats_t0'],
+                kwargs['xyz_t0'],
+                kwargs['batch_t0'],
+                1,
+                kwargs['feats_prev'],
+                kwargs['xyz_prev'],
+                kwargs['batch_prev'],
+            ))
+        targets.append(data_samples[0].occ_target.float()[None])
+        points = inputs['points'][0].cpu()
+        occ = to_occ(
+            dict(points=LiDARPoints(points, points_dim=points.shape[1])))
+        occ_t0.append(
+            torch.as_tensor(np.asarray(occ['occ_target'])).float()[None].to(
+                targets[-1].device))
+        kept.append(int(index))
+    if len(kept) < 2:
+        raise VisualizationError(
+            f'{len(kept)} sequence sample(s) among indices {list(indices)}: '
+            'need two or more (one lends its condition to the other)')
+    return dict(
+        cond=torch.cat(conds),
+        target=torch.cat(targets),
+        occ_t0=torch.cat(occ_t0),
+        indices=kept,
+        skipped=skipped)
+
+
+@torch.no_grad()
+def denoising_errors(head,
+                     cond: Tensor,
+                     target: Tensor,
+                     timesteps: Sequence[int] = (100, 300, 600),
+                     seed: int = 0) -> Dict[int, Dict[str, float]]:
+    """Clean-sample error with the true and with another sample's condition.
+
+    Every sample is noised once per timestep with noise from ``seed``; the
+    same noisy input is denoised under its own condition and under that of
+    the next sample (cyclic).
+
+    Returns:
+        dict[int, dict[str, float]]: per timestep ``true``, ``wrong`` (mean
+        squared error of the clipped x_hat_0) and ``ratio`` (wrong / true).
+    """
+    wrong_cond = cond.roll(1, dims=0)
+    gen = torch.Generator(device=target.device).manual_seed(seed)
+    out = {}
+    for t in timesteps:
+        if not 0 <= t < head.scheduler.config.num_train_timesteps:
+            raise VisualizationError(
+                f'timestep {t} outside [0, '
+                f'{head.scheduler.config.num_train_timesteps})')
+        noise = torch.randn(target.shape, generator=gen, device=target.device)
+        steps = torch.full((len(target), ),
+                           t,
+                           dtype=torch.long,
+                           device=target.device)
+        noisy = head.forward_diffusion.add_noise(target, noise, steps)
+        true = (head.predict_x0(noisy, steps, cond) - target).square().mean()
+        wrong = (head.predict_x0(noisy, steps, wrong_cond) -
+                 target).square().mean()
+        out[int(t)] = dict(
+            true=float(true),
+            wrong=float(wrong),
+            ratio=float(wrong / true.clamp(min=1e-12)))
+    return out
+
+
+@torch.no_grad()
+def sampled_occupancy_iou(head,
+                          cond: Tensor,
+                          target: Tensor,
+                          occ_t0: Tensor,
+                          num_inference_steps: int = 20,
+                          seed: int = 0) -> Dict[str, float]:
+    """BEV IoU of DDIM samples and of the two baselines.
+
+    Returns:
+        dict[str, float]: ``ddim`` (true condition), ``ddim_wrong_cond``
+        (another sample's condition), ``all_occupied``, ``t0_carried``,
+        and ``target_occupied_fraction``.
+    """
+
+    def ddim(c):
+        gen = torch.Generator(device=c.device).manual_seed(seed)
+        return head.sample(
+            c, num_inference_steps=num_inference_steps, generator=gen)
+
+    return dict(
+        ddim=mean_bev_iou(ddim(cond), target),
+        ddim_wrong_cond=mean_bev_iou(ddim(cond.roll(1, dims=0)), target),
+        all_occupied=mean_bev_iou(torch.ones_like(target), target),
+        t0_carried=mean_bev_iou(occ_t0, target),
+        target_occupied_fraction=float((target > 0).any(1).float().mean()))
+
+
+def loss_gradient_norms(model,
+                        dataset,
+                        indices: Sequence[int],
+                        seed: int = 0) -> Dict[str, float]:
+    """Mean over samples of the gradient norm each weighted loss term sends
+    into the student's last stage (train mode, one sample per step)."""
+    model.train()
+    model.log_grad_norms = True
+    sums: Dict[str, List[float]] = {}
+    try:
+        for index in indices:
+            inputs, data_samples = prepare_sample(model, dataset, index, seed)
+            losses = model.loss(inputs, data_samples)
+            for key, value in losses.items():
+                if key.startswith('gradnorm_'):
+                    sums.setdefault(key[len('gradnorm_'):],
+                                    []).append(float(value))
+            model.zero_grad(set_to_none=True)
+    finally:
+        model.log_grad_norms = False
+        model.eval()
+    return {k: float(np.mean(v)) for k, v in sums.items()}
+
+
+def diffusion_diagnostics(cfg: Config,
+                          checkpoint: Optional[str],
+                          split: str = 'val',
+                          num_samples: Optional[int] = None,
+                          timesteps: Sequence[int] = (100, 300, 600),
+                          num_inference_steps: int = 20,
+                          seed: int = 0,
+                          device: str = 'cpu') -> dict:
+    """All diagnostics of one checkpoint, as a JSON-ready dict."""
+    set_random_seed(seed)
+    model = load_pretrainer(cfg, checkpoint, device)
+    dataset = build_pretrain_dataset(cfg, split)
+    count = len(dataset) if num_samples is None else min(
+        num_samples, len(dataset))
+    indices = list(range(count))
+    data = collect_samples(model, dataset, cfg, indices, seed)
+    head = model.diffusion_head
+    result = dict(
+        checkpoint=checkpoint,
+        split=split,
+        samples=data['indices'],
+        skipped_no_sequence=data['skipped'],
+        prediction_type=head.forward_diffusion.prediction_type,
+        beta_schedule=head.scheduler.config.beta_schedule,
+        denoising_error=denoising_errors(head, data['cond'], data['target'],
+                                         timesteps, seed),
+        occupancy_iou=sampled_occupancy_iou(head, data['cond'], data['target'],
+                                            data['occ_t0'],
+                                            num_inference_steps, seed),
+        num_inference_steps=num_inference_steps)
+    result['grad_norm_last_stage'] = loss_gradient_norms(
+        model, dataset, data['indices'], seed)
+    return result
+
+
+def markdown_table(result: dict) -> str:
+    """The diagnostics as a markdown table."""
+    rows = ['| diagnostic | value |', '| --- | --- |']
+    for t, err in result['denoising_error'].items():
+        rows.append(f'| x_hat_0 MSE, t = {t}: true / wrong condition '
+                    f'(ratio) | {err["true"]:.4f} / {err["wrong"]:.4f} '
+                    f'({err["ratio"]:.2f}) |')
+    iou = result['occupancy_iou']
+    steps = result['num_inference_steps']
+    rows += [
+        f'| BEV IoU, DDIM {steps} steps, true condition | '
+        f'{iou["ddim"]:.3f} |',
+        f'| BEV IoU, DDIM {steps} steps, wrong condition | '
+        f'{iou["ddim_wrong_cond"]:.3f} |',
+        f'| BEV IoU, all occupied | {iou["all_occupied"]:.3f} |',
+        f'| BEV IoU, t0 occupancy carried into t+1 | '
+        f'{iou["t0_carried"]:.3f} |',
+    ]
+    for term, norm in result['grad_norm_last_stage'].items():
+        rows.append(f'| grad norm into the last stage, {term} | '
+                    f'{norm:.3g} |')
+    rows.append(f'| samples (left out: no sequence) | '
+                f'{len(result["samples"])} '
+                f'({len(result["skipped_no_sequence"])}) |')
+    return '\n'.join(rows)
