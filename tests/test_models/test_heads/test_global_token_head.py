@@ -3,7 +3,8 @@ import pytest
 import torch
 from mmdet3d.registry import MODELS
 
-from projects.HilDA.hilda.models.utils import segment_max, segment_softmax
+from projects.HilDA.hilda.models.utils import (rowwise_map_segment_max,
+                                               segment_max, segment_softmax)
 
 
 def test_segment_softmax_normalises_within_each_sample():
@@ -85,6 +86,30 @@ def test_segment_max_is_per_segment_and_zero_when_empty():
     got = segment_max(feats, torch.tensor([0, 0, 2]), 3)
     torch.testing.assert_close(got,
                                torch.tensor([[3., -5.], [0., 0.], [2., 4.]]))
+
+
+def test_rowwise_map_segment_max_matches_plain_max_in_value_and_grad():
+    """Back-propagating through the winning rows only gives the gradient
+    of the max of the head over all rows (segment 1 has no rows)."""
+    torch.manual_seed(0)
+    head = torch.nn.Sequential(
+        torch.nn.Linear(5, 7), torch.nn.LayerNorm(7), torch.nn.GELU(),
+        torch.nn.Linear(7, 11))
+    feats = torch.randn(40, 5, requires_grad=True)
+    segment = torch.tensor([0] * 15 + [2] * 25)
+    weight = torch.randn(3, 11)
+
+    got = rowwise_map_segment_max(head, feats, segment, 3)
+    expected = segment_max(head(feats), segment, 3)
+    torch.testing.assert_close(got, expected)
+    assert got[1].abs().sum() == 0
+    params = [feats] + list(head.parameters())
+    grads = torch.autograd.grad((got * weight).sum(), params)
+    grads_expected = torch.autograd.grad((expected * weight).sum(), params)
+    for grad, grad_expected in zip(grads, grads_expected):
+        torch.testing.assert_close(grad, grad_expected)
+    # Only winning rows get gradient: at most one per (segment, channel).
+    assert 0 < int((grads[0].abs().sum(1) > 0).sum()) <= 2 * 11
 
 
 def test_paper_token_is_the_max_of_h_cls_over_the_points():

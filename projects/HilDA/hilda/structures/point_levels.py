@@ -105,9 +105,9 @@ class PointLevels:
             rows (slice | Tensor, optional): Points to gather (indices or
                 bool mask).
             fn (callable, optional): A row-wise map (e.g. a linear or MLP
-                projection head) applied to the gathered rows. It runs on
-                the voxels instead when there are fewer voxels than rows
-                (coarse stages): the same result for less work.
+                projection head) applied to the gathered rows. It runs
+                once per distinct voxel of the rows (points that share a
+                voxel share its feature): the same result for less work.
 
         Returns:
             Tensor: (R, C_l) or (R, fn's channels).
@@ -120,9 +120,8 @@ class PointLevels:
         feats = torch.cat([feats, feats.new_zeros((1, feats.shape[1]))])
         if fn is None:
             return feats[index]
-        if len(feats) < len(index):
-            return fn(feats)[index]
-        return fn(feats[index])
+        voxels, inverse = torch.unique(index, return_inverse=True)
+        return fn(feats[voxels])[inverse]
 
     def gather_all(self) -> Tuple[List[Tensor], List[Tensor]]:
         """(N, C_l) features and (N,) validity of every stage."""

@@ -8,7 +8,8 @@ from mmdet3d.utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ..utils import global_mean, projection_head, segment_max, segment_softmax
+from ..utils import (global_mean, projection_head, rowwise_map_segment_max,
+                     segment_softmax)
 
 POOLINGS = ('max', 'attention', 'mean')
 CAMERA_POOLINGS = ('max', 'mean')
@@ -100,8 +101,10 @@ class GlobalTokenHead(BaseModule):
                 batch_size: int) -> Tensor:
         """The (B, D) tokens of (M, C) features of samples ``batch_idx``."""
         if self.pooling == 'max':
-            # H_CLS on every row, then the max over the sample's rows.
-            return segment_max(self.cls_head(feats), batch_idx, batch_size)
+            # H_CLS on every row, then the max over the sample's rows
+            # (back-propagating through the rows that hold a maximum).
+            return rowwise_map_segment_max(self.cls_head, feats, batch_idx,
+                                           batch_size)
         if self.pooling == 'mean':
             token = feats.new_zeros((batch_size, feats.shape[1]))
             token.index_add_(0, batch_idx, feats)

@@ -117,8 +117,7 @@ class HierarchicalDistillHead(BaseModule):
             point_feats (list[Tensor] | PointLevels): Per level (N, C_l)
                 features of all points of the batch, or where they live
                 (:meth:`PointLevels.gather` then reads only the pairs'
-                rows, and runs a head on the voxels of a stage with fewer
-                voxels than pairs).
+                rows, and runs a head once per voxel of the pairs).
             teacher_feats (list[Tensor]): Per level (B*num_cams, D_l, h, w).
             point_idx (Tensor): (P,) row of each pair in ``point_feats``.
             img_idx (Tensor): (P,) image of each pair in ``teacher_feats``.
