@@ -9,10 +9,10 @@ imports it); ``tools/create_demo_data.py`` and the tests use it.
 
 The world (``world.py``, ``materials.py``)
     Each scene is a street in its own map frame (ground plane z = 0): a
-    straight main road with one or two lanes per direction, a raised
-    median (flat.other) in some scenes, parking strips, and in about half
-    of the scenes a side road crossing it; in some a parking lot beside
-    it. Sidewalks, terrain, buildings, hedges, street trees and poles line
+    main road with one or two lanes per direction, a raised median
+    (flat.other) in some scenes, parking strips; in about half of the
+    scenes a side road crosses it, in most of the others it bends in a
+    curve of 60-250 m radius; in some a parking lot lies beside it. Sidewalks, terrain, buildings, hedges, street trees and poles line
     the roads at a per-scene vegetation density. Traffic at a per-scene
     density: parked cars and trucks, cars, trucks, buses and motorcycles
     driving at their own speeds (cruising, pulling away, braking to a
@@ -32,7 +32,7 @@ Appearance (``materials.py``, ``appearance.py``)
     overcast) and sky. Families overlap on purpose (green and beige cars,
     grey cars on grey asphalt), so colour does not give the class away.
     Textures stick to surfaces; lighting is ambient plus Lambertian sun
-    with cast shadows on the ground.
+    with cast shadows on the ground and on other objects.
 
 Sensors
     ``lidar.py``: a 32-beam LiDAR (-30.67 to +10.67 degrees, 1084 azimuth

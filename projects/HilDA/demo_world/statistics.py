@@ -3,7 +3,9 @@
 
 Collected frame by frame while writing: points per scan, class
 frequencies, the share of moving agents (annotated vehicles, cyclists and
-pedestrians faster than ``MOVING_SPEED``) and of moving points (scene flow
+pedestrians with LiDAR points, faster than ``MOVING_SPEED``; also per
+group and over all boxes with points, barriers and cones included, the
+ways one can count it on real nuScenes) and of moving points (scene flow
 above ``MOVING_FLOW`` per keyframe step), and how much of the t+1
 occupancy the t0 occupancy explains once ground is removed (HilDA's
 temporal target: BEV cells of ``OCC_CELL`` metres and ``OCC_BINS`` height
@@ -15,7 +17,8 @@ from typing import Dict
 import numpy as np
 
 from projects.HilDA.hilda.datasets.transforms.occupancy import bev_occupancy
-from .classes import BARRIER, GROUND_IDS, LIDARSEG_NAMES, NOISE, TRAFFIC_CONE
+from .classes import (BARRIER, BICYCLE, BUS, CAR, GROUND_IDS, LIDARSEG_NAMES,
+                      MOTORCYCLE, NOISE, PEDESTRIAN, TRAFFIC_CONE, TRUCK)
 from .poses import invert_pose, transform_points
 
 MOVING_SPEED = 0.2  # m/s; as annotations.MOVING_SPEED
@@ -24,6 +27,10 @@ OCC_RANGE = (-32.0, -32.0, -3.0, 32.0, 32.0, 5.0)
 OCC_CELL = 0.8
 OCC_BINS = 8
 STILL_CLASSES = (BARRIER, TRAFFIC_CONE)  # objects that never move
+AGENT_GROUPS = dict(
+    vehicles=(CAR, TRUCK, BUS),
+    cyclists=(BICYCLE, MOTORCYCLE),
+    pedestrians=(PEDESTRIAN, ))
 
 
 class DemoStatistics:
@@ -33,6 +40,8 @@ class DemoStatistics:
         self.points = []
         self.classes = Counter()
         self.agents = self.moving_agents = 0
+        self.boxes = 0  # boxes with points, barriers and cones included
+        self.group_agents, self.group_moving = Counter(), Counter()
         self.flow_points = self.moving_points = 0
         self.occ_next = self.occ_explained = self.occ_new_moving = 0
         self.scenes = Counter()
@@ -42,8 +51,11 @@ class DemoStatistics:
         self.points.extend(other.points)
         self.classes.update(other.classes)
         self.scenes.update(other.scenes)
-        for key in ('agents', 'moving_agents', 'flow_points', 'moving_points',
-                    'occ_next', 'occ_explained', 'occ_new_moving'):
+        self.group_agents.update(other.group_agents)
+        self.group_moving.update(other.group_moving)
+        for key in ('agents', 'moving_agents', 'boxes', 'flow_points',
+                    'moving_points', 'occ_next', 'occ_explained',
+                    'occ_new_moving'):
             setattr(self, key, getattr(self, key) + getattr(other, key))
 
     def add_scene(self, summary: Dict[str, float]) -> None:
@@ -64,10 +76,17 @@ class DemoStatistics:
         self.points.append(len(labels))
         self.classes.update(labels.tolist())
         for inst in instances:
-            if inst['_lidarseg'] in STILL_CLASSES or not inst['num_lidar_pts']:
+            if not inst['num_lidar_pts']:
+                continue
+            self.boxes += 1
+            if inst['_lidarseg'] in STILL_CLASSES:
                 continue
             self.agents += 1
             self.moving_agents += inst['_moving']
+            group = next(name for name, ids in AGENT_GROUPS.items()
+                         if inst['_lidarseg'] in ids)
+            self.group_agents[group] += 1
+            self.group_moving[group] += inst['_moving']
         if gt['has_next']:
             speed = np.linalg.norm(gt['flow'], axis=1)
             self.flow_points += len(speed)
@@ -117,6 +136,14 @@ class DemoStatistics:
             },
             agents=self.agents,
             moving_agent_share=self.moving_agents / max(self.agents, 1),
+            moving_share_by_group={
+                group: (self.group_moving[group] /
+                        max(self.group_agents[group], 1),
+                        self.group_agents[group])
+                for group in AGENT_GROUPS
+            },
+            boxes=self.boxes,
+            moving_box_share=self.moving_agents / max(self.boxes, 1),
             moving_point_share=self.moving_points / max(self.flow_points, 1),
             occupancy_explained=self.occ_explained / max(self.occ_next, 1),
             new_cells_moving_share=self.occ_new_moving / new,
@@ -129,6 +156,9 @@ class DemoStatistics:
             f'{name} {100 * share:.1f}' for name, share in sorted(
                 s['class_share'].items(), key=lambda item: -item[1]))
         scenes = s['scenes']
+        groups = ', '.join(
+            f'{group} {100 * share:.1f} % of {count}'
+            for group, (share, count) in s['moving_share_by_group'].items())
         return '\n'.join([
             f'frames: {s["frames"]}; points per scan: mean '
             f'{s["points_mean"]:.0f}, min {s["points_min"]}, max '
@@ -136,7 +166,9 @@ class DemoStatistics:
             f'class share of points (%): {classes}',
             f'moving agents: {100 * s["moving_agent_share"]:.1f} % of '
             f'{s["agents"]} annotated vehicles, cyclists and pedestrians '
-            f'with points; moving points (flow > {MOVING_FLOW} m per step): '
+            f'with points ({groups}); {100 * s["moving_box_share"]:.1f} % of '
+            f'all {s["boxes"]} boxes with points',
+            f'moving points (flow > {MOVING_FLOW} m per step): '
             f'{100 * s["moving_point_share"]:.2f} %',
             f't+1 occupancy (ground removed, {OCC_CELL} m cells) explained '
             f'by t0: {100 * s["occupancy_explained"]:.1f} %; of the new '
