@@ -35,6 +35,9 @@ LANE_WIDTH = 3.5
 NO_TURN = 1e9  # arc length of a turn that never comes (clamped to 1e5)
 # Shares of the main road's shapes, and the radius range (m) of a curve:
 # from a city corner to a gentle bend.
+# Box kept free round the ego's path (m): its size (about nuScenes' Renault
+# Zoe) with a margin.
+EGO_CLEARANCE = (5.0, 2.2)
 STREETS = dict(straight=0.25, intersection=0.45, curve=0.3)
 CURVE_RADIUS = (60.0, 250.0)
 
@@ -357,10 +360,12 @@ class _SceneBuilder:
     """Collects objects and rejects those that would collide over time.
 
     Things near the traffic (ego, vehicles, pedestrians, poles, trunks,
-    hedges, barriers) are collision-checked with footprint circles at
-    every keyframe; buildings are laid out so that they cannot collide.
-    Tracks come in the road frame and are kept (and checked) in the map
-    frame, where a curve brings objects on its inside closer together.
+    hedges, barriers) are collision-checked at every keyframe with
+    footprints of a few circles along their length (one circle round a
+    car would keep it off the lane beside a parked car or the ego);
+    buildings are laid out so that they cannot collide. Tracks come in
+    the road frame and are kept (and checked) in the map frame, where a
+    curve brings objects on its inside closer together.
 
     Args:
         times (np.ndarray): (T,) keyframe times.
@@ -372,21 +377,37 @@ class _SceneBuilder:
         self.layout = layout
         self.objects = []
         self.parts = []
-        self._tracks = np.zeros((0, len(times), 2))
+        self._circles = np.zeros((0, len(times), 2))
         self._radii = np.zeros(0)
 
-    def reserve(self, track: np.ndarray, radius: float) -> None:
-        """Keep a road-frame (T, 3) track free (e.g. the ego's path)."""
-        self._keep(self.layout.to_map(track), radius)
+    @staticmethod
+    def footprint(track: np.ndarray, length: float, width: float):
+        """Circles covering a length x width box along a map-frame track.
 
-    def _keep(self, track: np.ndarray, radius: float) -> None:
-        self._tracks = np.concatenate([self._tracks, track[None, :, :2]])
-        self._radii = np.append(self._radii, radius)
+        Returns:
+            tuple: centres (C, T, 2) and radius (float): C circles, each
+            round one of C equal sections of the box.
+        """
+        num = max(1, int(np.ceil(length / width - 1e-9)))
+        offsets = (np.arange(num) + 0.5) * length / num - length / 2
+        heading = np.stack([np.cos(track[:, 2]), np.sin(track[:, 2])], -1)
+        centres = track[None, :, :2] + offsets[:, None, None] * heading
+        return centres, 0.5 * float(np.hypot(length / num, width))
 
-    def is_free(self, track: np.ndarray, radius: float) -> bool:
-        """Whether a map-frame (T, 3) track keeps clear of the others."""
-        gap = np.linalg.norm(self._tracks - track[None, :, :2], axis=2)
-        return not np.any(gap < self._radii[:, None] + radius)
+    def reserve(self, track: np.ndarray, length: float,
+                width: float) -> None:
+        """Keep a road-frame (T, 3) track of a box free (the ego's path)."""
+        self._keep(*self.footprint(self.layout.to_map(track), length, width))
+
+    def _keep(self, centres: np.ndarray, radius: float) -> None:
+        self._circles = np.concatenate([self._circles, centres])
+        self._radii = np.append(self._radii, np.full(len(centres), radius))
+
+    def is_free(self, centres: np.ndarray, radius: float) -> bool:
+        """Whether circles (C, T, 2) keep clear of the kept ones."""
+        gap = np.linalg.norm(
+            self._circles[:, None] - centres[None], axis=-1)  # (K, C, T)
+        return not np.any(gap < self._radii[:, None, None] + radius)
 
     def static(self, xy, yaw: float) -> np.ndarray:
         """(T, 3) track of an object that does not move."""
@@ -411,19 +432,21 @@ class _SceneBuilder:
             size (tuple): Box length, width, height.
             parts (list[tuple]): (offset (3,), size (3,), texture, rgb).
             check (bool): Collision-check and reserve the footprint.
-            radius (float, optional): Footprint radius; defaults to the
-                circle around the box (a tree's is its trunk's).
+            radius (float, optional): One footprint circle of this radius
+                (a tree's trunk); by default :meth:`footprint`'s.
 
         Returns:
             bool: Whether the object was added.
         """
-        if radius is None:
-            radius = 0.5 * float(np.hypot(size[0], size[1]))
         track = self.layout.to_map(track)
         if check:
-            if not self.is_free(track, radius):
+            if radius is None:
+                centres, radius = self.footprint(track, size[0], size[1])
+            else:
+                centres = track[None, :, :2]
+            if not self.is_free(centres, radius):
                 return False
-            self._keep(track, radius)
+            self._keep(centres, radius)
         obj = len(self.objects)
         self.objects.append((kind, label, size, track))
         self.parts.extend((obj, *part) for part in parts)
@@ -675,7 +698,7 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     for side in (-1, 1):
         x = x_lo + rng.uniform(0, 6)
         while x < x_hi:
-            if (rng.uniform() < 0.5 * density
+            if (rng.uniform() < 0.3 * density
                     and not layout.in_crossing_corridor(x, 3)):
                 # Parked in the driving direction of the nearer lane.
                 yaw = (0.0 if side < 0 else np.pi) + rng.normal(0, 0.03)
@@ -697,10 +720,10 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     # some of it braking to a stop or pulling away.
     kinds = ['car'] * 8 + ['truck', 'truck', 'bus', 'bus', 'motorcycle']
     for direction in (1, -1):
-        for _ in range(rng.poisson(7 * density)):
+        for _ in range(rng.poisson(9 * density)):
             kind = str(rng.choice(kinds))
             profile = str(
-                rng.choice(['cruise'] * 3 + ['accelerate', 'stop', 'still']))
+                rng.choice(['cruise'] * 3 + ['accelerate', 'stop']))
             lane = int(rng.integers(0, layout.lanes))
             _try(
                 10, lambda: lane_vehicle(direction, lane, kind, profile,
@@ -795,7 +818,7 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
             y = side * (layout.curb + 3 + row * 6)
             x = x0 + 1.5
             while x < x1 - 1.5:
-                if rng.uniform() < 0.7:
+                if rng.uniform() < 0.5:
                     yaw = side * np.pi / 2 + rng.normal(0, 0.05)
                     _add_vehicle(b, rng, 'car', b.static((x, y), yaw))
                 x += rng.uniform(2.6, 3.2)
@@ -887,7 +910,7 @@ def generate_scene(rng: np.random.Generator, num_frames: int) -> Scene:
 
     builder = _SceneBuilder(times, layout)
     ego_track = _ego_track(rng, layout, times)
-    builder.reserve(ego_track, 2.6)
+    builder.reserve(ego_track, *EGO_CLEARANCE)
     end = float(ego_track[-1, 0])
     _add_buildings_and_greenery(builder, rng, layout, -100, end + 100, green)
     _add_traffic(builder, rng, layout, end, -60, end + 60, density)
