@@ -718,7 +718,7 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     # Through traffic at its own speeds: cars ahead and behind the ego in
     # its direction (overtaking it on two-lane roads), oncoming traffic,
     # some of it braking to a stop or pulling away.
-    kinds = ['car'] * 8 + ['truck', 'truck', 'bus', 'bus', 'motorcycle']
+    kinds = ['car'] * 10 + ['truck', 'truck', 'bus', 'motorcycle']
     for direction in (1, -1):
         for _ in range(rng.poisson(9 * density)):
             kind = str(rng.choice(kinds))
