@@ -274,11 +274,11 @@ def test_curved_road_keeps_lanes_parallel_and_labels_follow_it():
         lane = np.stack([x, np.full_like(x, -1.75), np.zeros_like(x)], -1)
         walk = np.stack([x, np.full_like(x, 7.5), np.zeros_like(x)], -1)
         on_lane, on_walk = layout.to_map(lane), layout.to_map(walk)
-        np.testing.assert_allclose(layout.to_road(on_lane[:, :2]),
-                                   lane[:, :2], atol=1e-9)
+        np.testing.assert_allclose(
+            layout.to_road(on_lane[:, :2]), lane[:, :2], atol=1e-9)
         # Parallel: every sidewalk point is 9.25 m from the bent lane.
-        gap = np.linalg.norm(on_walk[:, None, :2] - on_lane[None, :, :2],
-                             axis=2)
+        gap = np.linalg.norm(
+            on_walk[:, None, :2] - on_lane[None, :, :2], axis=2)
         np.testing.assert_allclose(gap.min(1)[5:-5], 9.25, atol=0.05)
         # Headings follow the curve: 150 m turn by 150 m x curvature.
         np.testing.assert_allclose(on_lane[-1, 2] - on_lane[0, 2],
@@ -286,8 +286,7 @@ def test_curved_road_keeps_lanes_parallel_and_labels_follow_it():
         assert (layout.ground_labels(on_lane[:, :2]) == ROAD).all()
         assert (layout.ground_labels(on_walk[:, :2]) == SIDEWALK).all()
     # A straight road is left as it is.
-    np.testing.assert_array_equal(
-        Layout(6.0, 3.0, None).to_map(lane), lane)
+    np.testing.assert_array_equal(Layout(6.0, 3.0, None).to_map(lane), lane)
 
 
 def test_some_scenes_curve_and_each_curve_is_fixed_by_its_seed():
@@ -299,16 +298,17 @@ def test_some_scenes_curve_and_each_curve_is_fixed_by_its_seed():
     curved = [i for i, k in enumerate(curvatures) if k != 0]
     assert curved and len(curved) < len(curvatures)
     assert all(60 <= 1 / abs(curvatures[i]) <= 250 for i in curved)
-    first, again = (generate_scene(np.random.default_rng([0, curved[0]]), 4)
-                    for _ in range(2))
+    first, again = (
+        generate_scene(np.random.default_rng([0, curved[0]]), 4)
+        for _ in range(2))
     assert first.layout == again.layout
     np.testing.assert_array_equal(first.obj_track, again.obj_track)
     np.testing.assert_array_equal(first.ego_track, again.ego_track)
     # The ego follows its lane round the curve: its heading is the road's
     # at the arc length it reached, and it does move along it.
     along = first.layout.to_road(first.ego_track[:, :2])[:, 0]
-    np.testing.assert_allclose(first.ego_track[:, 2],
-                               first.layout.curvature * along, atol=1e-9)
+    np.testing.assert_allclose(
+        first.ego_track[:, 2], first.layout.curvature * along, atol=1e-9)
     assert along[-1] > along[0] + 1
 
 
@@ -429,17 +429,20 @@ def test_parts_shade_other_parts_but_not_their_own_lit_faces():
     from projects.HilDA.demo_world.appearance import ShadowMap
     from projects.HilDA.demo_world.classes import CAR, MANMADE
     from projects.HilDA.demo_world.materials import SceneLook
-    from projects.HilDA.demo_world.world import (TEX_BODY, TEX_FACADE,
-                                                 Layout, _part, _SceneBuilder)
+    from projects.HilDA.demo_world.world import (TEX_BODY, TEX_FACADE, Layout,
+                                                 _part, _SceneBuilder)
     sun = np.array([1.0, 0.0, 1.0]) / np.sqrt(2)
     look = SceneLook(sun, 0.5, 0.5, np.zeros(3), np.zeros(3), {})
     builder = _SceneBuilder(np.zeros(1), Layout(6.0, 3.0, None))
     for x, size, label, texture in ((10.0, (2, 20, 10), MANMADE, TEX_FACADE),
                                     (5.0, (2, 2, 1.5), CAR, TEX_BODY),
                                     (20.0, (2, 2, 1.5), CAR, TEX_BODY)):
-        builder.add('box', label, builder.static((x, 0.0), 0.0), size,
-                    [_part(0, 0, 0, *size, texture, (1, ) * 3)],
-                    check=False)
+        builder.add(
+            'box',
+            label,
+            builder.static((x, 0.0), 0.0),
+            size, [_part(0, 0, 0, *size, texture, (1, ) * 3)],
+            check=False)
     scene = builder.build(np.zeros((1, 3)), np.eye(4), look)
     shadows = ShadowMap(scene, 0)
     points = np.array([
@@ -453,9 +456,8 @@ def test_parts_shade_other_parts_but_not_their_own_lit_faces():
     assert shadows.lookup(points[:, :2],
                           points[:, 2]).tolist() == [True, True] + [False] * 4
     # The ground: in the wall's shadow (x = -1..11) and in the open.
-    assert shadows.lookup(np.array([[2.0, 0.0], [25.0, 0.0]])).tolist() == [
-        True, False
-    ]
+    assert shadows.lookup(np.array([[2.0, 0.0],
+                                    [25.0, 0.0]])).tolist() == [True, False]
 
 
 def visible_pixel_colours(root, infos):

@@ -25,8 +25,7 @@ WINDOW_COLOUR = np.array([45.0, 55.0, 65.0])
 SHADOW_RES = 0.15  # metres per shadow-map cell
 SHADOW_EXTENT = 100.0  # the map covers +-this many metres around the ego
 # Heights (m) of the shadow map's levels: dense where cars and people are.
-SHADOW_LEVELS = (0.0, 0.3, 0.7, 1.2, 1.8, 2.6, 3.6, 5.0, 7.0, 10.0, 14.0,
-                 19.0)
+SHADOW_LEVELS = (0.0, 0.3, 0.7, 1.2, 1.8, 2.6, 3.6, 5.0, 7.0, 10.0, 14.0, 19.0)
 SHADOW_CLEARANCE = 0.2  # metres between a point and the level it looks up
 # Fixed wave vectors and phases of the value noise (not random, so that the
 # texture of a surface is the same in every frame, scene and seed).
@@ -99,7 +98,8 @@ class ShadowMap:
             s[:, None] * local[..., 1], centres[:, None, 1] +
             s[:, None] * local[..., 0] + c[:, None] * local[..., 1]
         ], -1)
-        bottom, top = centres[:, 2] - halves[:, 2], centres[:, 2] + halves[:, 2]
+        bottom, top = centres[:, 2] - halves[:, 2], centres[:, 2] + halves[:,
+                                                                           2]
         for mask, height in zip(self.masks, SHADOW_LEVELS):
             above = np.nonzero(top > height)[0]
             low = np.maximum(bottom[above], height)[:, None, None]
@@ -132,8 +132,9 @@ class ShadowMap:
             level = np.searchsorted(SHADOW_LEVELS, z + SHADOW_CLEARANCE)
         cell = np.floor((xy - self.origin) / SHADOW_RES).astype(np.int64)
         size = self.masks.shape[1]
-        inside = np.all((cell >= 0) & (cell < size), axis=1) & (
-            level < len(SHADOW_LEVELS))
+        inside = np.all(
+            (cell >= 0) & (cell < size), axis=1) & (
+                level < len(SHADOW_LEVELS))
         shadow = np.zeros(len(xy), dtype=bool)
         shadow[inside] = self.masks[level[inside], cell[inside, 1],
                                     cell[inside, 0]] > 0

@@ -394,8 +394,7 @@ class _SceneBuilder:
         centres = track[None, :, :2] + offsets[:, None, None] * heading
         return centres, 0.5 * float(np.hypot(length / num, width))
 
-    def reserve(self, track: np.ndarray, length: float,
-                width: float) -> None:
+    def reserve(self, track: np.ndarray, length: float, width: float) -> None:
         """Keep a road-frame (T, 3) track of a box free (the ego's path)."""
         self._keep(*self.footprint(self.layout.to_map(track), length, width))
 
@@ -599,7 +598,8 @@ def _add_buildings_and_greenery(b, rng, layout, x_lo, x_hi, green):
             # the sag and space it by its narrowest stretch of road frame.
             setback += layout.chord_sag(side, width, curb + setback)
             squeeze = float(
-                min(layout.stretch(side * (curb + setback)),
+                min(
+                    layout.stretch(side * (curb + setback)),
                     layout.stretch(side * (curb + setback + depth))))
             width_x, gap = width / squeeze, gap / squeeze
             cx = x + width_x / 2
@@ -722,8 +722,7 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     for direction in (1, -1):
         for _ in range(rng.poisson(9 * density)):
             kind = str(rng.choice(kinds))
-            profile = str(
-                rng.choice(['cruise'] * 3 + ['accelerate', 'stop']))
+            profile = str(rng.choice(['cruise'] * 3 + ['accelerate', 'stop']))
             lane = int(rng.integers(0, layout.lanes))
             _try(
                 10, lambda: lane_vehicle(direction, lane, kind, profile,
