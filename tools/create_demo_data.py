@@ -4,7 +4,8 @@
 Writes LiDAR scans, six camera images, lidarseg labels and mmdet3d (v1.1)
 info files (``nuscenes_infos_{train,val}.pkl``) of a procedural street
 world, and prints the set's statistics (points per scan, class shares,
-moving agents and points, t+1 occupancy explained by t0); see
+moving agents and points, t+1 occupancy explained by t0; the moving
+shares also for real info files given with ``--compare-infos``); see
 ``projects/HilDA/demo_world`` for what it holds.
 
 Example:
@@ -20,6 +21,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from projects.HilDA import demo_world  # noqa: E402
+from projects.HilDA.hilda.utils import run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -57,7 +59,17 @@ def parse_args(argv=None):
         default=2,
         help='processes writing scenes in parallel (the files do not '
         'depend on it)')
+    parser.add_argument(
+        '--compare-infos',
+        nargs='*',
+        default=[],
+        metavar='INFO_PKL',
+        help='mmdet3d info files (e.g. real nuScenes) whose boxes to count '
+        'as the demo\'s moving agents, for comparison')
     args = parser.parse_args(argv)
+    for path in args.compare_infos:
+        if not osp.isfile(path):
+            parser.error(f'--compare-infos: no such file: {path}')
     if not 0 <= args.val_scenes <= args.scenes:
         parser.error(f'--val-scenes must be in [0, {args.scenes}]')
     if args.scenes < 1 or args.frames < 1 or min(args.img_size) < 1:
@@ -85,6 +97,9 @@ def main(argv=None):
     for split, path in paths.items():
         print(f'wrote {split} infos: {path}')
     print(stats.format())
+    for path in args.compare_infos:
+        print(
+            f'{path}: {demo_world.info_box_statistics(path).format_moving()}')
     seconds = time.time() - start
     frames = args.scenes * args.frames
     print(f'done in {seconds:.1f} s ({seconds / frames:.2f} s per frame '
@@ -92,4 +107,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'create_demo_data.py')

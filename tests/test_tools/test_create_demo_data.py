@@ -67,6 +67,47 @@ def test_cli_rejects_more_val_scenes_than_scenes(tmp_path):
     assert not glob.glob(str(tmp_path / '*'))
 
 
+def test_real_info_boxes_count_as_the_demo_agents(tmp_path):
+    """Agents with points moving faster than 0.2 m/s, per group; barriers
+    count as boxes only; nuScenes' ignored label (-1), boxes without
+    points and NaN (unknown) velocities as the devkit leaves them."""
+    from projects.HilDA.demo_world import info_box_statistics
+    categories = {'car': 0, 'pedestrian': 7, 'barrier': 9}
+    boxes = [
+        ('car', [3.0, 4.0], 5),  # moving
+        ('car', [0.1, 0.0], 5),  # parked
+        ('car', [9.0, 0.0], 0),  # no points: not counted
+        ('pedestrian', [float('nan')] * 2, 2),  # unknown: still
+        ('pedestrian', [0.0, 1.0], 1),  # walking
+        ('barrier', [0.0, 0.0], 9),
+    ]
+    instances = [
+        dict(bbox_label_3d=categories[name], velocity=v, num_lidar_pts=n)
+        for name, v, n in boxes
+    ] + [dict(bbox_label_3d=-1, velocity=[5.0, 0.0], num_lidar_pts=3)]
+    path = str(tmp_path / 'real.pkl')
+    mmengine.dump(
+        dict(
+            metainfo=dict(categories=categories),
+            data_list=[dict(instances=instances)]), path)
+    summary = info_box_statistics(path).summary()
+    assert summary['agents'] == 4 and summary['boxes'] == 5
+    assert summary['moving_agent_share'] == 0.5
+    assert summary['moving_share_by_group']['vehicles'] == (0.5, 2)
+    assert summary['moving_share_by_group']['pedestrians'] == (0.5, 2)
+    assert summary['moving_box_share'] == 2 / 5
+
+
+def test_cli_rejects_a_missing_comparison_file_before_generating(tmp_path):
+    with pytest.raises(SystemExit):
+        load_tool('create_demo_data.py').main([
+            '--out-dir',
+            str(tmp_path), '--compare-infos',
+            str(tmp_path / 'nope.pkl')
+        ])
+    assert not glob.glob(str(tmp_path / '*'))
+
+
 @pytest.mark.parametrize('color_by', ['depth', 'class', 'flow'])
 def test_draw_projections_on_demo_set(cli_root, draw_tool, tmp_path, color_by):
     out = str(tmp_path / f'{color_by}.png')

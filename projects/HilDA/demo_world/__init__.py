@@ -9,10 +9,11 @@ imports it); ``tools/create_demo_data.py`` and the tests use it.
 
 The world (``world.py``, ``materials.py``)
     Each scene is a street in its own map frame (ground plane z = 0): a
-    straight main road with one or two lanes per direction, a raised
-    median (flat.other) in some scenes, parking strips, and in about half
-    of the scenes a side road crossing it; in some a parking lot beside
-    it. Sidewalks, terrain, buildings, hedges, street trees and poles line
+    main road with one or two lanes per direction, a raised median
+    (flat.other) in some scenes, parking strips; in about half of the
+    scenes a side road crosses it, in about a third it bends in a curve of
+    60-250 m radius; in some a parking lot lies beside it. Sidewalks,
+    terrain, buildings, hedges, street trees and poles line
     the roads at a per-scene vegetation density. Traffic at a per-scene
     density: parked cars and trucks, cars, trucks, buses and motorcycles
     driving at their own speeds (cruising, pulling away, braking to a
@@ -22,8 +23,8 @@ The world (``world.py``, ``materials.py``)
     Objects are sets of oriented boxes following tracks sampled at the
     keyframes (0.5 s apart like nuScenes' 2 Hz samples); they are
     collision-checked over the whole scene. The ego cruises, accelerates,
-    brakes to a stop or turns right at the intersection. A random rigid
-    transform places each map in the global frame.
+    brakes to a stop, turns right at the intersection or follows the
+    curve. A random rigid transform places each map in the global frame.
 
 Appearance (``materials.py``, ``appearance.py``)
     Every object draws its own colours (car paint with real-world shares,
@@ -32,7 +33,7 @@ Appearance (``materials.py``, ``appearance.py``)
     overcast) and sky. Families overlap on purpose (green and beige cars,
     grey cars on grey asphalt), so colour does not give the class away.
     Textures stick to surfaces; lighting is ambient plus Lambertian sun
-    with cast shadows on the ground.
+    with cast shadows on the ground and on other objects.
 
 Sensors
     ``lidar.py``: a 32-beam LiDAR (-30.67 to +10.67 degrees, 1084 azimuth
@@ -107,12 +108,13 @@ from .cameras import CAMERA_NAMES, camera_rig
 from .classes import DETECTION_CLASSES, LIDARSEG_NAMES, PALETTE
 from .ground_truth import GT_DIR
 from .lidar import LIDAR2EGO, scan
-from .statistics import DemoStatistics
+from .statistics import DemoStatistics, info_box_statistics
 from .world import Scene, generate_scene
 from .writer import LIDARSEG_DIR, VERSION, create_demo_dataset
 
 __all__ = [
     'create_demo_dataset', 'PALETTE', 'DemoStatistics', 'LIDARSEG_NAMES',
     'DETECTION_CLASSES', 'CAMERA_NAMES', 'LIDAR2EGO', 'LIDARSEG_DIR',
-    'VERSION', 'Scene', 'camera_rig', 'generate_scene', 'scan', 'GT_DIR'
+    'VERSION', 'Scene', 'camera_rig', 'generate_scene', 'scan', 'GT_DIR',
+    'info_box_statistics'
 ]

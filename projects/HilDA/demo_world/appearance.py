@@ -7,8 +7,9 @@ functions of the world position of the surface point, so they stick to
 the surfaces across views and frames (asphalt grain, wear patches and
 paint, paving joints, facade windows, foliage, clothing folds, tyres).
 Lighting is the scene's: sky ambient plus Lambertian sun light, and the
-ground lies in the cast shadows of every part (a shadow map rasterised
-per keyframe from the parts projected along the sun direction).
+ground and the parts lie in the cast shadows of every part (a layered
+shadow map rasterised per keyframe from the parts projected along the sun
+direction, see :class:`ShadowMap`).
 """
 from typing import Optional
 
@@ -23,6 +24,9 @@ PAINT_COLOUR = np.array([228.0, 226.0, 214.0])
 WINDOW_COLOUR = np.array([45.0, 55.0, 65.0])
 SHADOW_RES = 0.15  # metres per shadow-map cell
 SHADOW_EXTENT = 100.0  # the map covers +-this many metres around the ego
+# Heights (m) of the shadow map's levels: dense where cars and people are.
+SHADOW_LEVELS = (0.0, 0.3, 0.7, 1.2, 1.8, 2.6, 3.6, 5.0, 7.0, 10.0, 14.0, 19.0)
+SHADOW_CLEARANCE = 0.2  # metres between a point and the level it looks up
 # Fixed wave vectors and phases of the value noise (not random, so that the
 # texture of a surface is the same in every frame, scene and seed).
 _WAVES = np.array([[1.31, 0.42, 0.57], [-0.73, 1.12,
@@ -59,7 +63,18 @@ def _stripes(coord: np.ndarray, period: float, duty: float) -> np.ndarray:
 
 
 class ShadowMap:
-    """Ground cells in the shadow of some part at one keyframe.
+    """Where the parts' shadows fall at one keyframe, at a few heights.
+
+    Level ``h`` (one of ``SHADOW_LEVELS``) rasterises, on the ground
+    plane, the shadow cast along the sun by every part's slab above height
+    ``h``. The ground (level 0) is in shadow where any part's shadow
+    falls; a point on a part at height ``z`` is in shadow when its own
+    projection onto the ground lies in the shadow of the first level at
+    least ``SHADOW_CLEARANCE`` above it: something above the point then
+    lies on its line to the sun. A part never shades its own lit faces
+    (above the point it lies away from the sun), while a car's cabin
+    shades its bonnet and a building the car beside it. Occluders in the
+    gap between the point and its level are missed.
 
     Args:
         scene (Scene): The scene.
@@ -69,38 +84,60 @@ class ShadowMap:
     def __init__(self, scene: Scene, frame: int):
         self.origin = scene.ego_track[frame, :2] - SHADOW_EXTENT
         size = int(np.ceil(2 * SHADOW_EXTENT / SHADOW_RES))
-        self.mask = np.zeros((size, size), dtype=np.uint8)
+        self.masks = np.zeros((len(SHADOW_LEVELS), size, size), dtype=np.uint8)
         sun = scene.look.sun
+        # Ground displacement of a point's shadow per metre of its height.
+        self.shift = -sun[:2] / sun[2]
         centres, halves, yaws = scene.part_boxes(frame)
         c, s = np.cos(yaws), np.sin(yaws)
-        signs = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1)
-                          for k in (-1, 1)],
+        signs = np.array([[i, j] for i in (-1, 1) for j in (-1, 1)],
                          dtype=np.float64)
-        local = signs[None] * halves[:, None]  # (P, 8, 3)
-        x = centres[:, None,
-                    0] + c[:, None] * local[..., 0] - s[:, None] * local[...,
-                                                                         1]
-        y = centres[:, None,
-                    1] + s[:, None] * local[..., 0] + c[:, None] * local[...,
-                                                                         1]
-        z = centres[:, None, 2] + local[..., 2]
-        # Each corner's shadow on z = 0 along the sun direction.
-        sx = x - z * sun[0] / sun[2]
-        sy = y - z * sun[1] / sun[2]
-        cells = np.stack([(sx - self.origin[0]) / SHADOW_RES,
-                          (sy - self.origin[1]) / SHADOW_RES], -1)
-        # cv2 clips polygons to the map; ``shift=2`` keeps quarter cells.
-        for poly in cells:
-            hull = cv2.convexHull(np.round(poly * 4).astype(np.int32))
-            cv2.fillConvexPoly(self.mask, hull, 1, shift=2)
+        local = signs[None] * halves[:, None, :2]  # (P, 4, 2)
+        footprint = np.stack([
+            centres[:, None, 0] + c[:, None] * local[..., 0] -
+            s[:, None] * local[..., 1], centres[:, None, 1] +
+            s[:, None] * local[..., 0] + c[:, None] * local[..., 1]
+        ], -1)
+        bottom, top = centres[:, 2] - halves[:, 2], centres[:, 2] + halves[:,
+                                                                           2]
+        for mask, height in zip(self.masks, SHADOW_LEVELS):
+            above = np.nonzero(top > height)[0]
+            low = np.maximum(bottom[above], height)[:, None, None]
+            high = top[above][:, None, None]
+            # The slab's shadow: hull of its bottom and top outlines cast
+            # onto z = 0.
+            corners = np.concatenate([
+                footprint[above] + low * self.shift,
+                footprint[above] + high * self.shift
+            ], 1)
+            cells = (corners - self.origin) / SHADOW_RES
+            # cv2 clips polygons to the map; ``shift=2`` keeps quarter
+            # cells.
+            for poly in cells:
+                hull = cv2.convexHull(np.round(poly * 4).astype(np.int32))
+                cv2.fillConvexPoly(mask, hull, 1, shift=2)
 
-    def lookup(self, xy: np.ndarray) -> np.ndarray:
-        """Whether ground points (N, 2) lie in shadow."""
+    def lookup(self,
+               xy: np.ndarray,
+               z: Optional[np.ndarray] = None) -> np.ndarray:
+        """Whether surface points are in shadow.
+
+        Args:
+            xy (np.ndarray): (N, 2) positions, map frame.
+            z (np.ndarray, optional): (N,) heights; None for the ground.
+        """
+        level = np.zeros(len(xy), dtype=np.int64)
+        if z is not None:
+            xy = xy - z[:, None] * self.shift
+            level = np.searchsorted(SHADOW_LEVELS, z + SHADOW_CLEARANCE)
         cell = np.floor((xy - self.origin) / SHADOW_RES).astype(np.int64)
-        size = self.mask.shape[0]
-        inside = np.all((cell >= 0) & (cell < size), axis=1)
+        size = self.masks.shape[1]
+        inside = np.all(
+            (cell >= 0) & (cell < size), axis=1) & (
+                level < len(SHADOW_LEVELS))
         shadow = np.zeros(len(xy), dtype=bool)
-        shadow[inside] = self.mask[cell[inside, 1], cell[inside, 0]] > 0
+        shadow[inside] = self.masks[level[inside], cell[inside, 1],
+                                    cell[inside, 0]] > 0
         return shadow
 
 
@@ -226,6 +263,7 @@ def surface_colours(scene: Scene,
         [c * n[:, 0] + s * n[:, 1], -s * n[:, 0] + c * n[:, 1], n[:, 2]], 1)
     mirrored = dirs[on_box] - 2 * np.einsum('ij,ij->i', dirs[on_box],
                                             n)[:, None] * n
+    lit[on_box] = ~shadows.lookup(points[on_box, :2], points[on_box, 2])
     colour[on_box] = _part_colours(scene.part_colour[part],
                                    scene.part_texture[part], local,
                                    normal_local, sky_colour(scene, mirrored))

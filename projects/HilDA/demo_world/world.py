@@ -2,16 +2,20 @@
 """Procedural street scenes: layout, objects, their motion and lighting.
 
 A scene lives in its own *map* frame: the ground is the plane z = 0, a
-straight main road runs along x (right-hand traffic, one or two lanes per
-direction, optionally a raised median, parking strips at both curbs),
-optionally crossed by a side road along y, optionally with a parking lot
-beside it. Every object is a set of oriented boxes (its *parts*, e.g. a
-car's body, cabin and wheels) standing on the ground. Objects follow
-tracks sampled at the keyframes (position and heading): straight drives at
-their own speeds, turns at the intersection (arcs), stops and starts. The
-ego vehicle accelerates, brakes to a stop and turns at intersections. A
-fixed per-scene transform places the map in the global frame, so
-``ego2global`` has arbitrary headings and large offsets like nuScenes.
+main road (right-hand traffic, one or two lanes per direction, optionally
+a raised median, parking strips at both curbs) runs straight along x and
+is optionally crossed by a side road along y, or bends in one circular
+curve; optionally a parking lot lies beside it. Everything is laid out in
+the *road frame* (x along the main road's axis, y to its left) and then
+bent into the map frame (:meth:`Layout.to_map`); on a straight road the
+two frames are one. Every object is a set of oriented boxes (its *parts*,
+e.g. a car's body, cabin and wheels) standing on the ground. Objects
+follow tracks sampled at the keyframes (position and heading): drives
+along the lanes at their own speeds, turns at the intersection (arcs),
+stops and starts. The ego vehicle accelerates, brakes to a stop, turns at
+intersections and follows the curves. A fixed per-scene transform places
+the map in the global frame, so ``ego2global`` has arbitrary headings and
+large offsets like nuScenes.
 """
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -29,6 +33,13 @@ from .poses import make_pose, rotation_zyx
 TIME_STEP = 0.5  # seconds between keyframes, as nuScenes' 2 Hz samples
 LANE_WIDTH = 3.5
 NO_TURN = 1e9  # arc length of a turn that never comes (clamped to 1e5)
+# Shares of the main road's shapes, and the radius range (m) of a curve:
+# from a city corner to a gentle bend.
+# Box kept free round the ego's path (m): its size (about nuScenes' Renault
+# Zoe) with a margin.
+EGO_CLEARANCE = (5.0, 2.2)
+STREETS = dict(straight=0.25, intersection=0.45, curve=0.3)
+CURVE_RADIUS = (60.0, 250.0)
 
 # Surface textures of box parts (see appearance.py); ground surfaces take
 # theirs from the ground class.
@@ -49,6 +60,9 @@ class Layout:
         median (float): Half width of the raised median (0: none).
         lot (tuple, optional): Parking lot ``(x0, x1, side, depth)``
             behind the sidewalk on side ``side`` (+1: left, -1: right).
+        curvature (float): Curvature (1/m) of the main road's axis, + to
+            the left; 0 for a straight road. Curved roads have no side
+            road (``cross_x`` is None).
     """
     road_half: float
     sidewalk: float
@@ -56,6 +70,50 @@ class Layout:
     lanes: int = 1
     median: float = 0.0
     lot: Optional[Tuple[float, float, int, float]] = None
+    curvature: float = 0.0
+
+    def to_map(self, track: np.ndarray) -> np.ndarray:
+        """Road-frame poses (..., 3) ``x, y, yaw`` in the map frame.
+
+        The axis ``y = 0`` becomes a circular arc through the origin
+        (heading 0 there) of radius ``1 / curvature``; road-frame x is the
+        arc length along it and y the offset to its left, so lanes and
+        curbs stay parallel to the axis.
+        """
+        track = np.asarray(track, dtype=np.float64)
+        k = self.curvature
+        if k == 0:
+            return track
+        x, y, yaw = track[..., 0], track[..., 1], track[..., 2]
+        theta = k * x
+        sin, cos = np.sin(theta), np.cos(theta)
+        return np.stack(
+            [sin / k - y * sin, (1 - cos) / k + y * cos, yaw + theta], -1)
+
+    def to_road(self, xy: np.ndarray) -> np.ndarray:
+        """Map-frame points (..., 2) in the road frame (inverse of
+        :meth:`to_map`, within half a turn of the origin)."""
+        k = self.curvature
+        if k == 0:
+            return xy
+        sign = np.sign(k)
+        vx, vy = xy[..., 0], xy[..., 1] - 1 / k
+        theta = np.arctan2(sign * vx, -sign * vy)
+        return np.stack([theta / k, 1 / k - sign * np.hypot(vx, vy)], -1)
+
+    def stretch(self, y) -> np.ndarray:
+        """Map metres per road-frame metre along x at lateral offset y."""
+        return 1 - self.curvature * np.asarray(y, dtype=np.float64)
+
+    def chord_sag(self, side: int, length: float, y: float) -> float:
+        """How far the ends of a straight edge of ``length``, tangent to the
+        curve at lateral offset ``y`` on ``side``, come closer to the road
+        than its middle (0 on a straight road and on the curve's outside).
+        """
+        if self.curvature * side <= 0:
+            return 0.0
+        radius = 1 / abs(self.curvature) - abs(y)
+        return (length / 2)**2 / (2 * radius)
 
     @property
     def curb(self) -> float:
@@ -81,7 +139,8 @@ class Layout:
         return d_main, d_cross
 
     def in_lot(self, xy: np.ndarray) -> np.ndarray:
-        """Whether ground points (..., 2) lie in the parking lot."""
+        """Whether road-frame ground points (..., 2) lie in the parking lot.
+        """
         if self.lot is None:
             return np.zeros(xy.shape[:-1], dtype=bool)
         x0, x1, side, depth = self.lot
@@ -90,7 +149,8 @@ class Layout:
                 & (across <= depth))
 
     def ground_labels(self, xy: np.ndarray) -> np.ndarray:
-        """Lidarseg id of ground points (..., 2)."""
+        """Lidarseg id of map-frame ground points (..., 2)."""
+        xy = self.to_road(xy)
         d_main, d_cross = self._distances(xy)
         d = np.minimum(d_main, d_cross)
         label = np.where(d < self.road_half, ROAD,
@@ -101,11 +161,12 @@ class Layout:
         return np.where(self.in_lot(xy), ROAD, label)
 
     def lane_marking(self, xy: np.ndarray) -> np.ndarray:
-        """Whether ground points (..., 2) lie on painted road markings.
+        """Whether map-frame ground points (..., 2) lie on road markings.
 
         Dashed lines between lanes, a dashed centre line without a median,
         solid lines at the parking strips; none on the crossing.
         """
+        xy = self.to_road(xy)
         d_main, d_cross = self._distances(xy)
         along_main = np.mod(xy[..., 0], 6.0) < 3.0
         along_cross = np.mod(xy[..., 1], 6.0) < 3.0
@@ -299,25 +360,53 @@ class _SceneBuilder:
     """Collects objects and rejects those that would collide over time.
 
     Things near the traffic (ego, vehicles, pedestrians, poles, trunks,
-    hedges, barriers) are collision-checked with footprint circles at
-    every keyframe; buildings are laid out so that they cannot collide.
+    hedges, barriers) are collision-checked at every keyframe with
+    footprints of a few circles along their length (one circle round a
+    car would keep it off the lane beside a parked car or the ego);
+    buildings are laid out so that they cannot collide. Tracks come in
+    the road frame and are kept (and checked) in the map frame, where a
+    curve brings objects on its inside closer together.
+
+    Args:
+        times (np.ndarray): (T,) keyframe times.
+        layout (Layout): The scene's layout (bends the tracks).
     """
 
-    def __init__(self, times: np.ndarray):
+    def __init__(self, times: np.ndarray, layout: Layout):
         self.times = times
+        self.layout = layout
         self.objects = []
         self.parts = []
-        self._tracks = np.zeros((0, len(times), 2))
+        self._circles = np.zeros((0, len(times), 2))
         self._radii = np.zeros(0)
 
-    def reserve(self, track: np.ndarray, radius: float) -> None:
-        """Keep a (T, 2) track free (e.g. the ego's path)."""
-        self._tracks = np.concatenate([self._tracks, track[None, :, :2]])
-        self._radii = np.append(self._radii, radius)
+    @staticmethod
+    def footprint(track: np.ndarray, length: float, width: float):
+        """Circles covering a length x width box along a map-frame track.
 
-    def is_free(self, track: np.ndarray, radius: float) -> bool:
-        gap = np.linalg.norm(self._tracks - track[None, :, :2], axis=2)
-        return not np.any(gap < self._radii[:, None] + radius)
+        Returns:
+            tuple: centres (C, T, 2) and radius (float): C circles, each
+            round one of C equal sections of the box.
+        """
+        num = max(1, int(np.ceil(length / width - 1e-9)))
+        offsets = (np.arange(num) + 0.5) * length / num - length / 2
+        heading = np.stack([np.cos(track[:, 2]), np.sin(track[:, 2])], -1)
+        centres = track[None, :, :2] + offsets[:, None, None] * heading
+        return centres, 0.5 * float(np.hypot(length / num, width))
+
+    def reserve(self, track: np.ndarray, length: float, width: float) -> None:
+        """Keep a road-frame (T, 3) track of a box free (the ego's path)."""
+        self._keep(*self.footprint(self.layout.to_map(track), length, width))
+
+    def _keep(self, centres: np.ndarray, radius: float) -> None:
+        self._circles = np.concatenate([self._circles, centres])
+        self._radii = np.append(self._radii, np.full(len(centres), radius))
+
+    def is_free(self, centres: np.ndarray, radius: float) -> bool:
+        """Whether circles (C, T, 2) keep clear of the kept ones."""
+        gap = np.linalg.norm(
+            self._circles[:, None] - centres[None], axis=-1)  # (K, C, T)
+        return not np.any(gap < self._radii[:, None, None] + radius)
 
     def static(self, xy, yaw: float) -> np.ndarray:
         """(T, 3) track of an object that does not move."""
@@ -337,34 +426,40 @@ class _SceneBuilder:
             kind (str): Object kind.
             label (int): Lidarseg id.
             track (np.ndarray): (T, 3) bottom centre and heading per
-                keyframe (see :meth:`static` and :func:`turn_path`).
+                keyframe, road frame (see :meth:`static` and
+                :func:`turn_path`).
             size (tuple): Box length, width, height.
             parts (list[tuple]): (offset (3,), size (3,), texture, rgb).
             check (bool): Collision-check and reserve the footprint.
-            radius (float, optional): Footprint radius; defaults to the
-                circle around the box (a tree's is its trunk's).
+            radius (float, optional): One footprint circle of this radius
+                (a tree's trunk); by default :meth:`footprint`'s.
 
         Returns:
             bool: Whether the object was added.
         """
-        if radius is None:
-            radius = 0.5 * float(np.hypot(size[0], size[1]))
+        track = self.layout.to_map(track)
         if check:
-            if not self.is_free(track, radius):
+            if radius is None:
+                centres, radius = self.footprint(track, size[0], size[1])
+            else:
+                centres = track[None, :, :2]
+            if not self.is_free(centres, radius):
                 return False
-            self.reserve(track, radius)
+            self._keep(centres, radius)
         obj = len(self.objects)
         self.objects.append((kind, label, size, track))
         self.parts.extend((obj, *part) for part in parts)
         return True
 
-    def build(self, layout, ego_track, map2global, look) -> Scene:
+    def build(self, ego_track, map2global, look) -> Scene:
+        """The scene, with the road-frame ``ego_track`` bent into the map.
+        """
         kind, label, size, track = zip(*self.objects)
         p_obj, p_off, p_size, p_tex, p_rgb = zip(*self.parts)
         return Scene(
-            layout=layout,
+            layout=self.layout,
             times=self.times,
-            ego_track=ego_track,
+            ego_track=self.layout.to_map(ego_track),
             map2global=map2global,
             look=look,
             obj_kind=list(kind),
@@ -498,7 +593,16 @@ def _add_buildings_and_greenery(b, rng, layout, x_lo, x_hi, green):
                 continue
             depth, height = rng.uniform(8, 16), rng.uniform(5, 22)
             setback = rng.uniform(1.5, 8)
-            cx = x + width / 2
+            # On a curve's inside the facade's ends come closer to the road
+            # and neighbours' back corners closer together: set it back by
+            # the sag and space it by its narrowest stretch of road frame.
+            setback += layout.chord_sag(side, width, curb + setback)
+            squeeze = float(
+                min(
+                    layout.stretch(side * (curb + setback)),
+                    layout.stretch(side * (curb + setback + depth))))
+            width_x, gap = width / squeeze, gap / squeeze
+            cx = x + width_x / 2
             b.add(
                 'building',
                 MANMADE,
@@ -516,7 +620,7 @@ def _add_buildings_and_greenery(b, rng, layout, x_lo, x_hi, green):
                           _part(0, 0, 0, length, 1.0, h, TEX_FOLIAGE,
                                 pick_foliage(rng))
                       ])
-            x += width + gap
+            x += width_x + gap
 
         # Street trees at the sidewalk's outer edge: trunk + crown. Their
         # crowns (<= 2 m from the trunk) stay clear of the buildings, which
@@ -594,7 +698,7 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     for side in (-1, 1):
         x = x_lo + rng.uniform(0, 6)
         while x < x_hi:
-            if (rng.uniform() < 0.5 * density
+            if (rng.uniform() < 0.3 * density
                     and not layout.in_crossing_corridor(x, 3)):
                 # Parked in the driving direction of the nearer lane.
                 yaw = (0.0 if side < 0 else np.pi) + rng.normal(0, 0.03)
@@ -614,19 +718,17 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     # Through traffic at its own speeds: cars ahead and behind the ego in
     # its direction (overtaking it on two-lane roads), oncoming traffic,
     # some of it braking to a stop or pulling away.
-    kinds = ['car'] * 8 + ['truck', 'truck', 'bus', 'bus', 'motorcycle']
+    kinds = ['car'] * 10 + ['truck', 'truck', 'bus', 'motorcycle']
     for direction in (1, -1):
-        for _ in range(rng.poisson(5 * density)):
+        for _ in range(rng.poisson(9 * density)):
             kind = str(rng.choice(kinds))
-            profile = str(
-                rng.choice(['cruise', 'cruise', 'accelerate', 'stop',
-                            'still']))
+            profile = str(rng.choice(['cruise'] * 3 + ['accelerate', 'stop']))
             lane = int(rng.integers(0, layout.lanes))
             _try(
                 10, lambda: lane_vehicle(direction, lane, kind, profile,
                                          rng.uniform(6, 14)))
     # Cyclists ride at the lane's outer edge, both ways.
-    for _ in range(rng.poisson(2 * density)):
+    for _ in range(rng.poisson(3 * density)):
         direction = int(rng.choice([-1, 1]))
         edge = layout.median + layout.lanes * LANE_WIDTH - 0.7
 
@@ -715,7 +817,7 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
             y = side * (layout.curb + 3 + row * 6)
             x = x0 + 1.5
             while x < x1 - 1.5:
-                if rng.uniform() < 0.7:
+                if rng.uniform() < 0.5:
                     yaw = side * np.pi / 2 + rng.normal(0, 0.05)
                     _add_vehicle(b, rng, 'car', b.static((x, y), yaw))
                 x += rng.uniform(2.6, 3.2)
@@ -725,12 +827,12 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
     # however long the scene is (buildings are not collision-checked).
     curb = layout.curb
     max_crossing_speed = (2 * curb - 2) / max(times[-1], 1e-9)
-    for _ in range(rng.poisson(12 * density)):
+    for _ in range(rng.poisson(14 * density)):
 
         def pedestrian():
             side = rng.choice([-1, 1])
             height = rng.uniform(1.55, 1.9)
-            if rng.uniform() < 0.2:
+            if rng.uniform() < 0.25:
                 if layout.cross_x is not None and rng.uniform() < 0.6:
                     x = layout.cross_x + rng.choice([-1, 1]) * (
                         layout.road_half + rng.uniform(0.5, 2))
@@ -742,7 +844,7 @@ def _add_traffic(b, rng, layout, ego_end, x_lo, x_hi, density):
             else:
                 xy = (rng.uniform(x_lo, x_hi),
                       side * rng.uniform(layout.road_half + 0.5, curb - 0.4))
-                moving = rng.uniform() < 0.7
+                moving = rng.uniform() < 0.8
                 yaw = (
                     rng.choice([0, np.pi]) + rng.normal(0, 0.05)
                     if moving else rng.uniform(-np.pi, np.pi))
@@ -785,7 +887,11 @@ def generate_scene(rng: np.random.Generator, num_frames: int) -> Scene:
     median = rng.uniform(0.6, 1.5) if rng.uniform() < 0.35 else 0.0
     road_half = median + lanes * LANE_WIDTH + rng.uniform(2.3, 3.0)
     sidewalk = rng.uniform(2.5, 4.0)
-    cross_x = rng.uniform(10, 40) if rng.uniform() < 0.55 else None
+    street = rng.choice(list(STREETS), p=list(STREETS.values()))
+    cross_x = rng.uniform(10, 40) if street == 'intersection' else None
+    curvature = 0.0
+    if street == 'curve':
+        curvature = rng.choice([-1, 1]) / rng.uniform(*CURVE_RADIUS)
     lot = None
     if rng.uniform() < 0.35:
         x0 = rng.uniform(-40, 30)
@@ -793,20 +899,21 @@ def generate_scene(rng: np.random.Generator, num_frames: int) -> Scene:
             x0 = cross_x + road_half + sidewalk + 5
         lot = (x0, x0 + rng.uniform(20, 40), int(rng.choice([-1, 1])),
                rng.uniform(12, 20))
-    layout = Layout(road_half, sidewalk, cross_x, lanes, median, lot)
+    layout = Layout(road_half, sidewalk, cross_x, lanes, median, lot,
+                    curvature)
     density, green = rng.uniform(0.5, 1.5), rng.uniform(0.2, 0.9)
     look = draw_look(rng)
     yaw = rng.uniform(-np.pi, np.pi)
     map2global = make_pose(
         rotation_zyx(yaw), [*rng.uniform(300, 2500, 2), 0.0])
 
-    builder = _SceneBuilder(times)
+    builder = _SceneBuilder(times, layout)
     ego_track = _ego_track(rng, layout, times)
-    builder.reserve(ego_track, 2.6)
+    builder.reserve(ego_track, *EGO_CLEARANCE)
     end = float(ego_track[-1, 0])
     _add_buildings_and_greenery(builder, rng, layout, -100, end + 100, green)
     _add_traffic(builder, rng, layout, end, -60, end + 60, density)
-    return builder.build(layout, ego_track, map2global, look)
+    return builder.build(ego_track, map2global, look)
 
 
 def scene_summary(scene: Scene) -> Dict[str, float]:
@@ -814,4 +921,5 @@ def scene_summary(scene: Scene) -> Dict[str, float]:
     return dict(
         objects=len(scene.obj_label),
         intersection=float(scene.layout.cross_x is not None),
+        curve=float(scene.layout.curvature != 0),
         parking_lot=float(scene.layout.lot is not None))
