@@ -4,12 +4,14 @@ from .bev_pooling import (bev_cell_index, bev_grid_shape, bev_pool,
 from .forward_diffusion import ForwardDiffusion, sample_noise_seed
 from .global_token_head import GlobalTokenHead
 from .hierarchical_distill_head import HierarchicalDistillHead
+from .occupancy_decoder_head import OccupancyDecoderHead
 from .occupancy_diffusion_head import OccupancyDiffusionHead
 from .reverse_diffusion_sampler import ReverseDiffusionSampler
 
 __all__ = [
     'ForwardDiffusion', 'GlobalTokenHead', 'HierarchicalDistillHead',
-    'OccupancyDiffusionHead', 'ReverseDiffusionSampler', 'bev_cell_index',
+    'OccupancyDecoderHead', 'OccupancyDiffusionHead',
+    'ReverseDiffusionSampler', 'bev_cell_index',
     'bev_grid_shape', 'bev_pool', 'sample_bev_patch_mask', 'sample_noise_seed',
     'voxels_with_points_in'
 ]
