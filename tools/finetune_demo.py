@@ -201,8 +201,7 @@ def main(argv=None):
         f'{osp.abspath(args.work_dir)}/*/)',
         flush=True)
     with ChildRunProgress(
-            'finetune_demo', interval=args.progress_interval,
-            file=sys.stdout) as progress:
+            'finetune_demo', interval=args.progress_interval) as progress:
         for name in CONFIGS:  # the whole plan, so the time left is right
             log_dir = osp.join(osp.abspath(args.work_dir), name)
             progress.add(f'{name} train', args.iters,

@@ -49,6 +49,16 @@ class FlowProbeError(HilDAError, ValueError):
     """The data has no usable flow ground truth."""
 
 
+def _register() -> None:
+    """mmdet3d's and HilDA's modules, with mmdet3d as the default scope
+    (pipelines are built through mmengine's root registries, as in a
+    Runner)."""
+    from mmdet3d.utils import register_all_modules
+
+    import projects.HilDA.hilda  # noqa: F401
+    register_all_modules(init_default_scope=True)
+
+
 def load_flow_scans(data_root: str,
                     ann_file: str,
                     max_scans: Optional[int] = None) -> List[dict]:
@@ -72,7 +82,7 @@ def load_flow_scans(data_root: str,
     from mmdet3d.registry import DATASETS
     from mmengine.config import Config
 
-    import projects.HilDA.hilda  # noqa: F401 (registers the dataset)
+    _register()
     dataset_cfg = Config.fromfile(DATASET_CONFIG).train_dataloader.dataset
     dataset_cfg.update(
         data_root=data_root,
@@ -141,7 +151,7 @@ class FrozenStudent:
         from mmdet3d.registry import MODELS
         from mmengine.config import Config
 
-        import projects.HilDA.hilda  # noqa: F401 (the data preprocessor)
+        _register()
         cfg = Config.fromfile(MODEL_CONFIG).model
         cfg.backbone.init_cfg = None if checkpoint is None else dict(
             type='Pretrained', checkpoint=checkpoint, prefix='backbone.')
