@@ -84,18 +84,14 @@ def load_flow_scans(data_root: str,
 
     _register()
     dataset_cfg = Config.fromfile(DATASET_CONFIG).train_dataloader.dataset
+    # The pre-training's own loading steps: t0 and its neighbours moved
+    # into the t0 frame, nothing else.
+    loading = ('LoadCheckedPointsFromFile', 'LoadTemporalPoints')
     dataset_cfg.update(
         data_root=data_root,
         ann_file=ann_file,
         modality=dict(use_lidar=True, use_camera=False),
-        pipeline=[
-            dict(
-                type='LoadCheckedPointsFromFile',
-                coord_type='LIDAR',
-                load_dim=5,
-                use_dim=4),
-            dict(type='LoadTemporalPoints', load_dim=5, use_dim=4),
-        ])
+        pipeline=[s for s in dataset_cfg.pipeline if s['type'] in loading])
     dataset = DATASETS.build(dataset_cfg)
     indices = [
         i for i in range(len(dataset))

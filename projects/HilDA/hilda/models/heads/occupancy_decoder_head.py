@@ -63,24 +63,18 @@ class OccupancyDecoderHead(OccupancyDiffusionHead):
             batch_size, dtype=torch.long, device=cond.device)
         return self(empty, timesteps, cond, bev_mask)
 
-    def loss(self,
-             feats_prev: Optional[Tensor],
-             xyz_prev: Optional[Tensor],
-             batch_prev: Optional[Tensor],
-             feats_t0: Tensor,
-             xyz_t0: Tensor,
-             batch_t0: Tensor,
-             occ_target: Tensor,
+    def loss(self, feats_prev: Optional[Tensor], xyz_prev: Optional[Tensor],
+             batch_prev: Optional[Tensor], feats_t0: Tensor, xyz_t0: Tensor,
+             batch_t0: Tensor, occ_target: Tensor,
              bev_mask: Optional[Tensor] = None,
-             sample_ids: Optional[Sequence[Any]] = None,
-             iteration: Optional[int] = None,
              data_samples: Optional[Sequence[Any]] = None,
-             valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             valid: Optional[Tensor] = None,
+             **unused) -> Dict[str, Tensor]:
         """BCE occupancy loss, weighted by ``loss_weight``.
 
-        Arguments as in :meth:`OccupancyDiffusionHead.loss`
-        (``sample_ids`` and ``iteration`` only seed noise there and are
-        not used here).
+        Arguments as in :meth:`OccupancyDiffusionHead.loss`; those that
+        only seed its noise (``sample_ids``, ``iteration``) are accepted
+        and not used.
 
         Returns:
             dict[str, Tensor]: ``loss_occupancy`` and ``diff_valid`` (the
@@ -115,27 +109,23 @@ class OccupancyDecoderHead(OccupancyDiffusionHead):
     def sample(self,
                cond: Optional[Tensor] = None,
                *,
-               feats_prev: Optional[Tensor] = None,
-               xyz_prev: Optional[Tensor] = None,
-               batch_prev: Optional[Tensor] = None,
-               feats_t0: Optional[Tensor] = None,
-               xyz_t0: Optional[Tensor] = None,
-               batch_t0: Optional[Tensor] = None,
-               batch_size: Optional[int] = None,
                bev_mask: Optional[Tensor] = None,
-               **unused) -> Tensor:
+               batch_size: Optional[int] = None,
+               **inputs) -> Tensor:
         """The decoded occupancy in [-1, 1] (``2 * sigmoid - 1``), in the
         diffusion head's :meth:`~OccupancyDiffusionHead.sample` format, so
-        the same pictures can be drawn; the reverse-process arguments
+        the same pictures can be drawn. ``inputs``: the feature inputs of
+        :meth:`loss` when ``cond`` is None; the reverse-process arguments
         (``num_inference_steps``, ``scheduler``, ...) are ignored: the
         decoder predicts in one step."""
         if cond is None:
+            batch = inputs['batch_t0']
             if batch_size is None:
-                batch_size = int(batch_t0.max()) + 1 if batch_t0.numel() \
-                    else 1
-            cond = self.build_condition(feats_t0, xyz_t0, batch_t0, batch_size,
-                                        feats_prev, xyz_prev, batch_prev,
-                                        bev_mask)
+                batch_size = int(batch.max()) + 1 if batch.numel() else 1
+            cond = self.build_condition(
+                inputs['feats_t0'], inputs['xyz_t0'], batch, batch_size,
+                *[inputs.get(f'{k}_prev') for k in ('feats', 'xyz', 'batch')],
+                bev_mask)
         occ = 2 * torch.sigmoid(self.decode(cond, bev_mask)) - 1
         if self.mode == 'masked':
             occ = occ * bev_mask.float()
