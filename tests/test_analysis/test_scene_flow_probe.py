@@ -68,10 +68,11 @@ def test_demo_scans_have_flow_rows_and_t1_in_the_t0_frame():
         assert scan['flow'].shape == (len(scan['points']), 3)
         assert torch.isfinite(scan['flow']).all()
         # static world points (flow 0) lie on the t+1 scan's surfaces:
-        # ego motion is removed, so most have a t+1 point close by
+        # ego motion is removed, so a t+1 point is close by (the tiny
+        # LiDAR's beams are sparse: a few decimetres)
         static = scan['points'][scan['flow'].norm(dim=1) == 0][::50, :3]
         dist = torch.cdist(static, scan['points_next'][:, :3]).min(1)[0]
-        assert (dist < 0.5).float().mean() > 0.8
+        assert dist.median() < 0.3
 
 
 def test_frozen_random_student_gives_a_feature_per_point():
