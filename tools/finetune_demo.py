@@ -127,8 +127,7 @@ def test_metrics(test_dir: str) -> dict:
     return metrics
 
 
-def finetune(name: str, args, extra: list,
-             progress: ChildRunProgress) -> dict:
+def finetune(name: str, args, extra: list, progress: ChildRunProgress) -> dict:
     """Train then test one initialisation; returns metrics and timings."""
     work_dir = osp.join(osp.abspath(args.work_dir), name)
     os.makedirs(work_dir, exist_ok=True)
@@ -206,8 +205,8 @@ def main(argv=None):
             log_dir = osp.join(osp.abspath(args.work_dir), name)
             progress.add(f'{name} train', args.iters,
                          osp.join(log_dir, 'train_stdout.log'))
-            progress.add(f'{name} test', 0,
-                         osp.join(log_dir, 'test_stdout.log'))
+            progress.add(f'{name} test', 0, osp.join(log_dir,
+                                                     'test_stdout.log'))
         for name, extra in [
             ('scratch', []),
             ('hilda', [f'model.backbone.init_cfg.checkpoint={pretrained}'])

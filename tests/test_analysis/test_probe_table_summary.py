@@ -28,24 +28,27 @@ def test_plan_seeds_only_the_seeded_rows_and_pairs_their_downstream(tmp_path):
     assert {j['seed'] for j in jobs} == {200}
     kinds = [(j['kind'], j.get('protocol'), j.get('share')) for j in jobs
              if '_it' not in j['name']]
-    assert sorted(kinds, key=str) == sorted(
-        [('downstream', p, s) for p in ('linear', 'finetune')
-         for s in (1.0, 100.0)] + [('flow', None, None)], key=str)
+    assert sorted(
+        kinds, key=str) == sorted(
+            [('downstream', p, s) for p in ('linear', 'finetune')
+             for s in (1.0, 100.0)] + [('flow', None, None)],
+            key=str)
 
 
 def test_curve_probes_intermediate_checkpoints_of_one_run_each(tmp_path):
-    args = args_for(tmp_path, '--pretrain-iters', '150', '--curve-every',
-                    '50')
+    args = args_for(tmp_path, '--pretrain-iters', '150', '--curve-every', '50')
     runs = pt.plan(args)
     by_name = {j['name']: j for j in runs['pretrain']}
     assert sorted(by_name['full_p0']['exports']) == [50, 100, 150]
     assert sorted(by_name['ml_cls_p0']['exports']) == [50, 100, 150]
     assert sorted(by_name['full_p1']['exports']) == [150]
     assert sorted(by_name['base_p0']['exports']) == [150]
-    curve_jobs = [j['name'] for j in runs['after']['full_p0']
-                  if '_it' in j['name']]
-    assert curve_jobs == ['full_p0_it50_linear_100pct_d0',
-                          'full_p0_it100_linear_100pct_d0']
+    curve_jobs = [
+        j['name'] for j in runs['after']['full_p0'] if '_it' in j['name']
+    ]
+    assert curve_jobs == [
+        'full_p0_it50_linear_100pct_d0', 'full_p0_it100_linear_100pct_d0'
+    ]
 
 
 @pytest.mark.parametrize('variant', ['full', 'base', 'occdec', 'levels4'])
@@ -91,8 +94,7 @@ def test_summary_paired_differences_cancel_the_shared_seed_noise(tmp_path):
     summary = pt.summarise(fake_results(args, offsets), args)
     cell = summary['components']['base'][('linear', 1.0)]
     mean, std, n = cell['stats']
-    assert n == 3 and std == pytest.approx(100 * np.std([0, .01, .02],
-                                                         ddof=1))
+    assert n == 3 and std == pytest.approx(100 * np.std([0, .01, .02], ddof=1))
     assert mean == pytest.approx(45.0 + 1.0)
     d_mean, d_std, d_n = cell['paired']
     assert (d_mean, d_n) == (pytest.approx(-5.0), 3)
@@ -120,9 +122,8 @@ def test_tables_have_a_row_per_variant_and_a_column_per_measure(tmp_path):
         header = [c.strip() for c in lines[0].split('|')[2:-1]]
         assert header == [pt.column_label(c) for c in pt.columns(args)]
         assert len(header) == 2 * 2 + 2  # 2 protocols x 2 shares + flow
-        assert [r.split('|')[1].strip() for r in lines[1:]] == [
-            pt.VARIANTS[r].label for r in rows
-        ]
+        assert [r.split('|')[1].strip()
+                for r in lines[1:]] == [pt.VARIANTS[r].label for r in rows]
     assert '| car | pedestrian |' in text
     path = tmp_path / 'plot.png'
     pt.plot(summary, {'full': {50: 1.0, 100: 2.0}}, args, str(path))

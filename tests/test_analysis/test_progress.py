@@ -2,8 +2,7 @@
 """The terminal progress of child runs, read from their mmengine logs."""
 import io
 
-from projects.HilDA.analysis.progress import (ChildRunProgress,
-                                              last_logged_iter)
+from projects.HilDA.analysis.progress import ChildRunProgress, last_logged_iter
 
 TRAIN_LINE = ('12/01 10:00:00 - mmengine - INFO - Iter(train) [ {i}/{n}]  '
               'lr: 1.0e-03  eta: 0:01:00  time: 0.9  loss: 1.0\n')
@@ -16,7 +15,8 @@ def test_last_logged_iter_reads_the_last_iteration_line(tmp_path):
                    TRAIN_LINE.format(i=20, n=200))
     assert last_logged_iter(str(log)) == ('train', 20, 200)
     with open(log, 'a') as f:
-        f.write('12/01 - mmengine - INFO - Iter(val) [ 5/20]    eta: 0:00:09\n')
+        f.write(
+            '12/01 - mmengine - INFO - Iter(val) [ 5/20]    eta: 0:00:09\n')
     assert last_logged_iter(str(log)) == ('val', 5, 20)
 
 

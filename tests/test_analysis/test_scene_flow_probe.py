@@ -41,6 +41,7 @@ class ObjectnessStudent:
 
 
 class BlindStudent(ObjectnessStudent):
+
     def __call__(self, points):
         return torch.zeros(len(points), 2)
 

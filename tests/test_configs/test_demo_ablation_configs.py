@@ -1,7 +1,6 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """The demo ablation configs (configs/hilda/ablations/demo/) differ from the
 demo teacher-cache config only where they should, and build."""
-import os.path as osp
 
 import pytest
 from mmdet3d.registry import MODELS

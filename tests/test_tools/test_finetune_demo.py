@@ -47,8 +47,7 @@ def test_finetune_demo_prints_scratch_and_hilda_miou(tmp_path):
     assert 'HilDA - scratch:' in result.stdout
     # progress on the terminal: both trainings' iterations (2 + 2) and
     # the four steps (train, test of each), complete at the end
-    assert re.search(r'finetune_demo.*\b4/4\b.*4/4 runs done',
-                     result.stderr)
+    assert re.search(r'finetune_demo.*\b4/4\b.*4/4 runs done', result.stderr)
     with open(work_dir / 'summary.json') as f:
         summary = json.load(f)
     for name in ('scratch', 'hilda'):

@@ -26,8 +26,8 @@ def test_quick_probe_table_has_its_rows_columns_and_files(tmp_path):
     work_dir = tmp_path / 'probe'
     result = subprocess.run([
         sys.executable,
-        osp.join(REPO_ROOT, 'tools', 'benchmarks', 'probe_table.py'),
-        '--quick', '--work-dir',
+        osp.join(REPO_ROOT, 'tools', 'benchmarks',
+                 'probe_table.py'), '--quick', '--work-dir',
         str(work_dir), '--data-root',
         tiny_demo_root(), '--jobs', '2', '--variants', *ROWS, '--shares', '1',
         '100'

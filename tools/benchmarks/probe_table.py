@@ -18,8 +18,8 @@ more. A re-run with the same work dir reuses the finished runs.
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from projects.HilDA.analysis.probe_table import main  # noqa: E402
 from projects.HilDA.hilda.utils import run_tool  # noqa: E402

@@ -41,8 +41,7 @@ import subprocess
 import sys
 import time
 from collections import OrderedDict
-from concurrent.futures import (FIRST_COMPLETED, ProcessPoolExecutor,
-                                wait)
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from typing import Dict, List, NamedTuple, Optional
 
@@ -51,8 +50,8 @@ import numpy as np
 from projects.HilDA.hilda.errors import HilDAError
 from .progress import ChildRunProgress
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIGS = osp.join(REPO, 'configs')
 SUFFIX = '_minkunet18-w16-effnetlite0_1xb2-150iter_demo-teachercache.py'
 FULL_CONFIG = osp.join(CONFIGS, 'hilda', 'hilda' + SUFFIX)
@@ -102,8 +101,7 @@ VARIANTS = OrderedDict(
 OPTIONAL = ('noprevgrad', )
 QUESTIONS = OrderedDict(
     components=('The paper\'s component rows',
-                ['random', 'base', 'diff', 'ml', 'ml_cls', 'diff_ml',
-                 'full']),
+                ['random', 'base', 'diff', 'ml', 'ml_cls', 'diff_ml', 'full']),
     diffusion=('Diffusion vs a plain occupancy decoder (BCE, same '
                'capacity) vs none', ['full', 'occdec', 'ml_cls']),
     levels=('Which levels are distilled (CLS and diffusion kept)',
@@ -115,8 +113,8 @@ SEEDED = ('full', 'base', 'ml_cls', 'random')
 CURVE = ('full', 'ml_cls')
 PROTOCOLS = OrderedDict(linear='linear probe', finetune='fine-tune')
 # Moving and object classes (the paper: diffusion helps these most).
-OBJECT_CLASSES = ('car', 'truck', 'bus', 'pedestrian', 'bicycle',
-                  'motorcycle', 'barrier', 'traffic_cone')
+OBJECT_CLASSES = ('car', 'truck', 'bus', 'pedestrian', 'bicycle', 'motorcycle',
+                  'barrier', 'traffic_cone')
 FLOW_METRICS = OrderedDict(
     epe_moving='flow EPE moving (cm)', epe='flow EPE all (cm)')
 QUICK = dict(
@@ -249,7 +247,10 @@ def student_name(variant: str, pseed: int) -> str:
     return f'{variant}_p{pseed}'
 
 
-def downstream_name(student: str, protocol: str, share: float, dseed: int,
+def downstream_name(student: str,
+                    protocol: str,
+                    share: float,
+                    dseed: int,
                     iters: Optional[int] = None) -> str:
     at = f'_it{iters}' if iters is not None else ''
     return f'{student}{at}_{protocol}_{share:g}pct_d{dseed}'
@@ -277,8 +278,9 @@ def plan(args) -> Dict[str, List[dict]]:
                     seed=pseed,
                     iters=args.pretrain_iters,
                     exports={
-                        it: osp.join(args.work_dir, 'pretrain', student,
-                                     f'student_iter{it}.pth')
+                        it:
+                        osp.join(args.work_dir, 'pretrain', student,
+                                 f'student_iter{it}.pth')
                         for it in iters
                     })
                 pretrain.append(pre)
@@ -289,8 +291,8 @@ def plan(args) -> Dict[str, List[dict]]:
                     for share in args.shares:
                         jobs.append(
                             dict(
-                                name=downstream_name(student, protocol,
-                                                     share, dseed),
+                                name=downstream_name(student, protocol, share,
+                                                     dseed),
                                 kind='downstream',
                                 protocol=protocol,
                                 share=share,
@@ -333,7 +335,10 @@ def plan_summary(runs: Dict[str, List[dict]]) -> dict:
 
 
 # Configs ------------------------------------------------------------------
-def pretrain_config(variant: str, seed: int, args, cache_dir: str,
+def pretrain_config(variant: str,
+                    seed: int,
+                    args,
+                    cache_dir: str,
                     checkpoint_interval: Optional[int] = None):
     """The variant's config file with what every variant shares here: data
     root, teacher cache, iterations, seed, checkpoint and log interval."""
@@ -598,10 +603,10 @@ def label_splits(args) -> Dict[tuple, Optional[str]]:
     ``tools/create_label_efficient_splits.py``."""
     info = osp.join(args.data_root, 'nuscenes_infos_train.pkl')
     partial = [s for s in args.shares if s < 100]
-    seeds = sorted({
-        d
-        for p in args.pretrain_seeds for d in downstream_seeds(p, args)
-    })
+    seeds = sorted(
+        {d
+         for p in args.pretrain_seeds
+         for d in downstream_seeds(p, args)})
     splits = {(100.0, seed): None for seed in seeds}
     for seed in seeds:
         if not partial:
@@ -707,7 +712,10 @@ def per_class(results: Dict[str, dict], args, protocol: str,
             k for k in runs[0]
             if k not in ('miou', 'acc', 'acc_cls') and '/' not in k
         ]
-        out[row] = {k: float(np.mean([100 * r[k] for r in runs])) for k in keys}
+        out[row] = {
+            k: float(np.mean([100 * r[k] for r in runs]))
+            for k in keys
+        }
     return out
 
 
@@ -798,9 +806,9 @@ def format_tables(summary: dict, classes: dict, curve_points: dict,
             '|---|' + '---:|' * len(iters)
         ]
         for row, points in curve_points.items():
-            lines.append(f'| {VARIANTS[row].label} | ' + ' | '.join(
-                f'{points[i]:.1f}' if i in points else '-'
-                for i in iters) + ' |')
+            lines.append(f'| {VARIANTS[row].label} | ' +
+                         ' | '.join(f'{points[i]:.1f}' if i in points else '-'
+                                    for i in iters) + ' |')
         lines.append('')
     return '\n'.join(lines)
 
@@ -845,7 +853,8 @@ def plot(summary: dict, curve_points: dict, args, path: str) -> None:
     for row, points in curve_points.items():
         its = sorted(points)
         axes[2].plot(
-            its, [points[i] for i in its], marker='o',
+            its, [points[i] for i in its],
+            marker='o',
             label=VARIANTS[row].label)
     axes[2].set_xlabel('pre-training iterations')
     axes[2].set_ylabel('linear probe 100 % mIoU (%)')
@@ -858,8 +867,8 @@ def plot(summary: dict, curve_points: dict, args, path: str) -> None:
     plt.close(fig)
 
 
-def measured_costs(runs: Dict[str, List[dict]],
-                   results: Dict[str, dict]) -> dict:
+def measured_costs(runs: Dict[str, List[dict]], results: Dict[str,
+                                                              dict]) -> dict:
     """Seconds per run and per iteration of each kind, as measured (the
     budget of a longer run follows from them)."""
     jobs = runs['pretrain'] + [j for js in runs['after'].values() for j in js]
@@ -881,10 +890,11 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     runs = plan(args)
     totals = plan_summary(runs)
-    print('[probe_table] plan: ' + '; '.join(
-        f'{kind} {t["runs"]} runs, {t["iters"]} iterations'
-        for kind, t in totals.items()),
-          flush=True)
+    print(
+        '[probe_table] plan: ' +
+        '; '.join(f'{kind} {t["runs"]} runs, {t["iters"]} iterations'
+                  for kind, t in totals.items()),
+        flush=True)
     if args.dry_run:
         return
     for split in ('train', 'val'):
@@ -899,15 +909,17 @@ def main(argv=None) -> None:
     splits = label_splits(args)
     results = run_all(runs, args, cache_dir, splits)
     summary = summarise(results, args)
-    classes = {(p, s): per_class(results, args, p, s)
-               for p, s in (('linear', 100.0), ('finetune', 1.0))
-               if p in args.protocols and s in args.shares}
+    classes = {
+        (p, s): per_class(results, args, p, s)
+        for p, s in (('linear', 100.0), ('finetune', 1.0))
+        if p in args.protocols and s in args.shares
+    }
     curve_points = curve(results, args)
     text = format_tables(summary, classes, curve_points, args)
     with open(osp.join(args.work_dir, 'probe_table.md'), 'w') as f:
         f.write(text + '\n')
-    plot(summary, curve_points, args,
-         osp.join(args.work_dir, 'probe_table.png'))
+    plot(summary, curve_points, args, osp.join(args.work_dir,
+                                               'probe_table.png'))
     costs = measured_costs(runs, results)
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(
@@ -925,11 +937,15 @@ def main(argv=None) -> None:
                     }
                     for q, rows in summary.items()
                 },
-                per_class={f'{p}/{s:g}': t
-                           for (p, s), t in classes.items()},
+                per_class={
+                    f'{p}/{s:g}': t
+                    for (p, s), t in classes.items()
+                },
                 curve={
-                    row: {str(i): v
-                          for i, v in points.items()}
+                    row: {
+                        str(i): v
+                        for i, v in points.items()
+                    }
                     for row, points in curve_points.items()
                 },
                 costs=costs,
@@ -937,8 +953,8 @@ def main(argv=None) -> None:
             f,
             indent=1)
     print(text)
-    print('[probe_table] measured: ' + '; '.join(
-        f'{kind} {c["runs"]} runs, {c["per_iter"]:.2f} s/iteration'
-        for kind, c in costs.items() if c['per_iter']) +
+    print('[probe_table] measured: ' +
+          '; '.join(f'{kind} {c["runs"]} runs, {c["per_iter"]:.2f} s/iteration'
+                    for kind, c in costs.items() if c['per_iter']) +
           f'; total {time.time() - start:.0f} s; {args.work_dir}/'
           'probe_table.md, probe_table.png, results.json')

@@ -36,8 +36,8 @@ from torch import Tensor, nn
 
 from projects.HilDA.hilda.errors import HilDAError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 DATASET_CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets',
                           'hilda_demo.py')
 MODEL_CONFIG = osp.join(
@@ -250,7 +250,9 @@ class SceneFlowProbe:
         self.moving_threshold = moving_threshold
         self.seed = seed
 
-    def scan_inputs(self, student, scan: dict,
+    def scan_inputs(self,
+                    student,
+                    scan: dict,
                     select: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Features, neighbour features and offsets of a scan's points
         (of ``select`` only, when given), and their flow."""
@@ -274,8 +276,7 @@ class SceneFlowProbe:
         speed = scan['flow'].norm(dim=1)
         finite = torch.isfinite(speed)
         moving = torch.nonzero(finite & (speed > self.moving_threshold))[:, 0]
-        static = torch.nonzero(finite & (speed <= self.moving_threshold))[:,
-                                                                          0]
+        static = torch.nonzero(finite & (speed <= self.moving_threshold))[:, 0]
         half = self.points_per_scan // 2
         moving = moving[torch.randperm(len(moving), generator=gen)[:half]]
         rest = self.points_per_scan - len(moving)
@@ -333,8 +334,8 @@ class SceneFlowProbe:
         return self.evaluate(student, head, val_scans, report)
 
     @torch.no_grad()
-    def evaluate(self, student, head: FlowProbeHead,
-                 scans: List[dict], report) -> Dict[str, float]:
+    def evaluate(self, student, head: FlowProbeHead, scans: List[dict],
+                 report) -> Dict[str, float]:
         errors, zero, moving = [], [], []
         for i, scan in enumerate(scans):
             report('val', i + 1, len(scans))
@@ -351,11 +352,11 @@ class SceneFlowProbe:
         errors, zero, moving = map(torch.cat, (errors, zero, moving))
         return dict(
             epe=float(errors.mean()),
-            epe_moving=float(errors[moving].mean()) if moving.any() else
-            float('nan'),
+            epe_moving=float(errors[moving].mean())
+            if moving.any() else float('nan'),
             epe_static=float(errors[~moving].mean()),
             epe_zero=float(zero.mean()),
-            epe_zero_moving=float(zero[moving].mean()) if moving.any() else
-            float('nan'),
+            epe_zero_moving=float(zero[moving].mean())
+            if moving.any() else float('nan'),
             num_points=int(len(errors)),
             num_moving=int(moving.sum()))

@@ -58,9 +58,9 @@ def test_samples_without_a_sequence_do_not_count():
     assert torch.allclose(base['loss_occupancy'], changed['loss_occupancy'])
     flipped = dict(inputs, occ_target=inputs['occ_target'].clone())
     flipped['occ_target'][0] *= -1
-    assert not torch.allclose(base['loss_occupancy'],
-                              head.loss(**flipped, valid=valid)
-                              ['loss_occupancy'])
+    assert not torch.allclose(
+        base['loss_occupancy'],
+        head.loss(**flipped, valid=valid)['loss_occupancy'])
 
 
 def test_diffusion_config_switches_to_the_decoder_by_type_alone():

@@ -3,6 +3,9 @@
 # stage 3, stride 16, 112 channels) in place of the deepest (stride 32).
 # Set against "last two" and "last only" it separates the hierarchy from
 # the teacher's resolution (a CNN's deeper levels are coarser).
-_base_ = ['../../hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo-teachercache.py']
+_base_ = [
+    '../../hilda_minkunet18-w16-effnetlite0_1xb2-150iter_'
+    'demo-teachercache.py'
+]
 
 model = dict(student=dict(num_levels=1), teacher=dict(out_indices=[3]))

@@ -2,6 +2,9 @@
 # plain occupancy decoder of the same capacity (the same conditioning conv
 # and UNet, fed no noise) predicts the same t+1 occupancy with a BCE loss
 # (OccupancyDecoderHead; the paper's "simple occupancy decoder" row).
-_base_ = ['../../hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo-teachercache.py']
+_base_ = [
+    '../../hilda_minkunet18-w16-effnetlite0_1xb2-150iter_'
+    'demo-teachercache.py'
+]
 
 model = dict(diffusion_head=dict(type='OccupancyDecoderHead'))

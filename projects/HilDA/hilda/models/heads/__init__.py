@@ -11,7 +11,6 @@ from .reverse_diffusion_sampler import ReverseDiffusionSampler
 __all__ = [
     'ForwardDiffusion', 'GlobalTokenHead', 'HierarchicalDistillHead',
     'OccupancyDecoderHead', 'OccupancyDiffusionHead',
-    'ReverseDiffusionSampler', 'bev_cell_index',
-    'bev_grid_shape', 'bev_pool', 'sample_bev_patch_mask', 'sample_noise_seed',
-    'voxels_with_points_in'
+    'ReverseDiffusionSampler', 'bev_cell_index', 'bev_grid_shape', 'bev_pool',
+    'sample_bev_patch_mask', 'sample_noise_seed', 'voxels_with_points_in'
 ]

@@ -43,7 +43,9 @@ class OccupancyDecoderHead(OccupancyDiffusionHead):
     (:func:`~projects.HilDA.hilda.models.utils.global_mean`).
     """
 
-    def decode(self, cond: Tensor, bev_mask: Optional[Tensor] = None) -> Tensor:
+    def decode(self,
+               cond: Tensor,
+               bev_mask: Optional[Tensor] = None) -> Tensor:
         """Occupancy logits from the condition.
 
         Args:
@@ -63,9 +65,14 @@ class OccupancyDecoderHead(OccupancyDiffusionHead):
             batch_size, dtype=torch.long, device=cond.device)
         return self(empty, timesteps, cond, bev_mask)
 
-    def loss(self, feats_prev: Optional[Tensor], xyz_prev: Optional[Tensor],
-             batch_prev: Optional[Tensor], feats_t0: Tensor, xyz_t0: Tensor,
-             batch_t0: Tensor, occ_target: Tensor,
+    def loss(self,
+             feats_prev: Optional[Tensor],
+             xyz_prev: Optional[Tensor],
+             batch_prev: Optional[Tensor],
+             feats_t0: Tensor,
+             xyz_t0: Tensor,
+             batch_t0: Tensor,
+             occ_target: Tensor,
              bev_mask: Optional[Tensor] = None,
              data_samples: Optional[Sequence[Any]] = None,
              valid: Optional[Tensor] = None,
