@@ -62,9 +62,6 @@ DOWNSTREAM_CONFIGS = dict(
         CONFIGS, 'finetune',
         'minkunet18-w16_spconv-hilda-linear-probe_1xb2-200iter_'
         'demo-lidarseg.py'))
-# Levels cached for every variant: the four the 4-level row needs include
-# the other rows' (the cache serves any subset).
-CACHE_LEVELS = 4
 
 
 class Variant(NamedTuple):
@@ -109,6 +106,9 @@ QUESTIONS = OrderedDict(
     settings=('Project settings', ['full', 'noprevgrad']),
 )
 REFERENCE = 'full'
+# The teacher-feature cache is written with this variant's config: its four
+# levels include every other variant's (a cache serves any subset).
+CACHE_VARIANT = 'levels4'
 SEEDED = ('full', 'base', 'ml_cls', 'random')
 CURVE = ('full', 'ml_cls')
 PROTOCOLS = OrderedDict(linear='linear probe', finetune='fine-tune')
@@ -579,23 +579,39 @@ def run_all(runs: Dict[str, List[dict]], args, cache_dir: str,
 
 # Steps --------------------------------------------------------------------
 def ensure_cache(args) -> str:
-    """The teacher-feature cache of the demo data with
-    :data:`CACHE_LEVELS` levels (written when missing)."""
+    """The teacher-feature cache of the demo data, written (when missing)
+    with the config of :data:`CACHE_VARIANT`, whose levels include every
+    other variant's."""
     cache_dir = osp.join(args.data_root, 'teacher_cache',
-                         f'effnetlite0_224x392_{CACHE_LEVELS}levels')
+                         'effnetlite0_224x392_4levels')
     if osp.isfile(osp.join(cache_dir, 'meta.json')):
         return cache_dir
     print(
         f'[probe_table] caching teacher features into {cache_dir}', flush=True)
-    subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'cache_teacher_features.py'), FULL_CONFIG,
-        '--out-dir', cache_dir, '--cfg-options',
+    _run_tool(
+        'cache_teacher_features.py',
+        VARIANTS[CACHE_VARIANT].config,
+        '--out-dir',
+        cache_dir,
+        '--cfg-options',
         f'train_dataloader.dataset.data_root={args.data_root}',
-        f'model.teacher.num_levels={CACHE_LEVELS}'
-    ],
-                   check=True)
+        capture=False)
     return cache_dir
+
+
+def _run_tool(tool: str, *argv: str, capture: bool = True) -> str:
+    """Run ``tools/<tool>``; its stdout, or an error with its output.
+    ``capture=False`` leaves its output (and progress bar) on the
+    terminal."""
+    done = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', tool), *argv],
+        capture_output=capture,
+        text=True)
+    if done.returncode:
+        output = done.stderr[-2000:] if capture else '(its output is above)'
+        raise ProbeTableError(
+            f'tools/{tool} failed (exit {done.returncode}):\n{output}')
+    return done.stdout
 
 
 def label_splits(args) -> Dict[tuple, Optional[str]]:
@@ -611,16 +627,9 @@ def label_splits(args) -> Dict[tuple, Optional[str]]:
     for seed in seeds:
         if not partial:
             continue
-        out = subprocess.run([
-            sys.executable,
-            osp.join(REPO, 'tools', 'create_label_efficient_splits.py'), info,
-            '--percents', *map(str, partial), '--seed',
-            str(seed), '--out-dir',
-            osp.join(args.work_dir, 'splits')
-        ],
-                             check=True,
-                             capture_output=True,
-                             text=True).stdout
+        out = _run_tool('create_label_efficient_splits.py', info, '--percents',
+                        *map(str, partial), '--seed', str(seed), '--out-dir',
+                        osp.join(args.work_dir, 'splits'))
         # "<p>%: <n> samples -> <path>", one line per share
         for line, share in zip(out.strip().splitlines(), partial):
             splits[(float(share), seed)] = line.split(' -> ')[-1]
