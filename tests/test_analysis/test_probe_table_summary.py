@@ -83,7 +83,11 @@ def fake_results(args, offsets):
                                     car=0.4 + offset,
                                     pedestrian=0.1))
                 results[pt.flow_name(student, d)] = dict(
-                    metrics=dict(epe=0.2 + offset, epe_moving=0.9 + offset))
+                    metrics=dict(
+                        epe=0.2 + offset,
+                        epe_moving=0.9 + offset,
+                        epe_zero=0.25,
+                        epe_zero_moving=1.5))
     return results
 
 
@@ -111,7 +115,10 @@ def test_tables_have_a_row_per_variant_and_a_column_per_measure(tmp_path):
     results = fake_results(args, {v: 0.0 for v in pt.VARIANTS})
     summary = pt.summarise(results, args)
     classes = {('linear', 100.0): pt.per_class(results, args, 'linear', 100)}
-    text = pt.format_tables(summary, classes, {'full': {50: 1.0}}, args)
+    zero = pt.zero_flow(results)
+    assert zero == dict(epe_moving=150.0, epe=25.0)
+    text = pt.format_tables(summary, classes, {'full': {50: 1.0}}, args, zero)
+    assert 'flow EPE of 150.0 cm on the moving and 25.0 cm' in text
     assert summary['settings'] == {}  # only full HilDA of it ran
     assert pt.QUESTIONS['settings'][0] not in text
     for question, (title, rows) in pt.QUESTIONS.items():

@@ -748,6 +748,18 @@ def curve(results: Dict[str, dict], args) -> Dict[str, Dict[int, float]]:
     return out
 
 
+def zero_flow(results: Dict[str, dict]) -> Optional[Dict[str, float]]:
+    """The zero-flow end-point errors (cm) of the held-out points (the
+    same points in every flow run), or None without a flow run."""
+    run = next((r for name, r in results.items() if '_flow_' in name), None)
+    if run is None:
+        return None
+    return {
+        m: 100 * run['metrics'][m.replace('epe', 'epe_zero')]
+        for m in FLOW_METRICS
+    }
+
+
 def _cell(stats: tuple, signed: bool = False) -> str:
     mean, std, n = stats
     if not n:
@@ -756,8 +768,11 @@ def _cell(stats: tuple, signed: bool = False) -> str:
     return f'{mean:{sign}.1f} ± {std:.1f} (n={n})'
 
 
-def format_tables(summary: dict, classes: dict, curve_points: dict,
-                  args) -> str:
+def format_tables(summary: dict,
+                  classes: dict,
+                  curve_points: dict,
+                  args,
+                  zero: Optional[Dict[str, float]] = None) -> str:
     cols = columns(args)
     header = '| row | ' + ' | '.join(column_label(c) for c in cols) + ' |'
     rule = '|---|' + '---:|' * len(cols)
@@ -766,11 +781,16 @@ def format_tables(summary: dict, classes: dict, curve_points: dict,
         f'iterations (batch 2, teacher cache); downstream '
         f'{args.downstream_iters} iterations (batch 2); flow head '
         f'{args.flow_steps} steps. Pre-training seeds {args.pretrain_seeds} '
-        f'for {", ".join(r for r in SEEDED if r in args.variants)}, '
+        'for ' + ', '.join(VARIANTS[r].label
+                           for r in SEEDED if r in args.variants) + ', '
         f'{args.pretrain_seeds[0]} for the others; '
         f'{args.downstream_seeds} downstream seed(s) each. Cells: mean ± '
         'std (n = pairs); mIoU in %, flow end-point error in cm.', ''
     ]
+    if zero:
+        lines[0] += (' Predicting no motion gives a flow EPE of '
+                     f'{zero["epe_moving"]:.1f} cm on the moving and '
+                     f'{zero["epe"]:.1f} cm on all held-out points.')
     for question, (title, _) in QUESTIONS.items():
         rows = summary[question]
         if not rows:
@@ -822,7 +842,11 @@ def format_tables(summary: dict, classes: dict, curve_points: dict,
     return '\n'.join(lines)
 
 
-def plot(summary: dict, curve_points: dict, args, path: str) -> None:
+def plot(summary: dict,
+         curve_points: dict,
+         args,
+         path: str,
+         zero: Optional[Dict[str, float]] = None) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -856,6 +880,10 @@ def plot(summary: dict, curve_points: dict, args, path: str) -> None:
             means.append(stats[0])
             stds.append(stats[1])
     axes[1].barh(names, means, xerr=stds, capsize=3)
+    if zero:
+        axes[1].axvline(
+            zero['epe_moving'], color='k', linestyle=':', label='zero flow')
+        axes[1].legend(fontsize=7)
     axes[1].set_xlabel('flow EPE on moving points (cm), lower is better')
     axes[1].set_title('scene-flow probe')
     axes[1].tick_params(axis='y', labelsize=7)
@@ -924,11 +952,12 @@ def main(argv=None) -> None:
         if p in args.protocols and s in args.shares
     }
     curve_points = curve(results, args)
-    text = format_tables(summary, classes, curve_points, args)
+    zero = zero_flow(results)
+    text = format_tables(summary, classes, curve_points, args, zero)
     with open(osp.join(args.work_dir, 'probe_table.md'), 'w') as f:
         f.write(text + '\n')
     plot(summary, curve_points, args, osp.join(args.work_dir,
-                                               'probe_table.png'))
+                                               'probe_table.png'), zero)
     costs = measured_costs(runs, results)
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(
