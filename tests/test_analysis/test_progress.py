@@ -37,3 +37,15 @@ def test_progress_counts_logged_and_finished_runs(tmp_path):
     assert progress.bar.n == 150
     assert '2/2 runs done' in progress.bar.postfix
     progress.bar.close()
+
+
+def test_progress_counts_only_the_runs_own_phase(tmp_path):
+    log = tmp_path / 'flow.log'
+    log.write_text('Iter(scans) [3/10]\nIter(head) [50/300]\n')
+    progress = ChildRunProgress('test', interval=60, file=io.StringIO())
+    progress.add('flow', 10, str(log), phase='scans')
+    progress.poll()
+    # the head's steps are shown, the scans counted
+    assert progress.bar.n == 3
+    assert 'flow head 50/300' in progress.bar.postfix
+    progress.bar.close()

@@ -62,7 +62,7 @@ def test_quick_probe_table_has_its_rows_columns_and_files(tmp_path):
     assert results['plan'] == {
         'pretrain': dict(runs=2, iters=4),
         'downstream': dict(runs=14, iters=28),
-        'flow': dict(runs=3, iters=6)
+        'flow': dict(runs=3, iters=9)  # progress unit: scans (2 + 1 each)
     }
     runs = results['runs']
     assert len(runs) == 2 + 14 + 3
@@ -77,4 +77,4 @@ def test_quick_probe_table_has_its_rows_columns_and_files(tmp_path):
     png = work_dir / 'probe_table.png'
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     # one progress bar over every planned iteration, complete at the end
-    assert re.search(r'probe_table.*\b38/38\b', result.stderr)
+    assert re.search(r'probe_table.*\b41/41\b', result.stderr)

@@ -300,13 +300,15 @@ def plan(args) -> Dict[str, List[dict]]:
                                 checkpoint=last,
                                 iters=args.downstream_iters))
                 if not args.no_flow:
+                    # Progress in scans (the student's forward passes
+                    # dominate; the head's steps are cheap).
                     jobs.append(
                         dict(
                             name=flow_name(student, dseed),
                             kind='flow',
                             seed=dseed,
                             checkpoint=last,
-                            iters=args.flow_steps))
+                            iters=args.flow_train_scans + args.flow_val_scans))
             for it in iters[:-1]:
                 jobs.append(
                     dict(
@@ -444,8 +446,15 @@ def _run_flow(job: dict) -> dict:
     log = open(osp.join(job['work_dir'], 'flow.log'), 'a')
 
     def report(phase: str, done: int, total: int) -> None:
-        # mmengine's format, so ChildRunProgress follows it too.
-        log.write(f'Iter({phase}) [{done}/{total}]\n')
+        # mmengine's format, so ChildRunProgress follows it too: scans
+        # (features of a training scan, or a held-out scan evaluated) are
+        # the unit of progress; the head's steps are shown, not counted.
+        if phase == 'train':
+            line = f'Iter(head) [{done}/{total}]'
+        else:
+            scans = done + (len(train) if phase == 'val' else 0)
+            line = f'Iter(scans) [{scans}/{len(train) + len(val)}]'
+        log.write(line + '\n')
         log.flush()
 
     train = load_flow_scans(job['data_root'], 'nuscenes_infos_train.pkl',
@@ -455,7 +464,7 @@ def _run_flow(job: dict) -> dict:
     # The seed also draws a random-init student's weights.
     torch.manual_seed(job['seed'])
     student = FrozenStudent(job['checkpoint'])
-    probe = SceneFlowProbe(steps=job['iters'], seed=job['seed'])
+    probe = SceneFlowProbe(steps=job['steps'], seed=job['seed'])
     metrics = probe.run(student, train, val, report)
     log.close()
     return dict(metrics=metrics)
@@ -499,7 +508,8 @@ def prepare(job: dict, args, cache_dir: str, splits: dict) -> dict:
         job.update(
             data_root=args.data_root,
             train_scans=args.flow_train_scans,
-            val_scans=args.flow_val_scans)
+            val_scans=args.flow_val_scans,
+            steps=args.flow_steps)
         return job
     if job['kind'] == 'pretrain':
         interval = min(curve_iters(job['variant'], job['seed'], args))
@@ -539,7 +549,8 @@ def run_all(runs: Dict[str, List[dict]], args, cache_dir: str,
         for job in runs['pretrain'] + [
                 j for js in runs['after'].values() for j in js
         ]:
-            progress.add(job['name'], job['iters'], job_log(job, args))
+            progress.add(job['name'], job['iters'], job_log(job, args),
+                         'scans' if job['kind'] == 'flow' else 'train')
 
         def submit(job: dict) -> None:
             job = prepare(job, args, cache_dir, splits)

@@ -14,39 +14,38 @@ import os.path as osp
 import re
 import sys
 import threading
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
 # mmengine's LoggerHook lines: "Iter(train) [ 40/200]  ...",
-# "Iter(val) [ 5/20] ...".
-ITER_RE = re.compile(r'Iter\((train|val|test)\)\s*\[\s*(\d+)/(\d+)\]')
+# "Iter(val) [ 5/20] ..."; tools may log other phases the same way.
+ITER_RE = re.compile(r'Iter\((\w+)\)\s*\[\s*(\d+)/(\d+)\]')
 TAIL_BYTES = 65536
 
 
-def last_logged_iter(path: str) -> Optional[Tuple[str, int, int]]:
-    """The last ``(phase, iteration, total)`` an mmengine log reports.
-
-    Args:
-        path (str): A log file (mmengine's ``<timestamp>.log`` or a
-            captured stdout); only its last 64 KiB are read.
-
-    Returns:
-        tuple or None: e.g. ``('train', 40, 200)``; None when the file does
-        not exist (yet) or reports no iteration.
-    """
+def logged_iters(path: str) -> List[Tuple[str, int, int]]:
+    """Every ``(phase, iteration, total)`` in the last 64 KiB of a log
+    (mmengine's ``<timestamp>.log`` or a captured stdout), oldest first;
+    empty when the file does not exist (yet)."""
     try:
         with open(path, 'rb') as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - TAIL_BYTES))
             text = f.read().decode('utf-8', errors='replace')
     except OSError:
-        return None
-    matches = ITER_RE.findall(text)
-    if not matches:
-        return None
-    phase, done, total = matches[-1]
-    return phase, int(done), int(total)
+        return []
+    return [(p, int(i), int(n)) for p, i, n in ITER_RE.findall(text)]
+
+
+def last_logged_iter(
+        path: str,
+        phase: Optional[str] = None) -> Optional[Tuple[str, int, int]]:
+    """The last ``(phase, iteration, total)`` a log reports (of ``phase``
+    only, when given), e.g. ``('train', 40, 200)``; None when there is
+    none."""
+    found = [x for x in logged_iters(path) if phase in (None, x[0])]
+    return found[-1] if found else None
 
 
 def newest_log(pattern: str) -> Optional[str]:
@@ -87,12 +86,20 @@ class ChildRunProgress:
             mininterval=interval,
             dynamic_ncols=True)
 
-    def add(self, name: str, iters: int, log_pattern: str) -> None:
-        """Plan a run of ``iters`` training iterations logging to
+    def add(self,
+            name: str,
+            iters: int,
+            log_pattern: str,
+            phase: str = 'train') -> None:
+        """Plan a run of ``iters`` iterations of ``phase`` logging to
         ``log_pattern`` (a glob; the newest match is read)."""
         with self._lock:
             self._runs[name] = dict(
-                iters=iters, pattern=log_pattern, counted=0, state=None)
+                iters=iters,
+                pattern=log_pattern,
+                phase=phase,
+                counted=0,
+                state=None)
             self.bar.total += iters
             self.bar.refresh()
 
@@ -111,13 +118,14 @@ class ChildRunProgress:
                 if run['state'] == 'done':
                     continue
                 path = newest_log(run['pattern'])
-                found = last_logged_iter(path) if path else None
-                if found is None:
+                found = logged_iters(path) if path else []
+                if not found:
                     continue
-                phase, it, total = found
+                phase, it, total = found[-1]
                 run['state'] = f'{phase} {it}/{total}'
-                if phase == 'train':
-                    self._advance(run, it)
+                counted = [x for x in found if x[0] == run['phase']]
+                if counted:
+                    self._advance(run, counted[-1][1])
             self._show()
 
     def _advance(self, run: dict, iters: int) -> None:
