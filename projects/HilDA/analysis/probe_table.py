@@ -179,7 +179,7 @@ def build_parser(prog: str = 'probe_table.py') -> argparse.ArgumentParser:
     parser.add_argument(
         '--downstream-iters',
         type=int,
-        default=60,
+        default=40,
         help='iterations (batch 2) of every linear probe / fine-tuning')
     parser.add_argument(
         '--curve-every',
