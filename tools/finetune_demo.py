@@ -202,11 +202,12 @@ def main(argv=None):
     with ChildRunProgress(
             'finetune_demo', interval=args.progress_interval) as progress:
         for name in CONFIGS:  # the whole plan, so the time left is right
-            log_dir = osp.join(osp.abspath(args.work_dir), name)
-            progress.add(f'{name} train', args.iters,
-                         osp.join(log_dir, 'train_stdout.log'))
-            progress.add(f'{name} test', 0, osp.join(log_dir,
-                                                     'test_stdout.log'))
+            for step, iters in (('train', args.iters), ('test', 0)):
+                log = osp.join(
+                    osp.abspath(args.work_dir), name, f'{step}_stdout.log')
+                if osp.exists(log):  # an earlier run's, not this one's
+                    os.remove(log)
+                progress.add(f'{name} {step}', iters, log)
         for name, extra in [
             ('scratch', []),
             ('hilda', [f'model.backbone.init_cfg.checkpoint={pretrained}'])
