@@ -10,9 +10,10 @@ how much flow a small head can read from *frozen* student features:
    ``LoadTemporalPoints``, i.e. ego motion removed); every point gets its
    voxel's last-stage feature.
 2. The t+1 points are pooled into ``match_voxel`` cells (mean position and
-   feature), so that ``num_neighbours`` nearest cells reach a few metres:
-   objects move up to a few metres between two keyframes.
-3. :class:`FlowProbeHead` (trained, about 10k parameters) scores each t0
+   feature), so that the ``num_neighbours`` nearest cells reach 1-2 m
+   (objects move a few metres between two keyframes: the residual below
+   supplies what the candidates do not reach).
+3. :class:`FlowProbeHead` (trained; 6.5k parameters on 48 channels) scores each t0
    point's neighbours from ``[f_t0, f_t+1, offset]``, softmax-averages
    their offsets and features, and adds a regressed residual: a soft
    correspondence, so good features are what makes the right neighbour
