@@ -13,11 +13,11 @@ how much flow a small head can read from *frozen* student features:
    feature), so that the ``num_neighbours`` nearest cells reach 1-2 m
    (objects move a few metres between two keyframes: the residual below
    supplies what the candidates do not reach).
-3. :class:`FlowProbeHead` (trained; 6.5k parameters on 48 channels) scores each t0
-   point's neighbours from ``[f_t0, f_t+1, offset]``, softmax-averages
-   their offsets and features, and adds a regressed residual: a soft
-   correspondence, so good features are what makes the right neighbour
-   win.
+3. :class:`FlowProbeHead` (trained; 6.5k parameters on 48 channels)
+   scores each t0 point's neighbours from ``[f_t0, f_t+1, offset]``,
+   softmax-averages their offsets and features, and adds a regressed
+   residual: a soft correspondence, so good features are what makes the
+   right neighbour win.
 4. Training: on the train split's scans, ``points_per_scan`` t0 points
    per scan (half moving where there are that many), the L1 end-point
    error averaged over moving and static points separately, then over
