@@ -2,6 +2,11 @@
 """Fine-tune a segmentor on the demo world from HilDA weights and from
 scratch with the same budget; print both mIoU on the held-out scenes.
 
+Each run's output goes to a log in its work dir; the terminal shows one
+progress bar over both runs (iterations, rate, time left, the running
+step's last logged iteration), refreshed every ``--progress-interval``
+seconds.
+
 Example (the end of ``make demo``):
     python tools/finetune_demo.py \
         --pretrained work_dirs/demo/hilda_minkunet18-w16_demo.pth \
@@ -26,6 +31,10 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from projects.HilDA.analysis.progress import ChildRunProgress  # noqa: E402
+
 CONFIGS = dict(
     scratch=osp.join(REPO, 'configs', 'finetune',
                      'minkunet18-w16_spconv_1xb2-200iter_demo-lidarseg.py'),
@@ -59,6 +68,11 @@ def parse_args(argv=None):
         default=osp.join(REPO, 'data', 'hilda_demo'),
         help='demo data (tools/create_demo_data.py)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--progress-interval',
+        type=float,
+        default=10.0,
+        help='seconds between progress updates')
     return parser.parse_args(argv)
 
 
@@ -74,6 +88,8 @@ def schedule_options(iters: int, data_root: str, seed: int) -> list:
         f'param_scheduler.1.end={iters}',
         f'param_scheduler.1.T_max={iters}',
         f'default_hooks.checkpoint.interval={iters}',
+        # progress: the terminal reads the iterations from the log
+        f'default_hooks.logger.interval={min(10, iters)}',
         f'randomness.seed={seed}',
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}',
@@ -81,12 +97,15 @@ def schedule_options(iters: int, data_root: str, seed: int) -> list:
     ]
 
 
-def run(cmd: list, log_path: str) -> float:
-    """Run a tool, its output into ``log_path``; returns seconds."""
+def run(cmd: list, log_path: str, progress: ChildRunProgress,
+        name: str) -> float:
+    """Run a tool, its output into ``log_path``, then mark ``name`` done in
+    ``progress``; returns seconds."""
     start = time.time()
     with open(log_path, 'w') as log:
         result = subprocess.run(
             cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    progress.done(name)
     if result.returncode != 0:
         with open(log_path) as f:
             tail = f.read()[-3000:]
@@ -108,7 +127,7 @@ def test_metrics(test_dir: str) -> dict:
     return metrics
 
 
-def finetune(name: str, args, extra: list) -> dict:
+def finetune(name: str, args, extra: list, progress: ChildRunProgress) -> dict:
     """Train then test one initialisation; returns metrics and timings."""
     work_dir = osp.join(osp.abspath(args.work_dir), name)
     os.makedirs(work_dir, exist_ok=True)
@@ -117,14 +136,14 @@ def finetune(name: str, args, extra: list) -> dict:
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'), CONFIGS[name], '--work-dir',
         work_dir, '--cfg-options', *options
-    ], osp.join(work_dir, 'train_stdout.log'))
+    ], osp.join(work_dir, 'train_stdout.log'), progress, f'{name} train')
     checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
     test_dir = osp.join(work_dir, 'test')
     test_s = run([
         sys.executable,
         osp.join(REPO, 'tools', 'test.py'), CONFIGS[name], checkpoint,
         '--work-dir', test_dir, '--cfg-options', *options
-    ], osp.join(work_dir, 'test_stdout.log'))
+    ], osp.join(work_dir, 'test_stdout.log'), progress, f'{name} test')
     return dict(
         metrics=test_metrics(test_dir),
         train_s=train_s,
@@ -175,15 +194,25 @@ def main(argv=None):
     start = time.time()
     results = {}
     pretrained = osp.abspath(args.pretrained)
-    for name, extra in [
-        ('scratch', []),
-        ('hilda', [f'model.backbone.init_cfg.checkpoint={pretrained}'])
-    ]:
-        print(
-            f'[finetune_demo] {LABELS[name]}: training {args.iters} '
-            'iterations, then testing ...',
-            flush=True)
-        results[name] = finetune(name, args, extra)
+    print(
+        f'[finetune_demo] scratch and HilDA: training {args.iters} '
+        'iterations each, then testing (logs in '
+        f'{osp.abspath(args.work_dir)}/*/)',
+        flush=True)
+    with ChildRunProgress(
+            'finetune_demo', interval=args.progress_interval) as progress:
+        for name in CONFIGS:  # the whole plan, so the time left is right
+            for step, iters in (('train', args.iters), ('test', 0)):
+                log = osp.join(
+                    osp.abspath(args.work_dir), name, f'{step}_stdout.log')
+                if osp.exists(log):  # an earlier run's, not this one's
+                    os.remove(log)
+                progress.add(f'{name} {step}', iters, log)
+        for name, extra in [
+            ('scratch', []),
+            ('hilda', [f'model.backbone.init_cfg.checkpoint={pretrained}'])
+        ]:
+            results[name] = finetune(name, args, extra, progress)
     table = format_table(results, args.iters)
     print(table)
     delta = 100 * (

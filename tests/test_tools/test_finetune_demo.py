@@ -5,6 +5,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -44,6 +45,9 @@ def test_finetune_demo_prints_scratch_and_hilda_miou(tmp_path):
     assert any(row.split('|')[1].strip() == 'scratch' for row in rows)
     assert any(row.split('|')[1].strip() == 'HilDA' for row in rows)
     assert 'HilDA - scratch:' in result.stdout
+    # progress on the terminal: both trainings' iterations (2 + 2) and
+    # the four steps (train, test of each), complete at the end
+    assert re.search(r'finetune_demo.*\b4/4\b.*4/4 runs done', result.stderr)
     with open(work_dir / 'summary.json') as f:
         summary = json.load(f)
     for name in ('scratch', 'hilda'):

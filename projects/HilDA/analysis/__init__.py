@@ -7,5 +7,8 @@ registered runtime: ``hilda/`` never imports it (it needs matplotlib).
 - ``pca_colours.py``, ``occupancy_metrics.py``: colours and BEV IoU;
 - ``pretrain_vis.py``: the feature and occupancy pictures;
 - ``diffusion_diagnostics.py``: does the diffusion objective learn;
-- ``pretrain_speed.py``, ``pipeline_speed.py``: step and data costs.
+- ``pretrain_speed.py``, ``pipeline_speed.py``: step and data costs;
+- ``probe_table.py``, ``scene_flow_probe.py``, ``progress.py``: the
+  ablation table (pre-training variants from the ablation configs,
+  downstream probes and fine-tuning, child-run progress).
 """

@@ -1,0 +1,59 @@
+# Copyright (c) HilDA authors. All rights reserved.
+"""The demo ablation configs (configs/hilda/ablations/demo/) differ from the
+demo teacher-cache config only where they should, and build."""
+
+import pytest
+from mmdet3d.registry import MODELS
+from mmengine.config import Config
+
+from projects.HilDA.analysis.probe_table import FULL_CONFIG, VARIANTS
+from tests.test_configs.test_pretrain_ablation_configs import (covered,
+                                                               differing_keys)
+
+LEVELS = ('model.student.num_levels', 'model.teacher.num_levels')
+# variant -> the (prefixes of) keys where its config differs from full HilDA
+EXPECTED_DIFFS = {
+    'base': {*LEVELS, 'model.global_token', 'model.diffusion_head'},
+    'diff': {*LEVELS, 'model.global_token'},
+    'ml': {'model.global_token', 'model.diffusion_head'},
+    'ml_cls': {'model.diffusion_head'},
+    'diff_ml': {'model.global_token'},
+    'occdec': {'model.diffusion_head.type'},
+    'levels4': set(LEVELS),
+    'onlylast': set(LEVELS),
+    'finest': {'model.student.num_levels', 'model.teacher.out_indices'},
+    'noprevgrad': {'model.prev_grad'},
+}
+
+
+def test_every_pretrained_variant_is_a_config_file_with_an_expected_diff():
+    pretrained = {k for k, v in VARIANTS.items() if v.config is not None}
+    assert pretrained == set(EXPECTED_DIFFS) | {'full'}
+    assert VARIANTS['full'].config == FULL_CONFIG
+
+
+@pytest.mark.parametrize('variant', sorted(EXPECTED_DIFFS))
+def test_demo_ablation_states_only_its_delta(variant):
+    cfg = Config.fromfile(VARIANTS[variant].config)
+    diffs = differing_keys(cfg, Config.fromfile(FULL_CONFIG))
+    expected = EXPECTED_DIFFS[variant]
+    assert all(covered(k, expected) for k in diffs), sorted(diffs)
+    assert all(any(covered(k, {p}) for k in diffs) for p in expected)
+
+
+@pytest.mark.parametrize('variant', sorted(EXPECTED_DIFFS))
+def test_demo_ablation_builds_with_its_heads_and_levels(variant):
+    cfg = Config.fromfile(VARIANTS[variant].config).model
+    cfg.teacher.checkpoint = None  # random weights: the build is the test
+    model = MODELS.build(cfg)
+    for attr in ('global_token', 'diffusion_head'):
+        assert (getattr(model, attr) is None) == (cfg.get(attr) is None)
+    one_level = ('base', 'diff', 'onlylast', 'finest')
+    levels = 4 if variant == 'levels4' else 1 if variant in one_level else 2
+    assert model.distill_head.num_levels == levels
+    if variant == 'occdec':
+        assert type(model.diffusion_head).__name__ == 'OccupancyDecoderHead'
+    if variant == 'finest':  # stride 16, not the deepest stride 32
+        assert model.teacher.strides == [16]
+    if variant == 'onlylast':
+        assert model.teacher.strides == [32]
