@@ -27,13 +27,6 @@ ALLOWED = {
         'evaluation', 'engine'
     },
 }
-# Old import paths kept for a tool another branch edits; each re-exports
-# one name from its new home. Remove them (and these lines) once
-# tools/benchmarks/probe_table.py imports apis.cli / checkpoints.export.
-SHIMS = {
-    'utils.cli': {'apis'},
-    'utils.weight_export': {'checkpoints'},
-}
 
 
 def module_names():
@@ -98,7 +91,7 @@ def test_layers_import_only_downwards():
         layer = name.split('.')[0]
         allowed = ALLOWED.get(layer)
         assert allowed is not None, f'{name}: layer {layer} has no rule here'
-        allowed = allowed | {layer} | SHIMS.get(name, set())
+        allowed = allowed | {layer}
         for dep in deps:
             if dep and dep.split('.')[0] not in allowed:
                 wrong.append(f'{name} -> {dep}')

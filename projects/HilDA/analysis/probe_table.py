@@ -421,8 +421,8 @@ def _run_training(job: dict) -> dict:
     from mmdet3d.utils import register_all_modules
     from mmengine.config import Config
 
-    from projects.HilDA.hilda.utils.cli import build_runner
-    from projects.HilDA.hilda.utils.weight_export import export_student
+    from projects.HilDA.hilda.apis.cli import build_runner
+    from projects.HilDA.hilda.checkpoints.export import export_student
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(job['config'])
     cfg.work_dir = job['work_dir']
