@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from projects.HilDA import demo_world  # noqa: E402
-from projects.HilDA.hilda.utils import run_tool  # noqa: E402
+from projects.HilDA.hilda.apis import run_tool  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -22,7 +22,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from projects.HilDA.analysis.probe_table import main  # noqa: E402
-from projects.HilDA.hilda.utils import run_tool  # noqa: E402
+from projects.HilDA.hilda.apis import run_tool  # noqa: E402
 
 if __name__ == '__main__':
     run_tool(main, 'probe_table.py')
