@@ -21,7 +21,10 @@ EXPECTED_DIFFS = {
     'occdec': {'model.diffusion_head.type'},
     'levels4': set(LEVELS),
     'onlylast': set(LEVELS),
-    'finest': {'model.student.num_levels', 'model.teacher.out_indices'},
+    'finest': {
+        'model.student.num_levels', 'model.teacher.num_levels',
+        'model.teacher.out_indices'
+    },
     'noprevgrad': {'model.prev_grad'},
 }
 

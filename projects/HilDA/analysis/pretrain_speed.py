@@ -48,6 +48,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 from mmengine.runner import set_random_seed
 from torch import nn
+from tqdm import tqdm
 
 from .pipeline_speed import real_frame_overrides
 
@@ -316,10 +317,10 @@ def pretrain_speed(cfg: Config,
     # One untimed warm-up of each (allocator, lazy init, optimizer state),
     # then the variants in turn, so that a slower spell of a shared
     # machine hits them all alike.
-    for step in steps.values():
+    for step in tqdm(steps.values(), desc='warm-up', unit='step'):
         step()
     time_parts(model, timer)
-    run_rounds(steps, timer, iters)
+    run_rounds(steps, timer, iters, desc='timed rounds')
     rounds = timer.rounds[-iters:]
     # Memory in a round of its own: on CPU it needs freed tensors to leave
     # the resident set, which slows every allocation (not for the timings).
@@ -329,19 +330,28 @@ def pretrain_speed(cfg: Config,
         torch.cuda.memory_allocated(device) /
         2**20 if device.type == 'cuda' else _proc_status_mb('VmRSS'))
     timer.memory.clear()
-    run_rounds(steps, timer, 1)
+    run_rounds(steps, timer, 1, desc='memory round')
     report(timer, rounds, title, amp, device, batch_size, list(steps),
            baseline)
 
 
-def run_rounds(steps: dict, timer: PartTimer, rounds: int) -> None:
-    """Each step once per round; the parts of the HilDA step timed."""
-    for _ in range(rounds):
-        timer.new_round()
-        for name, step in steps.items():
-            timer.parts_on = name == HILDA
-            with timer.measure(name):
-                step()
+def run_rounds(steps: dict,
+               timer: PartTimer,
+               rounds: int,
+               desc: str = 'rounds') -> None:
+    """Each step once per round; the parts of the HilDA step timed.
+
+    A progress bar counts the steps (on a CPU one round takes minutes).
+    """
+    with tqdm(total=rounds * len(steps), desc=desc, unit='step') as bar:
+        for _ in range(rounds):
+            timer.new_round()
+            for name, step in steps.items():
+                bar.set_postfix_str(name)
+                timer.parts_on = name == HILDA
+                with timer.measure(name):
+                    step()
+                bar.update()
     timer.parts_on = False
 
 

@@ -8,4 +8,5 @@ _base_ = [
     'demo-teachercache.py'
 ]
 
-model = dict(student=dict(num_levels=1), teacher=dict(out_indices=[3]))
+model = dict(
+    student=dict(num_levels=1), teacher=dict(num_levels=1, out_indices=[3]))
