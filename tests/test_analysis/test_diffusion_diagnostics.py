@@ -57,6 +57,10 @@ def test_the_true_condition_beats_another_samples():
     for err in errors.values():
         assert err['true'] < 1e-6
         assert err['wrong'] > 0.1 and err['ratio'] > 100
+        # The exact x_hat_0 recovers the occupancy; another sample's does
+        # not.
+        assert err['iou_true'] == pytest.approx(1.0)
+        assert err['iou_wrong'] < 0.9
 
 
 def test_sampled_iou_and_its_baselines():
@@ -103,4 +107,5 @@ def test_cli_writes_json_and_prints_a_table(tiny_config, tmp_path, capsys):
     }
     assert result['grad_norm_last_stage']['diffusion'] > 0
     printed = capsys.readouterr().out
-    assert '| x_hat_0 MSE, t = 10' in printed and 'all occupied' in printed
+    assert '| x_hat_0 MSE, t = 10' in printed
+    assert 'x_hat_0 > 0, t = 50' in printed and 'all occupied' in printed

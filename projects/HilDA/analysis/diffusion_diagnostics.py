@@ -121,7 +121,11 @@ def denoising_errors(head,
 
     Returns:
         dict[int, dict[str, float]]: per timestep ``true``, ``wrong`` (mean
-        squared error of the clipped x_hat_0) and ``ratio`` (wrong / true).
+        squared error of the clipped x_hat_0), ``ratio`` (wrong / true),
+        and ``iou_true``, ``iou_wrong``: the BEV IoU of the one-step
+        estimate (x_hat_0 > 0) against the target, which a DDIM sample
+        from pure noise cannot show before the high-noise steps are
+        learnt.
     """
     wrong_cond = cond.roll(1, dims=0)
     gen = torch.Generator(device=target.device).manual_seed(seed)
@@ -137,13 +141,16 @@ def denoising_errors(head,
                            dtype=torch.long,
                            device=target.device)
         noisy = head.forward_diffusion.add_noise(target, noise, steps)
-        true = (head.predict_x0(noisy, steps, cond) - target).square().mean()
-        wrong = (head.predict_x0(noisy, steps, wrong_cond) -
-                 target).square().mean()
+        x0_true = head.predict_x0(noisy, steps, cond)
+        x0_wrong = head.predict_x0(noisy, steps, wrong_cond)
+        true = (x0_true - target).square().mean()
+        wrong = (x0_wrong - target).square().mean()
         out[int(t)] = dict(
             true=float(true),
             wrong=float(wrong),
-            ratio=float(wrong / true.clamp(min=1e-12)))
+            ratio=float(wrong / true.clamp(min=1e-12)),
+            iou_true=mean_bev_iou(x0_true, target),
+            iou_wrong=mean_bev_iou(x0_wrong, target))
     return out
 
 
@@ -241,6 +248,10 @@ def markdown_table(result: dict) -> str:
         rows.append(f'| x_hat_0 MSE, t = {t}: true / wrong condition '
                     f'(ratio) | {err["true"]:.4f} / {err["wrong"]:.4f} '
                     f'({err["ratio"]:.2f}) |')
+    for t, err in result['denoising_error'].items():
+        rows.append(f'| BEV IoU of x_hat_0 > 0, t = {t}: true / wrong '
+                    f'condition | {err["iou_true"]:.3f} / '
+                    f'{err["iou_wrong"]:.3f} |')
     iou = result['occupancy_iou']
     steps = result['num_inference_steps']
     rows += [
