@@ -63,16 +63,21 @@ def test_the_true_condition_beats_another_samples():
         assert err['iou_wrong'] < 0.9
 
 
-def test_sampled_iou_and_its_baselines():
+@pytest.mark.parametrize('sampler', ['ddim', 'ddpm'])
+def test_sampled_iou_and_its_baselines(sampler):
     head = head_that_reads_its_condition()
     target = occupancies()
     cond = torch.cat([target, torch.zeros_like(target)], dim=1)
     occ_t0 = -torch.ones_like(target)
     occ_t0[:, :, :4] = 1
     iou = sampled_occupancy_iou(
-        head, cond, target, occ_t0, num_inference_steps=5)
-    assert iou['ddim'] == pytest.approx(1.0)
-    assert iou['ddim_wrong_cond'] < 0.9
+        head, cond, target, occ_t0, num_inference_steps=5, samplers=[sampler])
+    assert iou[sampler] == pytest.approx(1.0)
+    assert iou[f'{sampler}_wrong_cond'] < 0.9
+    # Exact samples occupy what the target occupies, no more.
+    assert iou[f'{sampler}_occupied_fraction'] == pytest.approx(
+        iou['target_occupied_fraction'])
+    assert iou[f'{sampler}_occupied_fraction'] < 1
     bev = (target > 0).any(1)
     expected_all = bev.flatten(1).float().mean(1).mean().item()
     assert iou['all_occupied'] == pytest.approx(expected_all)
@@ -103,9 +108,11 @@ def test_cli_writes_json_and_prints_a_table(tiny_config, tmp_path, capsys):
     assert result['skipped_no_sequence'] == [0, 3]
     assert set(result['denoising_error']) == {'10', '50'}
     assert set(result['occupancy_iou']) >= {
-        'ddim', 'ddim_wrong_cond', 'all_occupied', 't0_carried'
+        'ddim', 'ddim_wrong_cond', 'ddpm', 'ddpm_wrong_cond', 'all_occupied',
+        't0_carried'
     }
     assert result['grad_norm_last_stage']['diffusion'] > 0
     printed = capsys.readouterr().out
     assert '| x_hat_0 MSE, t = 10' in printed
     assert 'x_hat_0 > 0, t = 50' in printed and 'all occupied' in printed
+    assert 'DDIM 2 steps' in printed and 'DDPM 2 steps' in printed

@@ -3,10 +3,10 @@
 
 On held-out samples (the val infos next to the config's train infos):
 the denoiser's clean-sample error at fixed noise levels with the true
-condition vs another sample's, DDIM-sampled BEV occupancy IoU against the
-t+1 target next to the all-occupied and t0-carried baselines, and the
-gradient norm each loss term sends into the student's last stage. Writes a
-JSON and prints a markdown table (library:
+condition vs another sample's, sampled (DDIM and DDPM) BEV occupancy IoU
+against the t+1 target next to the all-occupied and t0-carried
+baselines, and the gradient norm each loss term sends into the student's
+last stage. Writes a JSON and prints a markdown table (library:
 ``projects/HilDA/analysis/diffusion_diagnostics.py``).
 
 Example:
@@ -54,7 +54,16 @@ def parse_args(argv=None):
         default=[100, 300, 600],
         help='noise levels of the clean-sample error')
     parser.add_argument(
-        '--num-inference-steps', type=int, default=20, help='DDIM steps')
+        '--num-inference-steps',
+        type=int,
+        default=20,
+        help='reverse steps of each sampler')
+    parser.add_argument(
+        '--samplers',
+        nargs='+',
+        choices=['ddim', 'ddpm'],
+        default=['ddim', 'ddpm'],
+        help='DDIM (deterministic) and/or DDPM (ancestral) sampling')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     return parser.parse_args(argv)
 
@@ -70,7 +79,8 @@ def main(argv=None):
         timesteps=args.timesteps,
         num_inference_steps=args.num_inference_steps,
         seed=args.seed,
-        device=args.device)
+        device=args.device,
+        samplers=args.samplers)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
         json.dump(result, f, indent=2)

@@ -8,10 +8,11 @@ On held-out samples (the val infos) of a pre-trained HilDA model:
   condition and with the condition of another sample (the next one, cyclic).
   If the student's BEV condition carries information about the target, the
   true condition gives a clearly lower error.
-- :func:`sampled_occupancy_iou`: BEV IoU of DDIM-sampled occupancy against
-  the target (t+1, ground removed as the training target is), next to two
-  baselines that need no model: every cell occupied, and the t0 occupancy
-  (built by the same target transform from the t0 scan) carried into t+1.
+- :func:`sampled_occupancy_iou`: BEV IoU of sampled (DDIM, DDPM) occupancy
+  against the target (t+1, ground removed as the training target is), next
+  to two baselines that need no model: every cell occupied, and the t0
+  occupancy (built by the same target transform from the t0 scan) carried
+  into t+1.
 - :func:`loss_gradient_norms`: the gradient norm each weighted loss term
   sends into the student's last stage (as ``LossGradNormHook`` logs it
   during training).
@@ -160,26 +161,47 @@ def sampled_occupancy_iou(head,
                           target: Tensor,
                           occ_t0: Tensor,
                           num_inference_steps: int = 20,
-                          seed: int = 0) -> Dict[str, float]:
-    """BEV IoU of DDIM samples and of the two baselines.
+                          seed: int = 0,
+                          samplers=('ddim', )) -> Dict[str, float]:
+    """BEV IoU of sampled occupancy and of the two baselines.
+
+    Args:
+        samplers (Sequence[str]): ``'ddim'`` (deterministic) and/or
+            ``'ddpm'`` (ancestral: fresh noise at every step, so a small
+            bias of the denoiser does not pile up along the trajectory
+            as it can in DDIM), each with ``num_inference_steps``.
 
     Returns:
-        dict[str, float]: ``ddim`` (true condition), ``ddim_wrong_cond``
-        (another sample's condition), ``all_occupied``, ``t0_carried``,
-        and ``target_occupied_fraction``.
+        dict[str, float]: per sampler ``<s>`` (true condition),
+        ``<s>_wrong_cond`` (another sample's condition) and
+        ``<s>_occupied_fraction`` (the BEV share the true-condition
+        samples call occupied: near 1 when sampling collapses to "all
+        occupied", near the target's share when it does not; the IoU
+        alone cannot tell a collapse from noise); ``all_occupied``,
+        ``t0_carried`` and ``target_occupied_fraction``.
     """
 
-    def ddim(c):
+    def sample(c, scheduler):
         gen = torch.Generator(device=c.device).manual_seed(seed)
         return head.sample(
-            c, num_inference_steps=num_inference_steps, generator=gen)
+            c,
+            num_inference_steps=num_inference_steps,
+            scheduler=scheduler,
+            generator=gen)
 
-    return dict(
-        ddim=mean_bev_iou(ddim(cond), target),
-        ddim_wrong_cond=mean_bev_iou(ddim(cond.roll(1, dims=0)), target),
+    out = {}
+    for scheduler in samplers:
+        sampled = sample(cond, scheduler)
+        out[scheduler] = mean_bev_iou(sampled, target)
+        out[f'{scheduler}_occupied_fraction'] = float(
+            (sampled > 0).any(1).float().mean())
+        out[f'{scheduler}_wrong_cond'] = mean_bev_iou(
+            sample(cond.roll(1, dims=0), scheduler), target)
+    out.update(
         all_occupied=mean_bev_iou(torch.ones_like(target), target),
         t0_carried=mean_bev_iou(occ_t0, target),
         target_occupied_fraction=float((target > 0).any(1).float().mean()))
+    return out
 
 
 def loss_gradient_norms(model,
@@ -213,7 +235,8 @@ def diffusion_diagnostics(cfg: Config,
                           timesteps: Sequence[int] = (100, 300, 600),
                           num_inference_steps: int = 20,
                           seed: int = 0,
-                          device: str = 'cpu') -> dict:
+                          device: str = 'cpu',
+                          samplers=('ddim', 'ddpm')) -> dict:
     """All diagnostics of one checkpoint, as a JSON-ready dict."""
     set_random_seed(seed)
     model = load_pretrainer(cfg, checkpoint, device)
@@ -234,7 +257,9 @@ def diffusion_diagnostics(cfg: Config,
                                          timesteps, seed),
         occupancy_iou=sampled_occupancy_iou(head, data['cond'], data['target'],
                                             data['occ_t0'],
-                                            num_inference_steps, seed),
+                                            num_inference_steps, seed,
+                                            samplers),
+        samplers=list(samplers),
         num_inference_steps=num_inference_steps)
     result['grad_norm_last_stage'] = loss_gradient_norms(
         model, dataset, data['indices'], seed)
@@ -254,11 +279,16 @@ def markdown_table(result: dict) -> str:
                     f'{err["iou_wrong"]:.3f} |')
     iou = result['occupancy_iou']
     steps = result['num_inference_steps']
+    for sampler in result.get('samplers', ['ddim']):
+        name = f'{sampler.upper()} {steps} steps'
+        rows += [
+            f'| BEV IoU, {name}: true / wrong condition | '
+            f'{iou[sampler]:.3f} / {iou[f"{sampler}_wrong_cond"]:.3f} |',
+            f'| BEV share occupied, {name} (true condition) / target | '
+            f'{iou[f"{sampler}_occupied_fraction"]:.3f} / '
+            f'{iou["target_occupied_fraction"]:.3f} |',
+        ]
     rows += [
-        f'| BEV IoU, DDIM {steps} steps, true condition | '
-        f'{iou["ddim"]:.3f} |',
-        f'| BEV IoU, DDIM {steps} steps, wrong condition | '
-        f'{iou["ddim_wrong_cond"]:.3f} |',
         f'| BEV IoU, all occupied | {iou["all_occupied"]:.3f} |',
         f'| BEV IoU, t0 occupancy carried into t+1 | '
         f'{iou["t0_carried"]:.3f} |',
