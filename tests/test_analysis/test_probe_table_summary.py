@@ -135,3 +135,14 @@ def test_tables_have_a_row_per_variant_and_a_column_per_measure(tmp_path):
     path = tmp_path / 'plot.png'
     pt.plot(summary, {'full': {50: 1.0, 100: 2.0}}, args, str(path))
     assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_a_finished_run_of_another_budget_is_not_reused(tmp_path):
+    job = dict(
+        name='full_p0_linear_100pct_d0', work_dir=str(tmp_path), iters=40)
+    (tmp_path / 'result.json').write_text(
+        '{"name": "full_p0_linear_100pct_d0", "budget": {"iters": 40}, '
+        '"metrics": {"miou": 0.5}}')
+    assert pt.finished(job)['metrics']['miou'] == 0.5
+    with pytest.raises(pt.ProbeTableError, match=r"result\.json.*'iters': 40"):
+        pt.finished(dict(job, iters=200))

@@ -411,7 +411,8 @@ def run_job(job: dict) -> dict:
         result = _run_flow(job)
     else:
         result = _run_training(job)
-    result.update(name=job['name'], seconds=time.time() - start)
+    result.update(
+        name=job['name'], seconds=time.time() - start, budget=budget(job))
     with open(osp.join(job['work_dir'], 'result.json'), 'w') as f:
         json.dump(result, f, indent=1)
     return result
@@ -524,13 +525,30 @@ def prepare(job: dict, args, cache_dir: str, splits: dict) -> dict:
     return job
 
 
+def budget(job: dict) -> dict:
+    """What a job's result depends on besides its name: its iterations,
+    and for a flow probe its scans and head steps."""
+    keys = ('iters', 'train_scans', 'val_scans', 'steps')
+    return {k: job[k] for k in keys if k in job}
+
+
 def finished(job: dict) -> Optional[dict]:
-    """The result of an earlier run of this job, if it completed."""
+    """The result of an earlier run of this job, if it completed with the
+    same budget; a result of another budget is an error (its name does
+    not say the budget, so reusing it would mix budgets silently)."""
     path = osp.join(job['work_dir'], 'result.json')
     if not osp.isfile(path):
         return None
     with open(path) as f:
-        return json.load(f)
+        result = json.load(f)
+    # Results written before budgets were recorded carry none.
+    earlier = result.get('budget', budget(job))
+    if earlier != budget(job):
+        raise ProbeTableError(
+            f'{path}: ran with {earlier}, this run asks for {budget(job)}; '
+            'use another --work-dir (pre-trainings can be shared by a '
+            'symlinked pretrain/ folder) or delete that run')
+    return result
 
 
 def run_all(runs: Dict[str, List[dict]], args, cache_dir: str,
