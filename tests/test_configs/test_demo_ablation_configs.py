@@ -26,6 +26,7 @@ EXPECTED_DIFFS = {
         'model.teacher.out_indices'
     },
     'noprevgrad': {'model.prev_grad'},
+    'epsonly': {'model.diffusion_head.x0_loss_weight'},
 }
 
 
@@ -56,6 +57,8 @@ def test_demo_ablation_builds_with_its_heads_and_levels(variant):
     assert model.distill_head.num_levels == levels
     if variant == 'occdec':
         assert type(model.diffusion_head).__name__ == 'OccupancyDecoderHead'
+    if variant == 'epsonly':
+        assert model.diffusion_head.x0_loss_weight == 0
     if variant == 'finest':  # stride 16, not the deepest stride 32
         assert model.teacher.strides == [16]
     if variant == 'onlylast':

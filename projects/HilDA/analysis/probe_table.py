@@ -93,14 +93,17 @@ VARIANTS = OrderedDict(
                    _ablation('hilda-finestonly')),
     noprevgrad=Variant('HilDA, t-1 without gradient',
                        _ablation('hilda-noprevgrad')),
+    epsonly=Variant('diffusion, epsilon MSE only (lambda = 0)',
+                    _ablation('hilda-epsonly')),
 )
-# Settings rather than ablations: run on request (--variants).
-OPTIONAL = ('noprevgrad', )
+# Settings and follow-up rows rather than the paper's ablations: run on
+# request (--variants).
+OPTIONAL = ('noprevgrad', 'epsonly')
 QUESTIONS = OrderedDict(
     components=('The paper\'s component rows',
                 ['random', 'base', 'diff', 'ml', 'ml_cls', 'diff_ml', 'full']),
     diffusion=('Diffusion vs a plain occupancy decoder (BCE, same '
-               'capacity) vs none', ['full', 'occdec', 'ml_cls']),
+               'capacity) vs none', ['full', 'occdec', 'ml_cls', 'epsonly']),
     levels=('Which levels are distilled (CLS and diffusion kept)',
             ['full', 'levels4', 'onlylast', 'finest']),
     settings=('Project settings', ['full', 'noprevgrad']),
