@@ -30,6 +30,7 @@ from projects.HilDA.analysis.diffusion_diagnostics import (
 from projects.HilDA.analysis.loading import (add_pretrainer_args,
                                              load_pretrainer_config)
 from projects.HilDA.hilda.apis import run_tool
+from projects.HilDA.hilda.models.heads import ReverseDiffusionSampler
 
 
 def parse_args(argv=None):
@@ -61,8 +62,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--samplers',
         nargs='+',
-        choices=['ddim', 'ddpm'],
-        default=['ddim', 'ddpm'],
+        choices=list(ReverseDiffusionSampler.SCHEDULERS),
+        default=list(ReverseDiffusionSampler.SCHEDULERS),
         help='DDIM (deterministic) and/or DDPM (ancestral) sampling')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     return parser.parse_args(argv)

@@ -279,7 +279,7 @@ def markdown_table(result: dict) -> str:
                     f'{err["iou_wrong"]:.3f} |')
     iou = result['occupancy_iou']
     steps = result['num_inference_steps']
-    for sampler in result.get('samplers', ['ddim']):
+    for sampler in result['samplers']:
         name = f'{sampler.upper()} {steps} steps'
         rows += [
             f'| BEV IoU, {name}: true / wrong condition | '

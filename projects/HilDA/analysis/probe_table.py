@@ -544,11 +544,12 @@ def finished(job: dict) -> Optional[dict]:
         return None
     with open(path) as f:
         result = json.load(f)
+    wanted = budget(job)
     # Results written before budgets were recorded carry none.
-    earlier = result.get('budget', budget(job))
-    if earlier != budget(job):
+    earlier = result.get('budget', wanted)
+    if earlier != wanted:
         raise ProbeTableError(
-            f'{path}: ran with {earlier}, this run asks for {budget(job)}; '
+            f'{path}: ran with {earlier}, this run asks for {wanted}; '
             'use another --work-dir (pre-trainings can be shared by a '
             'symlinked pretrain/ folder) or delete that run')
     return result
