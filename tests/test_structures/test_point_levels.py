@@ -32,6 +32,20 @@ def test_point_levels_gather_through_a_head_equals_head_of_rows(num_voxels):
     torch.testing.assert_close(grad, grad_expected, rtol=1e-4, atol=1e-4)
 
 
+def test_gather_grouped_gives_each_points_voxel_once():
+    """The distinct voxels of the rows (a zero row for points without
+    one), and each point's row among them: expanding gives gather()."""
+    feats = torch.arange(8.).view(4, 2)
+    levels = PointLevels([feats], [torch.tensor([3, -1, 0, 3, 2])])
+    voxels, inverse = levels.gather_grouped(0, torch.tensor([0, 1, 3, 4]))
+    assert len(voxels) == 3  # voxels 3 and 2, and the zero row
+    assert voxels.index_select(0, inverse).tolist() == [[6., 7.], [0., 0.],
+                                                        [6., 7.], [4., 5.]]
+    full = levels.gather(0)
+    assert full.tolist() == [[6., 7.], [0., 0.], [0., 1.], [6., 7.],
+                             [4., 5.]]
+
+
 def test_point_levels_select_and_gather_all():
     feats = torch.arange(8.).view(4, 2)
     levels = PointLevels([feats], [torch.tensor([3, -1, 0, 2])])

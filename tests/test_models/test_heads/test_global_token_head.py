@@ -112,6 +112,33 @@ def test_rowwise_map_segment_max_matches_plain_max_in_value_and_grad():
     assert 0 < int((grads[0].abs().sum(1) > 0).sum()) <= 2 * 11
 
 
+def test_rowwise_map_segment_max_in_blocks_keeps_ties_across_blocks():
+    """Searched in blocks of 4 rows, a maximum held by equal rows of
+    different blocks still shares its gradient as the plain max does."""
+    torch.manual_seed(0)
+    # Integer weights and inputs: every output is exact, so equal rows
+    # tie whichever block computes them.
+    head = torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.ReLU())
+    with torch.no_grad():
+        head[0].weight.copy_(torch.randint(-3, 4, (6, 3)))
+        head[0].bias.zero_()
+    feats = torch.randint(-2, 3, (15, 3)).float()
+    # Rows 1 and 9 of segment 0 (blocks 0 and 2) hold its maxima.
+    feats[1] = feats[9] = torch.tensor([9., -9., 9.])
+    feats.requires_grad_(True)
+    segment = torch.tensor([0] * 12 + [1] * 3)
+    weight = torch.randn(2, 6)
+
+    got = rowwise_map_segment_max(head, feats, segment, 2, chunk_rows=4)
+    expected = segment_max(head(feats), segment, 2)
+    torch.testing.assert_close(got, expected)
+    grad = torch.autograd.grad((got * weight).sum(), feats)[0]
+    grad_expected = torch.autograd.grad((expected * weight).sum(), feats)[0]
+    torch.testing.assert_close(grad, grad_expected)
+    assert grad[1].abs().sum() > 0
+    torch.testing.assert_close(grad[1], grad[9])
+
+
 def test_paper_token_is_the_max_of_h_cls_over_the_points():
     """H_CLS on every point, then the max over the sample's points (not
     H_CLS of pooled features)."""

@@ -3,6 +3,9 @@ import pytest
 import torch
 from mmdet3d.registry import MODELS
 
+from projects.HilDA.hilda.models.utils import bilinear_sample
+from projects.HilDA.hilda.structures import PointLevels
+
 LOSSES = dict(
     cosine='CosineDistanceLoss',
     l2='NormalizedL2Loss',
@@ -203,3 +206,23 @@ def test_the_loss_module_carries_its_weight():
 def test_zero_level_weights_are_refused():
     with pytest.raises(ValueError, match='positive sum'):
         build_head(level_weights=[0.0, 0.0])
+
+
+def test_loss_on_shared_voxels_is_the_mean_over_the_pairs():
+    """Pairs whose points share voxels (PointLevels): the per-voxel cosine
+    gives the mean over the pairs of 1 - cos(H_l(voxel), teacher pixel)."""
+    torch.manual_seed(0)
+    head = build_head()
+    _, teacher, pairs = make_batch(num_points=40, num_pairs=30)
+    voxel_feats = [torch.randn(7, 8), torch.randn(5, 6)]
+    index = [torch.randint(0, 7, (40, )), torch.randint(0, 5, (40, ))]
+    levels = PointLevels(voxel_feats, index)
+
+    losses = head.loss(levels, teacher, image_size=(28, 42), **pairs)
+    for i in range(2):
+        student = head.heads[i](voxel_feats[i][index[i][pairs['point_idx']]])
+        target = bilinear_sample(teacher[i], pairs['img_idx'], pairs['uv'],
+                                 (28, 42))
+        expected = (1 - torch.cosine_similarity(student, target)).mean()
+        torch.testing.assert_close(losses[f'loss_distill_l{i}'],
+                                   expected / 2)

@@ -25,6 +25,39 @@ def test_registered_loss_is_its_function_times_loss_weight(cfg, fn):
             2.5 * fn(student, teacher, reduction))
 
 
+@pytest.mark.parametrize(
+    'cfg', [dict(type='CosineDistanceLoss'),
+            dict(type='NormalizedL2Loss')])
+def test_grouped_loss_equals_the_loss_of_expanded_rows(cfg):
+    """Student rows shared by several teacher rows (a voxel's pairs): the
+    loss from the summed mapped targets, accumulated in two chunks, has
+    the value and student gradient of the expanded rows."""
+    torch.manual_seed(0)
+    student = torch.randn(6, 5, requires_grad=True)
+    teacher = torch.randn(40, 5)
+    group = torch.randint(0, 5, (40, ))  # row 5 has no teacher row
+    loss = MODELS.build(dict(cfg, loss_weight=1.5))
+    assert loss.groupable
+    sums = torch.zeros(6, 5)
+    loss.add_targets(sums, group[:25], teacher[:25])
+    loss.add_targets(sums, group[25:], teacher[25:])
+    for reduction in ('mean', 'sum'):
+        got = loss.forward_grouped(student, sums, 40, reduction)
+        expected = loss(student[group], teacher, reduction=reduction)
+        torch.testing.assert_close(got, expected)
+        grad, = torch.autograd.grad(got, student)
+        grad_expected, = torch.autograd.grad(expected, student)
+        torch.testing.assert_close(grad, grad_expected)
+        assert grad[5].abs().sum() == 0
+
+
+def test_mse_has_no_grouped_form():
+    loss = MODELS.build(dict(type='FeatureMSELoss'))
+    assert not loss.groupable
+    with pytest.raises(TypeError, match='no per-student-row form'):
+        loss.forward_grouped(torch.zeros(2, 3), torch.zeros(2, 3), 4)
+
+
 def test_feature_mse_is_torch_mse_and_sums_one_value_per_row():
     torch.manual_seed(0)
     student, teacher = torch.randn(7, 4), torch.randn(7, 4)

@@ -49,14 +49,17 @@ def bev_pool(feats: Tensor,
     height, width = bev_grid_shape(point_cloud_range, cell_size)
     channels = feats.shape[1]
     iy, ix, inside = bev_cell_index(xyz, point_cloud_range, cell_size)
-    cell = ((batch.long() * height + iy) * width + ix)[inside]
-    src = feats[inside].float()
     num_cells = batch_size * height * width
-    out = src.new_zeros(num_cells, channels)
+    # Points outside go to one extra cell, dropped at the end: no masked
+    # copy of the features (nor its backward).
+    cell = torch.where(inside, (batch.long() * height + iy) * width + ix,
+                       num_cells)
+    src = feats.float()
+    out = src.new_zeros(num_cells + 1, channels)
     if reduce == 'mean':
         out = out.index_add(0, cell, src)
-        count = src.new_zeros(num_cells).index_add(0, cell,
-                                                   src.new_ones(cell.shape[0]))
+        count = src.new_zeros(num_cells + 1).index_add(
+            0, cell, src.new_ones(cell.shape[0]))
         out = out / count.clamp(min=1).unsqueeze(1)
     else:
         # include_self=False leaves empty cells at their initial 0.
@@ -66,8 +69,8 @@ def bev_pool(feats: Tensor,
             src,
             reduce='amax',
             include_self=False)
-    return out.view(batch_size, height, width,
-                    channels).permute(0, 3, 1, 2).contiguous()
+    return out[:num_cells].view(batch_size, height, width,
+                                channels).permute(0, 3, 1, 2).contiguous()
 
 
 def sample_bev_patch_mask(xyz: Tensor,

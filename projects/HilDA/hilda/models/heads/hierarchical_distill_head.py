@@ -11,7 +11,10 @@ from torch import Tensor, nn
 
 from ...structures import PointLevels
 from ..losses import num_superpixels
-from ..utils import bilinear_sample, global_mean, projection_head
+from ..utils import MapSampler, global_mean, projection_head
+
+# Pairs per chunk of teacher sampling: a (chunk, D) block stays in cache.
+TEACHER_CHUNK = 4096
 
 
 @MODELS.register_module()
@@ -187,11 +190,38 @@ class HierarchicalDistillHead(BaseModule):
             point_feats = PointLevels.from_point_feats(point_feats)
         sums = []
         for i, (head, maps) in enumerate(zip(self.heads, teacher_feats)):
-            student = point_feats.gather(i, point_idx, head)
             covered = image_size if feature_strides is None else (
                 maps.shape[-2] * feature_strides[i],
                 maps.shape[-1] * feature_strides[i])
-            teacher = bilinear_sample(maps, img_idx, uv, covered)
-            value = self.loss_fn(student, teacher, superpixel, reduction='sum')
-            sums.append(value)
+            sampler = MapSampler(maps, covered)
+            if getattr(self.loss_fn, 'groupable', False):
+                sums.append(
+                    self._grouped_sum(point_feats, i, head, sampler,
+                                      point_idx, img_idx, uv))
+                continue
+            student = point_feats.gather(i, point_idx, head)
+            teacher = sampler(img_idx, uv)
+            sums.append(
+                self.loss_fn(student, teacher, superpixel, reduction='sum'))
         return sums, count
+
+    def _grouped_sum(self, point_feats: PointLevels, level: int,
+                     head: nn.Module, sampler: MapSampler, point_idx: Tensor,
+                     img_idx: Tensor, uv: Tensor) -> Tensor:
+        """Level ``level``'s loss summed over the pairs, computed per voxel
+        (``loss_fn.groupable``): H_l runs once per voxel of the pairs, the
+        teacher's pixels are sampled in chunks of pairs and summed into
+        their voxels, so neither side holds a (pairs, teacher channels)
+        tensor, which on a CPU costs more in memory traffic than the
+        arithmetic."""
+        voxels, pair_voxel = point_feats.gather_grouped(level, point_idx, head)
+        targets = voxels.new_zeros(
+            (len(voxels), sampler.dims),
+            dtype=torch.promote_types(voxels.dtype, torch.float32))
+        with torch.no_grad():
+            for start in range(0, len(point_idx), TEACHER_CHUNK):
+                rows = slice(start, start + TEACHER_CHUNK)
+                self.loss_fn.add_targets(targets, pair_voxel[rows],
+                                         sampler(img_idx[rows], uv[rows]))
+        return self.loss_fn.forward_grouped(
+            voxels, targets, len(point_idx), reduction='sum')

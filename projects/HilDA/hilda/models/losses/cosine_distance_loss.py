@@ -8,35 +8,70 @@ from .utils import RowAlignmentLoss, reduce_rows
 
 
 class _CosineDistance(torch.autograd.Function):
-    """``1 - cos(s, t_hat)`` per row for a constant unit-norm ``t_hat``.
+    """``1 - <s, t> / |s|`` per row for a constant ``t``.
 
-    The same value as ``1 - F.cosine_similarity`` with a closed-form
-    gradient ``-(t_hat - cos * s / |s|) / |s|``: two passes over the (P, D)
-    rows forward and two backward instead of about a dozen; the teacher
-    gets no gradient.
+    For a unit-norm ``t`` this is ``1 - F.cosine_similarity(s, t)``; for
+    the sum of several unit targets it is the summed cosine distance of
+    the row to each of them, up to the count (see
+    :func:`cosine_distance_grouped`). The closed-form gradient
+    ``-(t - c * s / |s|) / |s|`` (``c = <s, t> / |s|``) takes two passes
+    over the (P, D) rows forward and two backward instead of about a
+    dozen; the teacher gets no gradient.
     """
 
     @staticmethod
-    def forward(ctx, student: Tensor, teacher_unit: Tensor) -> Tensor:
+    def forward(ctx, student: Tensor, target: Tensor) -> Tensor:
         norm = torch.linalg.vector_norm(student, dim=1).clamp_min(1e-8)
-        cos = torch.linalg.vecdot(student, teacher_unit) / norm
-        ctx.save_for_backward(student, teacher_unit, norm, cos)
+        cos = torch.linalg.vecdot(student, target) / norm
+        ctx.save_for_backward(student, target, norm, cos)
         return 1 - cos
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        student, teacher_unit, norm, cos = ctx.saved_tensors
+        student, target, norm, cos = ctx.saved_tensors
         scale = grad / norm
         grad_student = torch.addcmul(student * (scale * cos / norm)[:, None],
-                                     teacher_unit, -scale[:, None])
+                                     target, -scale[:, None])
         return grad_student, None
 
 
 def cosine_distance(student: Tensor, teacher: Tensor) -> Tensor:
     """Per-row ``1 - cos``, computed in at least float32."""
     dtype = torch.promote_types(student.dtype, torch.float32)
-    teacher_unit = F.normalize(teacher.detach().to(dtype), dim=1, eps=1e-8)
+    teacher_unit = unit_rows(teacher.detach().to(dtype))
     return _CosineDistance.apply(student.to(dtype), teacher_unit)
+
+
+def unit_rows(teacher: Tensor) -> Tensor:
+    """The teacher rows scaled to unit norm: the cosine distance is affine
+    in them."""
+    return F.normalize(teacher, dim=1, eps=1e-8)
+
+
+def cosine_distance_grouped(student: Tensor, unit_sums: Tensor,
+                            num_rows: int) -> Tensor:
+    """Summed cosine distance of ``num_rows`` teacher rows to the student
+    rows they belong to, from each student row's sum of unit teacher rows.
+
+    ``sum_p 1 - cos(s_g(p), t_p) = sum_v (n_v - <s_v, T_v> / |s_v|)`` with
+    ``T_v`` the sum of the unit teacher rows of group ``v`` and ``n_v``
+    their number: the student side never grows to one row per teacher row.
+    Value and gradient equal the expanded form's up to float rounding.
+
+    Args:
+        student (Tensor): (V, D) rows.
+        unit_sums (Tensor): (V, D) sums of unit teacher rows (constant).
+        num_rows (int): P, the number of teacher rows.
+
+    Returns:
+        Tensor: The scalar sum over the P teacher rows, in at least
+        float32.
+    """
+    dtype = torch.promote_types(student.dtype, torch.float32)
+    per_row = _CosineDistance.apply(
+        student.to(dtype),
+        unit_sums.detach().to(dtype))
+    return per_row.sum() + (num_rows - len(student))
 
 
 def cosine_distance_loss(student: Tensor,
@@ -59,3 +94,5 @@ class CosineDistanceLoss(RowAlignmentLoss):
     """
 
     row_loss = staticmethod(cosine_distance_loss)
+    target_map = staticmethod(unit_rows)
+    grouped_row_sum = staticmethod(cosine_distance_grouped)

@@ -2,7 +2,8 @@
 from mmdet3d.registry import MODELS
 from torch import Tensor
 
-from .cosine_distance_loss import cosine_distance
+from .cosine_distance_loss import (cosine_distance, cosine_distance_grouped,
+                                   unit_rows)
 from .utils import RowAlignmentLoss, reduce_rows
 
 
@@ -26,3 +27,11 @@ class NormalizedL2Loss(RowAlignmentLoss):
     """
 
     row_loss = staticmethod(normalized_l2_loss)
+    target_map = staticmethod(unit_rows)
+
+    @staticmethod
+    def grouped_row_sum(student: Tensor, unit_sums: Tensor,
+                        num_rows: int) -> Tensor:
+        """Twice the grouped cosine distance
+        (:func:`cosine_distance_grouped`)."""
+        return 2 * cosine_distance_grouped(student, unit_sums, num_rows)

@@ -394,7 +394,7 @@ class HilDAPretrainer(BaseModel):
         rows, inverse = torch.unique(index[valid], return_inverse=True)
         row_batch = batch.new_zeros(len(rows)).scatter_(
             0, inverse, batch[valid])
-        return levels.feats[-1][rows], row_batch
+        return levels.feats[-1].index_select(0, rows), row_batch
 
 
 def _drop_teacher_keys(module, state_dict, prefix, local_metadata):

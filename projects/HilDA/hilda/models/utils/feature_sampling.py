@@ -6,9 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def bilinear_sample(feature_maps: Tensor, img_idx: Tensor, uv: Tensor,
-                    image_size: Tuple[int, int]) -> Tensor:
-    """Sample (N, D, h, w) feature maps bilinearly at pixel coordinates.
+class MapSampler:
+    """Bilinear sampling of (N, D, h, w) feature maps at pixel coordinates.
 
     A feature cell ``j`` covers input pixels ``[j*s, (j+1)*s)`` (``s`` =
     image size / map size) and describes their centre, so pixel ``u`` sits
@@ -17,7 +16,56 @@ def bilinear_sample(feature_maps: Tensor, img_idx: Tensor, uv: Tensor,
     padding_mode='border')`` for queries spread over many images, without
     a per-image loop: the four neighbour cells and their weights go to one
     ``embedding_bag`` (a fused gather + weighted sum instead of four
-    gathers and the blend: no (P, D) temporaries).
+    gathers and the blend: no (P, D) temporaries). The maps are laid out as
+    a table once, so that queries can come in chunks.
+
+    Args:
+        feature_maps (Tensor): (N, D, h, w) maps of N images.
+        image_size (tuple[int, int]): (H, W) of the input image the maps
+            were computed from.
+    """
+
+    def __init__(self, feature_maps: Tensor, image_size: Tuple[int,
+                                                               int]) -> None:
+        num, self.dims, self.h, self.w = feature_maps.shape
+        self.dtype = torch.promote_types(feature_maps.dtype, torch.float32)
+        self.scale = (self.w / image_size[1], self.h / image_size[0])
+        self.table = feature_maps.permute(0, 2, 3, 1).reshape(
+            num * self.h * self.w, self.dims).to(self.dtype)
+
+    def __call__(self, img_idx: Tensor, uv: Tensor) -> Tensor:
+        """(P, D) features at the pixels ``uv`` (P, 2; u along the width)
+        of the images ``img_idx`` (P,); float32 for half-precision maps
+        (the blend is accumulated in float32), else the maps' dtype."""
+        h, w = self.h, self.w
+        if uv.numel() == 0:
+            return self.table.new_zeros((0, self.dims))
+        x = (uv[:, 0].float() * self.scale[0] - 0.5).clamp(0, w - 1)
+        y = (uv[:, 1].float() * self.scale[1] - 0.5).clamp(0, h - 1)
+        x0 = x.floor().long().clamp(max=w - 1)
+        y0 = y.floor().long().clamp(max=h - 1)
+        x1 = (x0 + 1).clamp(max=w - 1)
+        y1 = (y0 + 1).clamp(max=h - 1)
+        wx = x - x0
+        wy = y - y0
+        base = img_idx.long() * (h * w)
+        corners = torch.stack([
+            base + y0 * w + x0, base + y0 * w + x1, base + y1 * w + x0,
+            base + y1 * w + x1
+        ], 1)
+        weights = torch.stack([(1 - wx) * (1 - wy), wx * (1 - wy),
+                               (1 - wx) * wy, wx * wy], 1)
+        return F.embedding_bag(
+            corners,
+            self.table,
+            per_sample_weights=weights.to(self.dtype),
+            mode='sum')
+
+
+def bilinear_sample(feature_maps: Tensor, img_idx: Tensor, uv: Tensor,
+                    image_size: Tuple[int, int]) -> Tensor:
+    """Sample (N, D, h, w) feature maps bilinearly at pixel coordinates
+    (:class:`MapSampler`).
 
     Args:
         feature_maps (Tensor): (N, D, h, w) maps of N images.
@@ -27,34 +75,10 @@ def bilinear_sample(feature_maps: Tensor, img_idx: Tensor, uv: Tensor,
         image_size (tuple[int, int]): (H, W) of that input image.
 
     Returns:
-        Tensor: (P, D) sampled features; float32 for half-precision maps
-        (the blend is accumulated in float32), else the maps' dtype.
+        Tensor: (P, D) sampled features; float32 for half-precision maps,
+        else the maps' dtype.
     """
-    num, dims, h, w = feature_maps.shape
-    dtype = torch.promote_types(feature_maps.dtype, torch.float32)
-    if uv.numel() == 0:
-        return feature_maps.new_zeros((0, dims), dtype=dtype)
-    x = (uv[:, 0].float() * (w / image_size[1]) - 0.5).clamp(0, w - 1)
-    y = (uv[:, 1].float() * (h / image_size[0]) - 0.5).clamp(0, h - 1)
-    x0 = x.floor().long().clamp(max=w - 1)
-    y0 = y.floor().long().clamp(max=h - 1)
-    x1 = (x0 + 1).clamp(max=w - 1)
-    y1 = (y0 + 1).clamp(max=h - 1)
-    wx = x - x0
-    wy = y - y0
-    base = img_idx.long() * (h * w)
-    corners = torch.stack([
-        base + y0 * w + x0, base + y0 * w + x1, base + y1 * w + x0,
-        base + y1 * w + x1
-    ], 1)
-    weights = torch.stack([(1 - wx) * (1 - wy), wx * (1 - wy),
-                           (1 - wx) * wy, wx * wy], 1)
-    flat = feature_maps.permute(0, 2, 3, 1).reshape(num * h * w, dims)
-    return F.embedding_bag(
-        corners,
-        flat.to(dtype),
-        per_sample_weights=weights.to(dtype),
-        mode='sum')
+    return MapSampler(feature_maps, image_size)(img_idx, uv)
 
 
 def segment_mean(values: Tensor, segment: Tensor, num_segments: int) -> Tensor:

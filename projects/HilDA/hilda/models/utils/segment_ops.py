@@ -30,10 +30,13 @@ def segment_max(feats: Tensor, segment: Tensor, num_segments: int) -> Tensor:
     return torch.where(torch.isinf(out), torch.zeros_like(out), out)
 
 
-def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor], feats: Tensor,
-                            segment: Tensor, num_segments: int) -> Tensor:
+def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor],
+                            feats: Tensor,
+                            segment: Tensor,
+                            num_segments: int,
+                            chunk_rows: int = 2048) -> Tensor:
     """``segment_max(fn(feats), segment, num_segments)`` at a fraction of
-    the backward cost.
+    the cost.
 
     The max sends gradient only to the row that holds each (segment,
     channel) maximum, so the autograd graph of ``fn`` is needed on those
@@ -42,12 +45,21 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor], feats: Tensor,
     most ``num_segments`` x channels of them, usually far fewer). Value and
     gradient equal the plain composition's, ties included.
 
+    The search runs over blocks of at most ``chunk_rows`` rows of one
+    segment and keeps each block's candidates (the rows holding a maximum
+    of the block; every row holding a maximum of the segment is one) with
+    their outputs. ``fn``'s output is never held for all rows: for a wide
+    head (H_CLS maps into the teacher's 1,280 or 768 channels) a
+    (rows, channels) buffer is tens of MB, which on a CPU costs more in
+    fresh pages than the matrix product that fills it.
+
     Args:
         fn (callable): A row-wise map, e.g. an MLP head (no layer that
             mixes rows, such as BatchNorm in training mode).
         feats (Tensor): (M, C) rows.
         segment (Tensor): (M,) long segment of each row.
         num_segments (int): S.
+        chunk_rows (int): Rows per block of the search.
 
     Returns:
         Tensor: (S, D); a segment without rows gives zeros.
@@ -55,14 +67,19 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor], feats: Tensor,
     if not torch.is_grad_enabled() or len(feats) == 0:
         return segment_max(fn(feats), segment, num_segments)
     with torch.no_grad():
-        # One segment at a time: fn's output is never held for all rows.
         order = torch.argsort(segment, stable=True)
         counts = torch.bincount(segment, minlength=num_segments).tolist()
         winners = []
         for rows in torch.split(order, counts):
             if not len(rows):
                 continue
-            out = fn(feats[rows])
+            rows_kept, outs = [], []
+            for block in torch.split(rows, chunk_rows):
+                out = fn(feats[block])
+                hit = (out == out.amax(0)).any(1)
+                rows_kept.append(block[hit])
+                outs.append(out[hit])
+            rows, out = torch.cat(rows_kept), torch.cat(outs)
             winners.append(rows[(out == out.amax(0)).any(1)])
         winners = torch.cat(winners)
     return segment_max(fn(feats[winners]), segment[winners], num_segments)
