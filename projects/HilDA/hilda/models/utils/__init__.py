@@ -6,7 +6,7 @@ from .projection_head import projection_head
 from .segment_ops import rowwise_map_segment_max, segment_max, segment_softmax
 
 __all__ = [
-    'MapSampler', 'bilinear_sample', 'segment_mean', 'global_mean', 'loss_grad_norms',
-    'projection_head', 'rowwise_map_segment_max', 'segment_max',
-    'segment_softmax'
+    'MapSampler', 'bilinear_sample', 'segment_mean', 'global_mean',
+    'loss_grad_norms', 'projection_head', 'rowwise_map_segment_max',
+    'segment_max', 'segment_softmax'
 ]
