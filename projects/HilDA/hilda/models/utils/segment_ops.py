@@ -47,8 +47,7 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor],
 
     The search runs over blocks of at most ``chunk_rows`` rows of one
     segment and keeps each block's candidates (the rows holding a maximum
-    of the block; every row holding a maximum of the segment is one) with
-    their outputs. ``fn``'s output is never held for all rows: for a wide
+    of the block; every row holding a maximum of the segment is one). ``fn``'s output is never held for all rows: for a wide
     head (H_CLS maps into the teacher's 1,280 or 768 channels) a
     (rows, channels) buffer is tens of MB, which on a CPU costs more in
     fresh pages than the matrix product that fills it.
@@ -73,13 +72,14 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor],
         for rows in torch.split(order, counts):
             if not len(rows):
                 continue
-            rows_kept, outs = [], []
+            candidates = []
             for block in torch.split(rows, chunk_rows):
-                out = fn(feats[block])
-                hit = (out == out.amax(0)).any(1)
-                rows_kept.append(block[hit])
-                outs.append(out[hit])
-            rows, out = torch.cat(rows_kept), torch.cat(outs)
+                out = fn(feats.index_select(0, block))
+                candidates.append(block[(out == out.amax(0)).any(1)])
+            rows = torch.cat(candidates)
+            # Running fn again on the candidates costs less than keeping
+            # their outputs.
+            out = fn(feats.index_select(0, rows))
             winners.append(rows[(out == out.amax(0)).any(1)])
         winners = torch.cat(winners)
     return segment_max(fn(feats[winners]), segment[winners], num_segments)
