@@ -47,9 +47,10 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor],
 
     The search runs over blocks of at most ``chunk_rows`` rows of one
     segment and keeps each block's candidates (the rows holding a maximum
-    of the block; every row holding a maximum of the segment is one). ``fn``'s output is never held for all rows: for a wide
-    head (H_CLS maps into the teacher's 1,280 or 768 channels) a
-    (rows, channels) buffer is tens of MB, which on a CPU costs more in
+    of the block; every row holding a maximum of the segment is one).
+    ``fn``'s output is never held for all rows: for a wide head (H_CLS
+    maps into the teacher's 1,280 or 768 channels) a (rows, channels)
+    buffer is tens of MB, which on a CPU costs more in memory traffic and
     fresh pages than the matrix product that fills it.
 
     Args:
