@@ -42,8 +42,7 @@ def test_gather_grouped_gives_each_points_voxel_once():
     assert voxels.index_select(0, inverse).tolist() == [[6., 7.], [0., 0.],
                                                         [6., 7.], [4., 5.]]
     full = levels.gather(0)
-    assert full.tolist() == [[6., 7.], [0., 0.], [0., 1.], [6., 7.],
-                             [4., 5.]]
+    assert full.tolist() == [[6., 7.], [0., 0.], [0., 1.], [6., 7.], [4., 5.]]
 
 
 def test_point_levels_select_and_gather_all():

@@ -224,5 +224,4 @@ def test_loss_on_shared_voxels_is_the_mean_over_the_pairs():
         target = bilinear_sample(teacher[i], pairs['img_idx'], pairs['uv'],
                                  (28, 42))
         expected = (1 - torch.cosine_similarity(student, target)).mean()
-        torch.testing.assert_close(losses[f'loss_distill_l{i}'],
-                                   expected / 2)
+        torch.testing.assert_close(losses[f'loss_distill_l{i}'], expected / 2)

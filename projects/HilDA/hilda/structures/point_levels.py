@@ -121,11 +121,11 @@ class PointLevels:
         return feats.index_select(0, index)
 
     def gather_grouped(
-            self,
-            level: int,
-            rows: Optional[Union[slice, Tensor]] = None,
-            fn: Optional[Callable[[Tensor], Tensor]] = None
-    ) -> Tuple[Tensor, Tensor]:
+        self,
+        level: int,
+        rows: Optional[Union[slice, Tensor]] = None,
+        fn: Optional[Callable[[Tensor],
+                              Tensor]] = None) -> Tuple[Tensor, Tensor]:
         """The distinct voxels of the points ``rows`` at stage ``level``
         and the row of each point among them: ``gather(level, rows, fn)``
         is ``feats[inverse]``. A loss that can work per voxel (e.g. the

@@ -196,8 +196,8 @@ class HierarchicalDistillHead(BaseModule):
             sampler = MapSampler(maps, covered)
             if getattr(self.loss_fn, 'groupable', False):
                 sums.append(
-                    self._grouped_sum(point_feats, i, head, sampler,
-                                      point_idx, img_idx, uv))
+                    self._grouped_sum(point_feats, i, head, sampler, point_idx,
+                                      img_idx, uv))
                 continue
             student = point_feats.gather(i, point_idx, head)
             teacher = sampler(img_idx, uv)

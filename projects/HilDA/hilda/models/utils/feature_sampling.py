@@ -30,8 +30,9 @@ class MapSampler:
         num, self.dims, self.h, self.w = feature_maps.shape
         self.dtype = torch.promote_types(feature_maps.dtype, torch.float32)
         self.scale = (self.w / image_size[1], self.h / image_size[0])
-        self.table = feature_maps.permute(0, 2, 3, 1).reshape(
-            num * self.h * self.w, self.dims).to(self.dtype)
+        cells = feature_maps.permute(0, 2, 3, 1)
+        self.table = cells.reshape(num * self.h * self.w,
+                                   self.dims).to(self.dtype)
 
     def __call__(self, img_idx: Tensor, uv: Tensor) -> Tensor:
         """(P, D) features at the pixels ``uv`` (P, 2; u along the width)
