@@ -35,6 +35,13 @@ def test_plan_seeds_only_the_seeded_rows_and_pairs_their_downstream(tmp_path):
             key=str)
 
 
+def test_seeded_option_gives_chosen_rows_every_seed(tmp_path):
+    args = args_for(tmp_path, '--variants', 'full', 'ml', 'epsonly',
+                    '--seeded', 'ml', '--pretrain-seeds', '1', '2')
+    students = {j['name'] for j in pt.plan(args)['pretrain']}
+    assert students == {'ml_p1', 'ml_p2', 'full_p1', 'epsonly_p1'}
+
+
 def test_curve_probes_intermediate_checkpoints_of_one_run_each(tmp_path):
     args = args_for(tmp_path, '--pretrain-iters', '150', '--curve-every', '50')
     runs = pt.plan(args)

@@ -19,11 +19,12 @@ Downstream, on the held-out demo scenes, for each pre-trained student:
 linear probe and fine-tuning of mmdet3d's MinkUNet on nested 1/10/100 %
 label splits (``tools/create_label_efficient_splits.py``), mIoU and
 per-class IoU (``SegMetric``); and the scene-flow probe
-(:mod:`.scene_flow_probe`, end-point error). Seeds: the
-:data:`SEEDED` variants pre-train with every ``--pretrain-seeds`` seed,
-the others with the first; each pre-training seed ``p`` has its own
-downstream seeds ``100 p + k`` (``k < --downstream-seeds``), which set the
-label split, the head's initialisation and the data order. The same
+(:mod:`.scene_flow_probe`, end-point error). Seeds: the ``--seeded``
+variants (default :data:`SEEDED`) pre-train with every
+``--pretrain-seeds`` seed, the others with the first; each pre-training
+seed ``p`` has its own downstream seeds ``100 p + k`` (``k <
+--downstream-seeds``), which set the label split, the head's
+initialisation and the data order. The same
 ``(p, k)`` pair means the same split and seed in every row, so each row's
 difference to full HilDA is taken pair by pair (paired difference, mean
 and standard deviation over the pairs). The curve: the first seed's runs of
@@ -156,8 +157,15 @@ def build_parser(prog: str = 'probe_table.py') -> argparse.ArgumentParser:
         type=int,
         nargs='+',
         default=[0, 1, 2],
-        help=f'pre-training seeds of {SEEDED}; the other rows use the '
-        'first')
+        help='pre-training seeds of the --seeded rows; the other rows use '
+        'the first')
+    parser.add_argument(
+        '--seeded',
+        nargs='+',
+        choices=list(VARIANTS),
+        default=list(SEEDED),
+        help='rows pre-trained with every --pretrain-seeds seed (default: '
+        f'{" ".join(SEEDED)})')
     parser.add_argument(
         '--downstream-seeds',
         type=int,
@@ -226,7 +234,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # Plan ---------------------------------------------------------------------
 def pretrain_seeds(variant: str, args) -> List[int]:
-    return list(args.pretrain_seeds) if variant in SEEDED else \
+    return list(args.pretrain_seeds) if variant in args.seeded else \
         [args.pretrain_seeds[0]]
 
 
@@ -815,7 +823,7 @@ def format_tables(summary: dict,
         f'{args.downstream_iters} iterations (batch 2); flow head '
         f'{args.flow_steps} steps. Pre-training seeds {args.pretrain_seeds} '
         'for ' + ', '.join(VARIANTS[r].label
-                           for r in SEEDED if r in args.variants) + ', '
+                           for r in args.seeded if r in args.variants) + ', '
         f'{args.pretrain_seeds[0]} for the others; '
         f'{args.downstream_seeds} downstream seed(s) each. Cells: mean ± '
         'std (n = pairs); mIoU in %, flow end-point error in cm.', ''
