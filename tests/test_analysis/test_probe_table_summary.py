@@ -39,7 +39,8 @@ def test_seeded_option_gives_chosen_rows_every_seed(tmp_path):
     args = args_for(tmp_path, '--variants', 'full', 'ml', 'epsonly',
                     '--seeded', 'ml', '--pretrain-seeds', '1', '2')
     students = {j['name'] for j in pt.plan(args)['pretrain']}
-    assert students == {'ml_p1', 'ml_p2', 'full_p1', 'epsonly_p1'}
+    # full, the reference of the paired differences, gets every seed too.
+    assert students == {'ml_p1', 'ml_p2', 'full_p1', 'full_p2', 'epsonly_p1'}
 
 
 def test_curve_probes_intermediate_checkpoints_of_one_run_each(tmp_path):

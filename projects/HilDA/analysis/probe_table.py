@@ -165,7 +165,8 @@ def build_parser(prog: str = 'probe_table.py') -> argparse.ArgumentParser:
         choices=list(VARIANTS),
         default=list(SEEDED),
         help='rows pre-trained with every --pretrain-seeds seed (default: '
-        f'{" ".join(SEEDED)})')
+        f'{" ".join(SEEDED)}); {REFERENCE}, the reference of the paired '
+        'differences, always is')
     parser.add_argument(
         '--downstream-seeds',
         type=int,
@@ -227,6 +228,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.downstream_seeds < 1 or not args.pretrain_seeds:
         raise SystemExit('probe_table.py: error: at least one pre-training '
                          'and one downstream seed')
+    # Every seeded row is paired with the reference's run of the same seed.
+    if REFERENCE not in args.seeded:
+        args.seeded = [REFERENCE] + list(args.seeded)
     args.work_dir = osp.abspath(args.work_dir)
     args.data_root = osp.abspath(args.data_root) + '/'
     return args

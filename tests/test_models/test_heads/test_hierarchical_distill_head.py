@@ -3,6 +3,7 @@ import pytest
 import torch
 from mmdet3d.registry import MODELS
 
+from projects.HilDA.hilda.models.heads import hierarchical_distill_head
 from projects.HilDA.hilda.models.utils import bilinear_sample
 from projects.HilDA.hilda.structures import PointLevels
 
@@ -62,7 +63,8 @@ def test_training_the_heads_aligns_student_with_teacher():
     torch.manual_seed(0)
     head = build_head(student_channels=[5, 4], head_type='linear')
     _, teacher, pairs = make_batch()
-    from projects.HilDA.hilda.models.utils import bilinear_sample
+    from projects.HilDA.hilda.models.heads import hierarchical_distill_head
+from projects.HilDA.hilda.models.utils import bilinear_sample
 
     # Student features that carry the teacher's information (permuted).
     feats = [
@@ -225,3 +227,40 @@ def test_loss_on_shared_voxels_is_the_mean_over_the_pairs():
                                  (28, 42))
         expected = (1 - torch.cosine_similarity(student, target)).mean()
         torch.testing.assert_close(losses[f'loss_distill_l{i}'], expected / 2)
+
+
+def test_chunked_per_voxel_loss_has_the_per_pair_gradient(monkeypatch):
+    """Teacher sampled in chunks of 7 pairs, points without a voxel among
+    the pairs: value and gradients (student voxels and H_l) equal those of
+    the loss written out pair by pair."""
+    monkeypatch.setattr(hierarchical_distill_head, 'TEACHER_CHUNK', 7)
+    torch.manual_seed(0)
+    head = build_head()
+    _, teacher, pairs = make_batch(num_points=40, num_pairs=30)
+    voxel_feats = [
+        torch.randn(7, 8, requires_grad=True),
+        torch.randn(5, 6, requires_grad=True)
+    ]
+    index = [torch.randint(0, 7, (40, )), torch.randint(0, 5, (40, ))]
+    index[0][pairs['point_idx'][:3]] = -1  # paired points without a voxel
+    levels = PointLevels(voxel_feats, index)
+
+    total = sum(
+        head.loss(levels, teacher, image_size=(28, 42), **pairs).values())
+    params = voxel_feats + list(head.parameters())
+    grads = torch.autograd.grad(total, params)
+
+    expected = 0
+    for i in range(2):
+        picked = index[i][pairs['point_idx']]
+        rows = torch.where(picked[:, None]
+                           >= 0, voxel_feats[i][picked.clamp(min=0)],
+                           torch.zeros(()))
+        target = bilinear_sample(teacher[i], pairs['img_idx'], pairs['uv'],
+                                 (28, 42))
+        expected = expected + (1 - torch.cosine_similarity(
+            head.heads[i](rows), target)).mean() / 2
+    grads_expected = torch.autograd.grad(expected, params)
+    torch.testing.assert_close(total, expected)
+    for grad, grad_expected in zip(grads, grads_expected):
+        torch.testing.assert_close(grad, grad_expected)

@@ -13,7 +13,8 @@ from ...structures import PointLevels
 from ..losses import num_superpixels
 from ..utils import MapSampler, global_mean, projection_head
 
-# Pairs per chunk of teacher sampling: a (chunk, D) block stays in cache.
+# Pairs per chunk of teacher sampling on CPU: a (chunk, D) block stays in
+# cache.
 TEACHER_CHUNK = 4096
 
 
@@ -218,9 +219,12 @@ class HierarchicalDistillHead(BaseModule):
         targets = voxels.new_zeros(
             (len(voxels), sampler.dims),
             dtype=torch.promote_types(voxels.dtype, torch.float32))
+        # On a GPU memory traffic is cheap and launches are not: one chunk.
+        step = TEACHER_CHUNK if sampler.table.device.type == 'cpu' else max(
+            len(point_idx), 1)
         with torch.no_grad():
-            for start in range(0, len(point_idx), TEACHER_CHUNK):
-                rows = slice(start, start + TEACHER_CHUNK)
+            for start in range(0, len(point_idx), step):
+                rows = slice(start, start + step)
                 self.loss_fn.add_targets(targets, pair_voxel[rows],
                                          sampler(img_idx[rows], uv[rows]))
         return self.loss_fn.forward_grouped(

@@ -44,7 +44,14 @@ def cosine_distance(student: Tensor, teacher: Tensor) -> Tensor:
 
 def unit_rows(teacher: Tensor) -> Tensor:
     """The teacher rows scaled to unit norm: the cosine distance is affine
-    in them."""
+    in them.
+
+    Args:
+        teacher (Tensor): (P, D) rows.
+
+    Returns:
+        Tensor: (P, D) rows of norm 1 (zero rows stay zero).
+    """
     return F.normalize(teacher, dim=1, eps=1e-8)
 
 

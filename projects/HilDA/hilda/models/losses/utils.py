@@ -64,7 +64,8 @@ class RowAlignmentLoss(nn.Module):
     def groupable(self) -> bool:
         """Whether the loss has the per-student-row form
         (:meth:`add_targets` + :meth:`forward_grouped`)."""
-        return self.target_map is not None
+        return (self.target_map is not None
+                and self.grouped_row_sum is not None)
 
     def add_targets(self, sums: Tensor, group: Tensor,
                     teacher: Tensor) -> Tensor:
@@ -99,6 +100,9 @@ class RowAlignmentLoss(nn.Module):
             target_sums (Tensor): (V, D) summed mapped teacher rows.
             num_rows (int): P, the number of teacher rows.
             reduction (str): ``'mean'`` or ``'sum'`` over the P rows.
+
+        Returns:
+            Tensor: The weighted scalar loss.
         """
         if not self.groupable:
             raise TypeError(f'{type(self).__name__} has no per-student-row '

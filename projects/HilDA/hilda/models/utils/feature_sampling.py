@@ -35,9 +35,17 @@ class MapSampler:
                                    self.dims).to(self.dtype)
 
     def __call__(self, img_idx: Tensor, uv: Tensor) -> Tensor:
-        """(P, D) features at the pixels ``uv`` (P, 2; u along the width)
-        of the images ``img_idx`` (P,); float32 for half-precision maps
-        (the blend is accumulated in float32), else the maps' dtype."""
+        """Sample the maps at query pixels.
+
+        Args:
+            img_idx (Tensor): (P,) long, which image each query belongs to.
+            uv (Tensor): (P, 2) pixel coordinates (u along the width, v
+                along the height) in the input image.
+
+        Returns:
+            Tensor: (P, D) features; float32 for half-precision maps (the
+            blend is accumulated in float32), else the maps' dtype.
+        """
         h, w = self.h, self.w
         if uv.numel() == 0:
             return self.table.new_zeros((0, self.dims))

@@ -43,15 +43,18 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor],
     rows alone: ``fn`` runs on every row without gradient to find them,
     then again, with gradient, on the rows that hold a maximum only (at
     most ``num_segments`` x channels of them, usually far fewer). Value and
-    gradient equal the plain composition's, ties included.
+    gradient equal the plain composition's, ties included, as long as
+    ``fn`` gives a row the same output whatever rows it is batched with
+    (else up to float rounding).
 
     The search runs over blocks of at most ``chunk_rows`` rows of one
-    segment and keeps each block's candidates (the rows holding a maximum
-    of the block; every row holding a maximum of the segment is one).
-    ``fn``'s output is never held for all rows: for a wide head (H_CLS
-    maps into the teacher's 1,280 or 768 channels) a (rows, channels)
-    buffer is tens of MB, which on a CPU costs more in memory traffic and
-    fresh pages than the matrix product that fills it.
+    segment, so ``fn``'s output is never held for all rows: for a wide head
+    (H_CLS maps into the teacher's 1,280 or 768 channels) a (rows,
+    channels) buffer is tens of MB, which on a CPU costs more in memory
+    traffic and fresh pages than the matrix product that fills it. A row
+    holds a segment's maximum in a channel exactly when it holds its
+    block's maximum there and the block's maximum is the segment's, so
+    each block keeps only its maxima and which of its rows hold them.
 
     Args:
         fn (callable): A row-wise map, e.g. an MLP head (no layer that
@@ -73,14 +76,19 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor],
         for rows in torch.split(order, counts):
             if not len(rows):
                 continue
-            candidates = []
+            block_max, holders, holds = [], [], []
             for block in torch.split(rows, chunk_rows):
                 out = fn(feats.index_select(0, block))
-                candidates.append(block[(out == out.amax(0)).any(1)])
-            rows = torch.cat(candidates)
-            # Running fn again on the candidates costs less than keeping
-            # their outputs.
-            out = fn(feats.index_select(0, rows))
-            winners.append(rows[(out == out.amax(0)).any(1)])
+                peak = out.amax(0)
+                hit = out == peak
+                held = hit.any(1)
+                block_max.append(peak)
+                holders.append(block[held])
+                holds.append(hit[held])
+            block_max = torch.stack(block_max)
+            is_peak = block_max == block_max.amax(0)
+            for b, (rows_b, hit_b) in enumerate(zip(holders, holds)):
+                winners.append(rows_b[(hit_b & is_peak[b]).any(1)])
         winners = torch.cat(winners)
-    return segment_max(fn(feats[winners]), segment[winners], num_segments)
+    return segment_max(
+        fn(feats.index_select(0, winners)), segment[winners], num_segments)
