@@ -63,8 +63,6 @@ def test_training_the_heads_aligns_student_with_teacher():
     torch.manual_seed(0)
     head = build_head(student_channels=[5, 4], head_type='linear')
     _, teacher, pairs = make_batch()
-    from projects.HilDA.hilda.models.heads import hierarchical_distill_head
-from projects.HilDA.hilda.models.utils import bilinear_sample
 
     # Student features that carry the teacher's information (permuted).
     feats = [
