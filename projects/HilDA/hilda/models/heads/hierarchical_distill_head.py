@@ -220,8 +220,8 @@ class HierarchicalDistillHead(BaseModule):
             (len(voxels), sampler.dims),
             dtype=torch.promote_types(voxels.dtype, torch.float32))
         # On a GPU memory traffic is cheap and launches are not: one chunk.
-        step = TEACHER_CHUNK if sampler.table.device.type == 'cpu' else max(
-            len(point_idx), 1)
+        step = TEACHER_CHUNK if sampler.table.device.type == 'cpu' else len(
+            point_idx)
         with torch.no_grad():
             for start in range(0, len(point_idx), step):
                 rows = slice(start, start + step)

@@ -76,19 +76,21 @@ def rowwise_map_segment_max(fn: Callable[[Tensor], Tensor],
         for rows in torch.split(order, counts):
             if not len(rows):
                 continue
-            block_max, holders, holds = [], [], []
+            # Per block: its (D,) maxima, the rows holding one, and which
+            # channels each of those rows holds.
+            peaks, holders, held = [], [], []
             for block in torch.split(rows, chunk_rows):
                 out = fn(feats.index_select(0, block))
                 peak = out.amax(0)
                 hit = out == peak
-                held = hit.any(1)
-                block_max.append(peak)
-                holders.append(block[held])
-                holds.append(hit[held])
-            block_max = torch.stack(block_max)
-            is_peak = block_max == block_max.amax(0)
-            for b, (rows_b, hit_b) in enumerate(zip(holders, holds)):
-                winners.append(rows_b[(hit_b & is_peak[b]).any(1)])
+                holds_any = hit.any(1)
+                peaks.append(peak)
+                holders.append(block[holds_any])
+                held.append(hit[holds_any])
+            peaks = torch.stack(peaks)
+            is_segment_max = peaks == peaks.amax(0)
+            for rows_b, held_b, max_b in zip(holders, held, is_segment_max):
+                winners.append(rows_b[(held_b & max_b).any(1)])
         winners = torch.cat(winners)
     return segment_max(
         fn(feats.index_select(0, winners)), segment[winners], num_segments)
