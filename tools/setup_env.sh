@@ -61,8 +61,7 @@ fi
 start=$(date +%s)
 
 if [[ ! -x "$VENV/bin/python" ]]; then
-    log "creating $VENV with $PYTHON"
-    "$PYTHON" -m venv "$VENV"
+    heartbeat "creating $VENV with $PYTHON" "5 s" "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
@@ -80,7 +79,8 @@ mkdir -p "$mmcv_dir"
 if ! ls "$mmcv_dir"/mmcv-*.whl >/dev/null 2>&1; then
     log "building $mmcv_spec with ops once; the wheel is kept in $mmcv_dir"
     tmp=$(mktemp -d)
-    "${PIP[@]}" download -q --no-deps --no-binary :all: -d "$tmp" "$mmcv_spec"
+    heartbeat "downloading the $mmcv_spec sdist" "10 s" \
+        "${PIP[@]}" download -q --no-deps --no-binary :all: -d "$tmp" "$mmcv_spec"
     tar xzf "$tmp"/mmcv-*.tar.gz -C "$tmp"
     # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$tmp"/mmcv-*/setup.py
@@ -95,20 +95,18 @@ else
     log "reusing cached $(basename "$mmcv_dir"/mmcv-*.whl)"
 fi
 
-log "installing mmcv"
-"${PIP[@]}" install -q "$mmcv_dir"/mmcv-*.whl
+heartbeat "installing mmcv" "20 s" "${PIP[@]}" install -q "$mmcv_dir"/mmcv-*.whl
 heartbeat "installing the OpenMMLab stack and test tools" "2-3 min" \
     "${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt \
     -c requirements/torch.txt -c requirements/mmcv.txt
 
-log "checking the stack imports"
-"$PY" - <<'PY'
+heartbeat "checking the stack imports" "30 s" "$PY" -c "
 import importlib
 for name in ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmcv.ops', 'mmdet',
              'mmdet3d', 'mmpretrain', 'spconv.pytorch', 'diffusers',
              'nuscenes', 'numpy'):
     importlib.import_module(name)
-PY
+"
 
 echo "$req_hash" > "$STAMP"
 log "environment ready in $(( $(date +%s) - start )) s"
