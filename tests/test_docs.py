@@ -29,10 +29,10 @@ import sys
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DOC_FILES = sorted(
-    [osp.join(ROOT, 'README.md'),
-     osp.join(ROOT, 'projects', 'HilDA', 'README.md')] +
-    glob.glob(osp.join(ROOT, 'docs', '*.md')))
+DOC_FILES = sorted([
+    osp.join(ROOT, 'README.md'),
+    osp.join(ROOT, 'projects', 'HilDA', 'README.md')
+] + glob.glob(osp.join(ROOT, 'docs', '*.md')))
 SHELL_LANGS = {'bash', 'sh', 'shell', 'console'}
 # Shell wrappers and the python tool each one hands its arguments to.
 WRAPPERS = {
@@ -98,8 +98,7 @@ def links_of(path):
         if lang is not None:
             continue
         prose = re.sub(r'`[^`]*`', '', line)  # inline code is no link
-        for m in re.finditer(r'!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)',
-                             prose):
+        for m in re.finditer(r'!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)', prose):
             yield line_no, m.group(1)
         for m in re.finditer(r'<img[^>]+src="([^"]+)"', prose):
             yield line_no, m.group(1)
@@ -111,8 +110,9 @@ def broken_links(path):
         if re.match(r'^[a-z][a-z0-9+.-]*:', target):  # http:, mailto: ...
             continue
         file_part, _, anchor = target.partition('#')
-        dest = (path if not file_part else osp.normpath(
-            osp.join(osp.dirname(path), file_part)))
+        dest = (
+            path if not file_part else osp.normpath(
+                osp.join(osp.dirname(path), file_part)))
         where = f'{rel(path)}:{line_no}: {target}'
         if not osp.exists(dest):
             problems.append(f'{where}: {rel(dest)} does not exist')
@@ -144,19 +144,19 @@ def shell_commands(path):
             current += line
             if current.strip():
                 for part in re.split(r'&&|\|\||;|\|', current):
-                    part = part.strip().strip('()').strip()
+                    part = ' '.join(part.strip().strip('()').split())
                     if part:
                         yield first, part
             current, first = '', None
 
 
 def drop_synopsis(command):
-    """``[--flag X]`` -> ``--flag X``; ``[CKPT]``, ``[train.py args]`` -> ''."""
+    """Unwrap ``[--flag X]``; drop ``[CKPT]`` and ``[train.py args]``."""
     pattern = re.compile(r'(?<![^\s\[])\[([^\[\]]*)\]')
     while True:
         new = pattern.sub(
-            lambda m: m.group(1) if m.group(1).lstrip().startswith('-')
-            else '', command)
+            lambda m: m.group(1)
+            if m.group(1).lstrip().startswith('-') else '', command)
         if new == command:
             return command
         command = new
@@ -204,8 +204,8 @@ _MODULES = {}
 def load_tool(tool):
     if tool not in _MODULES:
         name = '_docs_' + re.sub(r'\W', '_', tool)
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(ROOT, tool))
+        spec = importlib.util.spec_from_file_location(name,
+                                                      osp.join(ROOT, tool))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _MODULES[tool] = module
@@ -263,8 +263,8 @@ def command_problems(path, monkeypatch):
             problems.append(f'{where}: {tool} does not exist')
             continue
         missing = [
-            a for a in args if re.match(r'^configs/\S+\.py$', a) and
-            not osp.isfile(osp.join(ROOT, a))
+            a for a in args if re.match(r'^configs/\S+\.py$', a)
+            and not osp.isfile(osp.join(ROOT, a))
         ]
         if missing:
             problems.append(f'{where}: no such config {", ".join(missing)}')
@@ -303,10 +303,21 @@ def test_make_targets_exist(path):
         if tokens and tokens[0] == 'make':
             unknown += [
                 f'{rel(path)}:{line_no}: make {t}' for t in tokens[1:]
-                if '=' not in t and not t.startswith('-')
-                and t not in targets
+                if '=' not in t and not t.startswith('-') and t not in targets
             ]
     assert not unknown, '\n'.join(unknown)
+
+
+def test_checker_finds_the_readme_commands():
+    found = {
+        tool_invocation(shlex.split(c))[0]
+        for _, c in shell_commands(osp.join(ROOT, 'README.md'))
+        if tool_invocation(shlex.split(c))
+    }
+    assert found >= {
+        'tools/create_hilda_infos.py', 'tools/dist_train.sh',
+        'tools/model_converters/hilda_to_mmdet3d.py', 'tools/dist_test.sh'
+    }, found
 
 
 def test_readme_is_a_front_page():

@@ -4,7 +4,7 @@
 # The environment is rebuilt only when a requirements file changed: a stamp
 # in .venv holds the hash of requirements*.txt, so a second call costs nothing.
 # mmcv 2.1.0 has no wheel for torch 2.14, so it is built once from the sdist
-# (8-18 min on 2 cores; a heartbeat line every 20 s) and the wheel is cached
+# (8-21 min on 2 cores; a heartbeat line every 20 s) and the wheel is cached
 # outside the repository in $HILDA_WHEEL_CACHE (default ~/.cache/hilda/wheels),
 # keyed by Python and torch.
 #
@@ -85,7 +85,7 @@ if ! ls "$mmcv_dir"/mmcv-*.whl >/dev/null 2>&1; then
     # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$tmp"/mmcv-*/setup.py
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        heartbeat "compiling mmcv's ops" "8-18 min on 2 cores" \
+        heartbeat "compiling mmcv's ops" "8-21 min on 2 cores" \
         "${PIP[@]}" wheel -q --no-deps --no-build-isolation \
         -w "$tmp" "$tmp"/mmcv-*/
     # Move into place only when complete, so an interrupted build is redone.
@@ -96,11 +96,11 @@ else
 fi
 
 heartbeat "installing mmcv" "20 s" "${PIP[@]}" install -q "$mmcv_dir"/mmcv-*.whl
-heartbeat "installing the OpenMMLab stack and test tools" "2-3 min" \
+heartbeat "installing the OpenMMLab stack and test tools" "1-3 min" \
     "${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt \
     -c requirements/torch.txt -c requirements/mmcv.txt
 
-heartbeat "checking the stack imports" "30 s" "$PY" -c "
+heartbeat "checking the stack imports" "10-30 s" "$PY" -c "
 import importlib
 for name in ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmcv.ops', 'mmdet',
              'mmdet3d', 'mmpretrain', 'spconv.pytorch', 'diffusers',

@@ -27,23 +27,26 @@ def box(ax, x, y, w, h, text, color, bold=False):
                        fc=color,
                        ec='#555555',
                        lw=1))
-    ax.text(x + w / 2,
-            y + h / 2,
-            text,
-            ha='center',
-            va='center',
-            fontsize=8.5,
-            weight='bold' if bold else 'normal')
+    ax.text(
+        x + w / 2,
+        y + h / 2,
+        text,
+        ha='center',
+        va='center',
+        fontsize=8.5,
+        weight='bold' if bold else 'normal')
 
 
 def arrow(ax, x0, y0, x1, y1, dashed=False):
-    ax.annotate('',
-                xy=(x1, y1),
-                xytext=(x0, y0),
-                arrowprops=dict(arrowstyle='->',
-                                color='#333333',
-                                lw=1,
-                                linestyle='--' if dashed else '-'))
+    ax.annotate(
+        '',
+        xy=(x1, y1),
+        xytext=(x0, y0),
+        arrowprops=dict(
+            arrowstyle='->',
+            color='#333333',
+            lw=1,
+            linestyle='--' if dashed else '-'))
 
 
 def main():
@@ -72,8 +75,7 @@ def main():
     arrow(ax, 4.2, 3.75, 4.7, 3.45)
 
     # Student outputs
-    box(ax, 4.7, 2.3, 2.1, 0.55, 'last 2 decoder stages\n-> heads H_l',
-        HEAD)
+    box(ax, 4.7, 2.3, 2.1, 0.55, 'last 2 decoder stages\n-> heads H_l', HEAD)
     box(ax, 4.7, 1.6, 2.1, 0.55, 'H_CLS, max over points', HEAD)
     box(ax, 4.7, 0.9, 2.1, 0.55, 'BEV features t-1, t0', HEAD)
     arrow(ax, 4.2, 2.25, 4.7, 2.55)
@@ -81,12 +83,14 @@ def main():
     arrow(ax, 4.2, 1.9, 4.7, 1.2)
 
     # Losses
-    box(ax, 7.4, 3.0, 2.4, 0.95,
+    box(
+        ax, 7.4, 3.0, 2.4, 0.95,
         'L_distill: cosine, level by level,\nat the point-pixel pairs\n'
         '(calibrated projection)', LOSS, True)
     box(ax, 7.4, 1.75, 2.4, 0.75, 'L_CLS: MSE between\nthe global tokens',
         LOSS, True)
-    box(ax, 7.4, 0.15, 2.4, 1.15,
+    box(
+        ax, 7.4, 0.15, 2.4, 1.15,
         'L_diffusion: a BEV UNet,\nconditioned on t-1 and t0,\ndenoises the '
         't+1 occupancy\n(ground removed)', LOSS, True)
     arrow(ax, 6.8, 4.1, 7.4, 3.6)
@@ -96,13 +100,13 @@ def main():
     arrow(ax, 6.8, 1.15, 7.4, 0.9)
     arrow(ax, 1.7, 0.5, 7.4, 0.5, dashed=True)
 
-    ax.text(0.1,
-            1.2,
-            'after pre-training only the student is kept\n'
-            'and initialises mmdet3d segmentors and detectors',
-            fontsize=8,
-            style='italic',
-            va='center')
+    ax.text(
+        0.1,
+        1.2, 'after pre-training only the student is kept\n'
+        'and initialises mmdet3d segmentors and detectors',
+        fontsize=8,
+        style='italic',
+        va='center')
     fig.tight_layout(pad=0.2)
     out = osp.join(osp.dirname(osp.abspath(__file__)), 'hilda_overview.png')
     fig.savefig(out, dpi=90)

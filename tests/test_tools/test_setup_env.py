@@ -33,8 +33,10 @@ def test_heartbeat_prints_elapsed_time_while_the_step_runs():
     assert rc == 0, out
     lines = out.splitlines()
     assert re.search(r'fake step \(usually 3 s\)$', lines[0])
-    beats = [int(m.group(1)) for m in
-             re.finditer(r'\.\.\. fake step: (\d+) s so far', out)]
+    beats = [
+        int(m.group(1))
+        for m in re.finditer(r'\.\.\. fake step: (\d+) s so far', out)
+    ]
     assert len(beats) >= 2, out
     assert beats == sorted(beats) and beats[-1] >= 2, out
     assert 'step output' in out
