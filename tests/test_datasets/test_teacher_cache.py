@@ -224,7 +224,7 @@ def test_interrupted_rebuild_for_another_teacher_is_not_mixed(
         cache, tmp_path, capsys):
     """A rebuild for another teacher killed part-way leaves files of the
     old teacher under the new meta.json: reading one is an error naming
-    it, and the README's resume (rerun without --overwrite) recomputes
+    it, and the documented resume (rerun without --overwrite) recomputes
     exactly those instead of reporting them cached."""
     out_dir, cfg = cache
     copy_dir = str(tmp_path / 'cache')

@@ -42,7 +42,7 @@ def test_free_space_beats_the_depth_cells_on_ray_cast_truth(free_space_counts):
         evaluate_infos(tiny_demo_root(), 'nuscenes_infos_train.pkl',
                        dict(occlusion='depth_cells', occlusion_stride=14)))
     # The tiny LiDAR's 0.9 degree columns blur edges: lower bars than the
-    # README's 1084-step demo; the depth cells keep about a third.
+    # demo's 1084 columns (docs/evidence.md); the depth cells keep a third.
     assert kept_visible > 0.8 and dropped_occluded > 0.75
     assert kept_visible > cells[0] + 0.3
 

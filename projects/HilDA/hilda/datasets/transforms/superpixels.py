@@ -16,8 +16,8 @@ class ImageSuperpixels(BaseTransform):
     SLIDR-style superpixel-pooled InfoNCE loss.
 
     Uses fast-slic when it is installed and scikit-image's SLIC otherwise
-    (slower; README "Installation" says by how much); the choice is logged
-    once.
+    (slower; "Installation" in docs/get_started.md says by how much); the
+    choice is logged once.
     Computed on the fly after the image augmentations, so no pre-computed
     superpixel files are needed.
 
