@@ -308,6 +308,29 @@ def test_make_targets_exist(path):
     assert not unknown, '\n'.join(unknown)
 
 
+def named_paths(path):
+    """``(line_no, path)`` of ``configs/...`` and ``tools/...`` paths named
+    in inline code of the prose (globs allowed)."""
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    for line_no, lang, line in split_code(text):
+        if lang is not None:
+            continue
+        for code in re.findall(r'`([^`]+)`', line):
+            for m in re.finditer(r'(?<![\w/.])((?:configs|tools)/[\w./*-]+)',
+                                 code):
+                yield line_no, m.group(1).rstrip('.')
+
+
+@pytest.mark.parametrize('path', DOC_FILES, ids=rel)
+def test_named_configs_and_tools_exist(path):
+    missing = [
+        f'{rel(path)}:{line_no}: {name}' for line_no, name in named_paths(path)
+        if not glob.glob(osp.join(ROOT, name))
+    ]
+    assert not missing, '\n'.join(missing)
+
+
 def test_checker_finds_the_readme_commands():
     found = {
         tool_invocation(shlex.split(c))[0]
@@ -365,3 +388,16 @@ def test_checker_reports_broken_links_and_anchors(tmp_path):
     assert 'docs/nope.md does not exist' in problems[0]
     assert 'docs/images/nope.png does not exist' in problems[1]
     assert 'no heading #no-such-heading' in problems[2]
+
+
+def test_checker_reports_a_named_config_that_is_gone(tmp_path):
+    doc = tmp_path / 'page.md'
+    doc.write_text('| `configs/hilda/ablations/hilda-nope_*` | x |\n'
+                   'run `tools/train.py` on `configs/hilda/`\n')
+    names = [name for _, name in named_paths(str(doc))]
+    assert names == [
+        'configs/hilda/ablations/hilda-nope_*', 'tools/train.py',
+        'configs/hilda/'
+    ]
+    assert [n for n in names if not glob.glob(osp.join(ROOT, n))
+            ] == ['configs/hilda/ablations/hilda-nope_*']
