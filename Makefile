@@ -1,6 +1,7 @@
-# Quick start: `make demo` runs the main job on generated data, `make test`
-# runs the whole test suite. Both create .venv/ on first use (see
-# tools/setup_env.sh) and reuse it afterwards.
+# Quick start (README.md): `make env` builds .venv/ once (tools/setup_env.sh,
+# with a progress line at least every 20 s), `make demo` runs the main job on
+# generated data, `make test` runs the whole test suite. demo and test create
+# .venv/ on first use too and reuse it afterwards.
 PYTHON ?= python3.11
 PY := .venv/bin/python
 DEMO_DATA := data/hilda_demo
