@@ -7,6 +7,5 @@ _base_ = [
     '../_base_/schedules/label_efficient_lidarseg.py'
 ]
 
-train_dataloader = _base_.label_efficient['5pct'].train_dataloader
-train_cfg = _base_.label_efficient['5pct'].train_cfg
-param_scheduler = _base_.label_efficient['5pct'].param_scheduler
+train_dataloader, train_cfg, param_scheduler = \
+    _base_.label_efficient['5pct']

@@ -13,6 +13,8 @@ from tests.helpers.synthetic_nuscenes import (LOAD_IMAGES, LOAD_POINTS,
 
 OCC_RANGE = [-32.0, -32.0, -3.0, 32.0, 32.0, 5.0]
 VOXEL_RANGE = [-100, -100, -20, 100, 100, 20]
+VOXELISER = dict(
+    voxel=True, voxel_type='minkunet', batch_first=True, max_voxels=None)
 IMAGE_NORM = dict(
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
@@ -33,13 +35,7 @@ def preprocessor_cfg(type='HilDADataPreprocessor', **overrides):
     """The tests' voxelising data preprocessor (MinkUNet voxels, batch
     first, :func:`voxel_layer`); ``HilDAPretrainDataPreprocessor`` also
     normalises the images."""
-    cfg = dict(
-        type=type,
-        voxel=True,
-        voxel_type='minkunet',
-        batch_first=True,
-        max_voxels=None,
-        voxel_layer=voxel_layer())
+    cfg = dict(VOXELISER, type=type, voxel_layer=voxel_layer())
     if type == 'HilDAPretrainDataPreprocessor':
         cfg.update(IMAGE_NORM)
     cfg.update(overrides)

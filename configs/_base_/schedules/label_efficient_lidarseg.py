@@ -8,15 +8,20 @@
 # Fewer scans per epoch, so more epochs; the learning rate drops at 2/3 and
 # 8/9 of them, as in mmdet3d's 3x schedule, and the model is evaluated about
 # ten times a run. A config of one share (configs/finetune/*-<p>pct.py)
-# inherits the 100 % config and this file and takes `label_efficient[<p>pct]`.
+# inherits the 100 % config and this file and takes its three deltas:
+#   train_dataloader, train_cfg, param_scheduler = \
+#       _base_.label_efficient['<p>pct']
 epochs_per_share = {1: 100, 5: 50, 10: 36, 25: 36}
 label_efficient = {
-    f'{percent}pct': dict(
-        train_dataloader=dict(
+    f'{percent}pct': [
+        # train_dataloader
+        dict(
             dataset=dict(subset_file='splits/nuscenes_infos_train_'
                          f'{percent}pct_seed0.json')),
-        train_cfg=dict(max_epochs=epochs, val_interval=-(-epochs // 10)),
-        param_scheduler=[
+        # train_cfg
+        dict(max_epochs=epochs, val_interval=-(-epochs // 10)),
+        # param_scheduler
+        [
             dict(
                 type='MultiStepLR',
                 begin=0,
@@ -25,6 +30,7 @@ label_efficient = {
                 milestones=[round(epochs * 2 / 3),
                             round(epochs * 8 / 9)],
                 gamma=0.1)
-        ])
+        ]
+    ]
     for percent, epochs in epochs_per_share.items()
 }

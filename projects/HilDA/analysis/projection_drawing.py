@@ -11,14 +11,6 @@ ground-truth scene flow to the next keyframe (``demo_gt_path``), and
 (flow as arrows). Works on nuScenes-format info files (v1.1), whether
 the files lie in the nuScenes layout (``samples/LIDAR_TOP``, ``samples/CAM_*``,
 ``lidarseg/<version>``) or directly in the data root.
-
-Example:
-    python tools/analysis_tools/draw_projections.py \
-        data/hilda_demo/nuscenes_infos_val.pkl --data-root data/hilda_demo \
-        --color-by class --occlusion-stride 8 --out work_dirs/proj.png
-    python tools/analysis_tools/draw_projections.py \
-        data/hilda_demo/nuscenes_infos_val.pkl --data-root data/hilda_demo \
-        --color-by flow --view bev --out work_dirs/flow.png
 """
 import glob
 import os

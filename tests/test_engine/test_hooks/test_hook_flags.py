@@ -15,31 +15,30 @@ from projects.HilDA.hilda.engine.hooks.loss_guard_hook import \
 from projects.HilDA.hilda.models.pretrainers.hilda_pretrainer import \
     HilDAPretrainer
 from projects.HilDA.hilda.utils.work_dir_lock import WorkDirLockedError
-from tests.helpers.reliability import tiny_runner_cfg
+from tests.helpers.reliability import NaNAtCallPretrainer, tiny_runner_cfg
 from tests.helpers.tiny_hilda import tiny_model_cfg
 from tests.test_utils.test_work_dir_lock import hold_in_child
 
 
 @MODELS.register_module()
-class BadFromCallPretrainer(HilDAPretrainer):
-    """The tiny pre-trainer, bad from its ``bad_from``-th (0-based) loss
-    computation on: ``what='loss'`` makes ``loss_cls`` NaN, ``'gradient'``
-    adds a term that is 0 but whose gradient into the student is NaN."""
+class BadFromCallPretrainer(NaNAtCallPretrainer):
+    """:class:`NaNAtCallPretrainer`, bad at every loss computation from the
+    ``nan_at``-th on: ``what='loss'`` makes ``nan_term`` NaN,
+    ``'gradient'`` adds a term that is 0 but whose gradient into the
+    student is NaN."""
 
-    def __init__(self, bad_from: int = 1, what: str = 'loss', **kwargs):
+    def __init__(self, what: str = 'loss', **kwargs):
         super().__init__(**kwargs)
-        self.bad_from = bad_from
         self.what = what
-        self.calls = 0
 
     def loss(self, inputs, data_samples):
-        losses = super().loss(inputs, data_samples)
-        if self.calls >= self.bad_from:
-            if self.what == 'loss':
-                losses['loss_cls'] = losses['loss_cls'] * float('nan')
-            else:  # d sqrt(x)/dx is inf at 0, times d(0 * p)/dp = 0: NaN
-                weight = next(self.student.parameters())
-                losses['loss_bad_grad'] = torch.sqrt(weight.sum() * 0)
+        losses = HilDAPretrainer.loss(self, inputs, data_samples)
+        if self.calls >= self.nan_at and self.what == 'loss':
+            losses[self.nan_term] = losses[self.nan_term] * float('nan')
+        elif self.calls >= self.nan_at:
+            # d sqrt(x)/dx is inf at 0, times d(0 * w)/dw = 0: NaN
+            weight = next(self.student.parameters())
+            losses['loss_bad_grad'] = torch.sqrt(weight.sum() * 0)
         self.calls += 1
         return losses
 
@@ -67,7 +66,7 @@ def test_gradient_check_stops_a_finite_loss_with_nan_gradients(
         tmp_path,
         max_iters=2,
         guard=dict(action='raise', check_grads=check_grads),
-        bad_from=1,
+        nan_at=1,
         what='gradient')
     with pytest.raises(NonFiniteLossError) as err:
         runner.train()
@@ -90,7 +89,7 @@ def test_skips_stop_after_max_consecutive_skips_bad_steps(tmp_path, limit):
         tmp_path,
         max_iters=6,
         guard=dict(action='skip', max_consecutive_skips=limit),
-        bad_from=1)
+        nan_at=1)
     guard = next(h for h in runner.hooks if type(h).__name__ ==
                  'LossGuardHook')
     if limit == 2:
