@@ -160,6 +160,10 @@ def run_jobs(jobs: List[Job],
         # The whole plan up front, so that the time left is the plan's.
         for job in jobs:
             progress.add(job.name, job.iters, job.log, job.phase)
+            fixed_log = not glob.has_magic(job.log) and osp.exists(job.log)
+            if fixed_log and not osp.isfile(
+                    osp.join(job.work_dir or '', 'result.json')):
+                os.remove(job.log)  # an earlier run's, not this one's
 
         def done(job: Job, result: dict) -> None:
             results[job.name] = result
@@ -172,8 +176,6 @@ def run_jobs(jobs: List[Job],
             if earlier is not None:
                 done(job, earlier)
                 return
-            if not glob.has_magic(job.log) and osp.exists(job.log):
-                os.remove(job.log)  # an earlier run's, not this one's
             pending[pool.submit(execute, job)] = job
 
         for job in followers.get(None, []):
@@ -185,6 +187,8 @@ def run_jobs(jobs: List[Job],
                 try:
                     result = future.result()
                 except Exception as e:
+                    for queued in pending:
+                        queued.cancel()  # not started yet: never starts
                     where = job.work_dir or job.log
                     raise JobError(f'{job.name} failed: {type(e).__name__}: '
                                    f'{e} (logs: {where})') from e
