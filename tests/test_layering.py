@@ -111,7 +111,8 @@ def project_imports(path: str, root: str = REPO_ROOT):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[:len(package) - node.level + 1]
-                module = '.'.join(base + ([node.module] if node.module else []))
+                module = '.'.join(base +
+                                  ([node.module] if node.module else []))
             else:
                 module = node.module
             add(node.lineno, module, [a.name for a in node.names])
@@ -162,8 +163,10 @@ def rule_problems(path: str, imp: Import, root: str = REPO_ROOT) -> List[str]:
         return []
     if under(source, ANALYSIS):
         if not any(under(target, p) for p in (ANALYSIS, PACKAGE, DEMO_WORLD)):
-            return [f'{where}: analysis imports only itself, hilda and '
-                    'demo_world']
+            return [
+                f'{where}: analysis imports only itself, hilda and '
+                'demo_world'
+            ]
         return []
     if under(source, 'tools'):
         if any(under(target, p) for p in TOOLS_FREE):
@@ -176,8 +179,10 @@ def rule_problems(path: str, imp: Import, root: str = REPO_ROOT) -> List[str]:
                                             and imp.name not in public):
                 return [f'{where}: not a public name of {target}']
             return []
-        return [f'{where}: tools import hilda.apis, hilda.errors, analysis, '
-                'demo_world and public names of hilda modules only']
+        return [
+            f'{where}: tools import hilda.apis, hilda.errors, analysis, '
+            'demo_world and public names of hilda modules only'
+        ]
     return []
 
 
@@ -291,18 +296,18 @@ def test_the_checker_sees_relative_and_absolute_imports(tmp_path):
         'import numpy\n')
     write(root, 'projects/HilDA/hilda/utils/sibling.py')
     found, unresolved = project_imports(path, str(root))
-    assert {(i.module, i.name) for i in found} == {
-        ('projects.HilDA.hilda.models.heads', 'build'),
-        ('projects.HilDA.hilda.models.heads.head', None),
-        ('projects.HilDA.hilda.utils.sibling', None)
-    }
+    assert {(i.module, i.name)
+            for i in found} == {('projects.HilDA.hilda.models.heads', 'build'),
+                                ('projects.HilDA.hilda.models.heads.head',
+                                 None),
+                                ('projects.HilDA.hilda.utils.sibling', None)}
     assert not unresolved
     # utils may not import models (an upward import)
     assert check_tree(['projects'], str(root)) == [
         f'{osp.join("projects/HilDA/hilda/utils/mod.py")}:{n}: '
-        f'{target}: utils may not import models' for n, target in (
-            (1, 'projects.HilDA.hilda.models.heads.build'),
-            (2, 'projects.HilDA.hilda.models.heads.head'))
+        f'{target}: utils may not import models'
+        for n, target in ((1, 'projects.HilDA.hilda.models.heads.build'),
+                          (2, 'projects.HilDA.hilda.models.heads.head'))
     ]
 
 
@@ -315,8 +320,7 @@ def test_an_unresolvable_project_import_fails(tmp_path):
     assert 'hilda.modles.heads: cannot be resolved' in problems[0]
 
 
-def test_plugin_importing_analysis_and_tool_importing_privates_fail(
-        tmp_path):
+def test_plugin_importing_analysis_and_tool_importing_privates_fail(tmp_path):
     root = fake_tree(tmp_path)
     write(root, 'projects/HilDA/hilda/models/uses_analysis.py',
           'from projects.HilDA.analysis import x\n')

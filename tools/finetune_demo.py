@@ -32,7 +32,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from projects.HilDA.analysis.jobs import Job, run_command, run_jobs  # noqa: E402
+from projects.HilDA.analysis import jobs  # noqa: E402
 from projects.HilDA.hilda.apis import run_tool  # noqa: E402
 from projects.HilDA.hilda.errors import ConfigError, HilDAError  # noqa: E402
 
@@ -130,17 +130,18 @@ def finetune_jobs(name: str, args, extra: list) -> list:
             '--work-dir',
             osp.join(work_dir, 'test'), '--cfg-options', *options
         ])
-    jobs = []
+    steps = []
     for step, iters in (('train', args.iters), ('test', 0)):
         log = osp.join(work_dir, f'{step}_stdout.log')
-        jobs.append(
-            Job(name=f'{name} {step}',
-                target=run_command,
+        steps.append(
+            jobs.Job(
+                name=f'{name} {step}',
+                target=jobs.run_command,
                 spec=dict(cmd=commands[step], cwd=REPO, log=log),
                 iters=iters,
                 log=log,
                 after=f'{name} train' if step == 'test' else None))
-    return jobs
+    return steps
 
 
 def format_table(results: dict, iters: int) -> str:
@@ -190,10 +191,10 @@ def main(argv=None):
         'iterations each, then testing (logs in '
         f'{osp.abspath(args.work_dir)}/*/)',
         flush=True)
-    jobs = finetune_jobs('scratch', args, []) + finetune_jobs(
+    plan = finetune_jobs('scratch', args, []) + finetune_jobs(
         'hilda', args, [f'model.backbone.init_cfg.checkpoint={pretrained}'])
-    done = run_jobs(
-        jobs, 'finetune_demo', workers=1, interval=args.progress_interval)
+    done = jobs.run_jobs(
+        plan, 'finetune_demo', workers=1, interval=args.progress_interval)
     results = {}
     for name in CONFIGS:
         work_dir = osp.join(osp.abspath(args.work_dir), name)

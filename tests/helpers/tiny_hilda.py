@@ -41,6 +41,7 @@ def preprocessor_cfg(type='HilDADataPreprocessor', **overrides):
     cfg.update(overrides)
     return cfg
 
+
 TINY_VIT = dict(
     embed_dims=48, num_layers=4, num_heads=3, feedforward_channels=96)
 

@@ -38,8 +38,8 @@ def test_jobs_run_after_their_dependency_and_resume(tmp_path, capsys):
     results = run_jobs(jobs, 'demo', workers=2, interval=0.1)
     assert stamp.read_text() == 'a b '  # b waited for a
     assert set(results) == {'a', 'b'} and results['a']['seconds'] > 0
-    assert json.loads((tmp_path / 'b' / 'result.json').read_text())[
-        'budget'] == dict(iters=2)
+    assert json.loads((tmp_path / 'b' /
+                       'result.json').read_text())['budget'] == dict(iters=2)
     assert '4/4' in capsys.readouterr().err  # every planned iteration
     # A second run reuses both results: nothing runs again.
     assert run_jobs(jobs, 'demo', interval=0.1) == results
@@ -48,8 +48,10 @@ def test_jobs_run_after_their_dependency_and_resume(tmp_path, capsys):
 
 def test_a_failed_job_is_named_with_its_log(tmp_path):
     job = command_job(tmp_path, 'broken', 'raise SystemExit(3)')
-    with pytest.raises(JobError, match=r'broken failed: .*exited with 3; '
-                       r'log .*broken/out\.log'):
+    with pytest.raises(
+            JobError,
+            match=r'broken failed: .*exited with 3; '
+            r'log .*broken/out\.log'):
         run_jobs([job], 'demo', interval=0.1)
 
 

@@ -45,7 +45,10 @@ def test_seeded_option_gives_chosen_rows_every_seed(tmp_path):
                     '--pretrain-seeds', '1', '2')
     students = {j['name'] for j in pt.plan(args)['pretrain']}
     # full, the reference of the paired differences, gets every seed too.
-    assert students == {'hilda-multilevel_p1', 'hilda-multilevel_p2', 'hilda_p1', 'hilda_p2', 'hilda-epsonly_p1'}
+    assert students == {
+        'hilda-multilevel_p1', 'hilda-multilevel_p2', 'hilda_p1', 'hilda_p2',
+        'hilda-epsonly_p1'
+    }
 
 
 def test_curve_probes_intermediate_checkpoints_of_one_run_each(tmp_path):
@@ -65,7 +68,8 @@ def test_curve_probes_intermediate_checkpoints_of_one_run_each(tmp_path):
 
 
 @pytest.mark.parametrize(
-    'variant', ['hilda', 'hilda-lastlevel', 'hilda-occdecoder', 'hilda-4levels'])
+    'variant',
+    ['hilda', 'hilda-lastlevel', 'hilda-occdecoder', 'hilda-4levels'])
 def test_pretrain_config_is_the_variant_file_plus_shared_settings(
         tmp_path, variant):
     args = args_for(tmp_path, '--pretrain-iters', '40')
@@ -118,7 +122,8 @@ def test_summary_paired_differences_cancel_the_shared_seed_noise(tmp_path):
     assert (d_mean, d_n) == (pytest.approx(-5.0), 3)
     assert d_std == pytest.approx(0.0, abs=1e-9)
     # unseeded rows pair with full HilDA's first seed only
-    assert summary['levels']['hilda-4levels'][('linear', 1.0)]['paired'][2] == 1
+    assert summary['levels']['hilda-4levels'][('linear',
+                                               1.0)]['paired'][2] == 1
     assert summary['components']['hilda'][('linear', 1.0)]['paired'] is None
     flow = summary['diffusion']['hilda-nodiff'][('flow', 'epe_moving')]
     assert flow['paired'][0] == pytest.approx(-2.0)
@@ -128,10 +133,14 @@ def test_tables_have_a_row_per_variant_and_a_column_per_measure(tmp_path):
     args = args_for(tmp_path, '--shares', '1', '100')
     results = fake_results(args, {v: 0.0 for v in pt.VARIANTS})
     summary = report.summarise(results, args)
-    classes = {('linear', 100.0): report.per_class(results, args, 'linear', 100)}
+    classes = {
+        ('linear', 100.0): report.per_class(results, args, 'linear', 100)
+    }
     zero = report.zero_flow(results)
     assert zero == dict(epe_moving=150.0, epe=25.0)
-    text = report.format_tables(summary, classes, {'hilda': {50: 1.0}}, args, zero)
+    text = report.format_tables(summary, classes, {'hilda': {
+        50: 1.0
+    }}, args, zero)
     assert 'flow EPE of 150.0 cm on the moving and 25.0 cm' in text
     assert summary['settings'] == {}  # only full HilDA of it ran
     assert pt.QUESTIONS['settings'][0] not in text

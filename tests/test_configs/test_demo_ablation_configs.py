@@ -13,8 +13,7 @@ from tests.test_configs.test_pretrain_ablation_configs import (covered,
 LEVELS = ('model.student.num_levels', 'model.teacher.num_levels')
 # variant -> the (prefixes of) keys where its config differs from full HilDA
 EXPECTED_DIFFS = {
-    'hilda-lastlevel':
-    {*LEVELS, 'model.global_token', 'model.diffusion_head'},
+    'hilda-lastlevel': {*LEVELS, 'model.global_token', 'model.diffusion_head'},
     'hilda-lastlevel-diff': {*LEVELS, 'model.global_token'},
     'hilda-multilevel': {'model.global_token', 'model.diffusion_head'},
     'hilda-nodiff': {'model.diffusion_head'},

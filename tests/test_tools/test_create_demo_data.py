@@ -8,7 +8,7 @@ import mmengine
 import pytest
 
 from projects.HilDA.analysis.projection_drawing import (DrawError,
-                                                      draw_projections)
+                                                        draw_projections)
 from tests.conftest import REPO_ROOT, load_tool
 
 REAL_ROOT = osp.join(REPO_ROOT, '..', 'shared', 'data', 'nuscenes_mini_real')

@@ -21,8 +21,7 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from projects.HilDA.analysis.projection_drawing import (  # noqa: E402
-    draw_bev, draw_projections)
+from projects.HilDA.analysis import projection_drawing  # noqa: E402
 from projects.HilDA.hilda.apis import run_tool  # noqa: E402
 
 
@@ -63,7 +62,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.view == 'bev':
-        counts = draw_bev(
+        counts = projection_drawing.draw_bev(
             args.info_file,
             args.data_root,
             args.out,
@@ -73,7 +72,7 @@ def main(argv=None):
             colors=args.colors)
         drawn = counts['points']
     else:
-        counts = draw_projections(
+        counts = projection_drawing.draw_projections(
             args.info_file,
             args.data_root,
             args.out,

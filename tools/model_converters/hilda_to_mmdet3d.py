@@ -22,8 +22,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from projects.HilDA.hilda.apis import ConfigError, run_tool  # noqa: E402
-from projects.HilDA.hilda.checkpoints import (  # noqa: E402
-    TARGET_PREFIXES, export_student)
+from projects.HilDA.hilda.checkpoints import TARGET_PREFIXES, export_student
 from projects.HilDA.hilda.errors import HilDAError  # noqa: E402
 
 

@@ -90,8 +90,8 @@ def test_skips_stop_after_max_consecutive_skips_bad_steps(tmp_path, limit):
         max_iters=6,
         guard=dict(action='skip', max_consecutive_skips=limit),
         nan_at=1)
-    guard = next(h for h in runner.hooks if type(h).__name__ ==
-                 'LossGuardHook')
+    guard = next(
+        h for h in runner.hooks if type(h).__name__ == 'LossGuardHook')
     if limit == 2:
         with pytest.raises(NonFiniteLossError) as err:
             runner.train()

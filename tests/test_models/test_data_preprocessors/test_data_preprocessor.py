@@ -25,8 +25,8 @@ def make_batch(num_samples=2, num_points=500, seed=0):
         pts = torch.rand(num_points, 4, generator=gen) * 10 - 5
         sample = Det3DDataSample()
         sample.gt_pts_seg = PointData(
-            pts_semantic_mask=torch.randint(0, 5, (num_points, ),
-                                            generator=gen))
+            pts_semantic_mask=torch.randint(
+                0, 5, (num_points, ), generator=gen))
         points.append(pts)
         samples.append(sample)
     return dict(inputs=dict(points=points), data_samples=samples)

@@ -44,4 +44,3 @@ def main(argv=None) -> None:
                     for kind, c in costs.items() if c['per_iter']) +
           f'; total {time.time() - start:.0f} s; {args.work_dir}/'
           'probe_table.md, probe_table.png, results.json')
-

@@ -47,8 +47,7 @@ from typing import Dict, List, NamedTuple, Optional
 from projects.HilDA.hilda.errors import ConfigError
 
 REPO = osp.dirname(
-    osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__))))))
+    osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 CONFIGS = osp.join(REPO, 'configs')
 SUFFIX = '_minkunet18-w16-effnetlite0_1xb2-150iter_demo-teachercache.py'
 FULL_CONFIG = osp.join(CONFIGS, 'hilda', 'hilda' + SUFFIX)
@@ -80,8 +79,9 @@ def _ablation(name: str) -> str:
 def _variants(*rows) -> 'OrderedDict[str, Variant]':
     """Rows keyed by their config's name (``random`` without config), so
     that a row cannot have a second name."""
-    return OrderedDict((config_name(config) if config else RANDOM,
-                        Variant(label, config)) for label, config in rows)
+    return OrderedDict(
+        (config_name(config) if config else RANDOM, Variant(label, config))
+        for label, config in rows)
 
 
 VARIANTS = _variants(
@@ -110,12 +110,13 @@ QUESTIONS = OrderedDict(
         'hilda-nodiff', 'hilda-nocls', REFERENCE
     ]),
     diffusion=('Diffusion vs a plain occupancy decoder (BCE, same '
-               'capacity) vs none',
-               [REFERENCE, 'hilda-occdecoder', 'hilda-nodiff',
-                'hilda-epsonly']),
-    levels=('Which levels are distilled (CLS and diffusion kept)', [
-        REFERENCE, 'hilda-4levels', 'hilda-onlylast', 'hilda-finestonly'
-    ]),
+               'capacity) vs none', [
+                   REFERENCE, 'hilda-occdecoder', 'hilda-nodiff',
+                   'hilda-epsonly'
+               ]),
+    levels=('Which levels are distilled (CLS and diffusion kept)',
+            [REFERENCE, 'hilda-4levels', 'hilda-onlylast',
+             'hilda-finestonly']),
     settings=('Project settings', [REFERENCE, 'hilda-noprevgrad']),
 )
 # The teacher-feature cache is written with this variant's config: its four
@@ -421,5 +422,3 @@ def downstream_config(protocol: str, checkpoint: Optional[str],
     cfg.default_hooks.logger.interval = min(10, iters)
     cfg.randomness = dict(seed=seed)
     return cfg
-
-

@@ -10,10 +10,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .plan import (CURVE, FLOW_METRICS, OBJECT_CLASSES, PROTOCOLS,
-                   QUESTIONS, REFERENCE, VARIANTS, curve_iters,
-                   downstream_name, downstream_seeds, flow_name,
-                   pretrain_seeds, student_name)
+from .plan import (CURVE, FLOW_METRICS, OBJECT_CLASSES, PROTOCOLS, QUESTIONS,
+                   REFERENCE, VARIANTS, curve_iters, downstream_name,
+                   downstream_seeds, flow_name, pretrain_seeds, student_name)
 
 
 def columns(args) -> List[tuple]:

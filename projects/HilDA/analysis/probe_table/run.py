@@ -56,7 +56,7 @@ def _run_flow(job: dict) -> dict:
     import torch
 
     from ..scene_flow_probe import (FrozenStudent, SceneFlowProbe,
-                                   load_flow_scans)
+                                    load_flow_scans)
     log = open(osp.join(job['work_dir'], 'flow.log'), 'a')
 
     def report(phase: str, done: int, total: int) -> None:
@@ -103,7 +103,10 @@ def budget(job: dict) -> dict:
     return {k: job[k] for k in keys if k in job}
 
 
-def to_job(job: dict, args, cache_dir: str, splits: dict,
+def to_job(job: dict,
+           args,
+           cache_dir: str,
+           splits: dict,
            after: Optional[str] = None) -> Job:
     """A planned run as a job of the runner, with its work dir and dumped
     config."""
@@ -210,5 +213,3 @@ def label_splits(args) -> Dict[tuple, Optional[str]]:
         for line, share in zip(out.strip().splitlines(), partial):
             splits[(float(share), seed)] = line.split(' -> ')[-1]
     return splits
-
-
