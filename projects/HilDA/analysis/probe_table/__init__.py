@@ -8,7 +8,8 @@ import os
 import os.path as osp
 import time
 
-from .plan import parse_args, plan, plan_summary
+# Not `from .plan import plan`: that would hide the submodule `plan`.
+from . import plan as planning
 from .report import write_report
 from .run import ProbeTableError, ensure_cache, label_splits, run_all
 
@@ -16,9 +17,9 @@ __all__ = ['main']
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    runs = plan(args)
-    totals = plan_summary(runs)
+    args = planning.parse_args(argv)
+    runs = planning.plan(args)
+    totals = planning.plan_summary(runs)
     print(
         '[probe_table] plan: ' +
         '; '.join(f'{kind} {t["runs"]} runs, {t["iters"]} iterations'
