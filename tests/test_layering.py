@@ -87,6 +87,7 @@ def project_imports(path: str, root: str = REPO_ROOT):
     package = name.split('.')
     if not path.endswith('__init__.py'):
         package = package[:-1]
+    rel = osp.relpath(path, root)
     found, unresolved = [], []
 
     def add(line: int, module: str, names) -> None:
@@ -96,7 +97,7 @@ def project_imports(path: str, root: str = REPO_ROOT):
             if module_path(module, root):
                 found.append(Import(line, module, None))
             else:
-                unresolved.append(f'{path}:{line}: {module}')
+                unresolved.append(f'{rel}:{line}: {module}')
             return
         for alias in names:
             sub = f'{module}.{alias}'
@@ -105,7 +106,7 @@ def project_imports(path: str, root: str = REPO_ROOT):
             elif module_path(module, root):  # from a.b import name
                 found.append(Import(line, module, alias))
             else:
-                unresolved.append(f'{path}:{line}: {sub}')
+                unresolved.append(f'{rel}:{line}: {sub}')
 
     for node in ast.walk(ast.parse(open(path).read(), path)):
         if isinstance(node, ast.ImportFrom):
