@@ -10,7 +10,8 @@
   (it registers the modules), ``hilda.apis`` and ``hilda.errors``
   freely, and from any other plugin module only public names (listed in
   its ``__all__`` where it has one, never a ``_name``); ``analysis/`` and
-  ``demo_world/`` freely; never ``tests/`` or another tool.
+  ``demo_world/`` freely; never ``tests/`` or another tool. Tests load
+  no benchmark tool as a module (its library is in ``analysis/``).
 
 Every import inside the project (``projects.``, ``tools.``, ``tests.``,
 relative) must resolve to a file: an import the checker cannot resolve
@@ -208,11 +209,16 @@ def test_plugin_analysis_demo_world_and_tools_import_by_their_rules():
         problems)
 
 
-def test_tests_resolve_their_project_imports():
-    unresolved = []
+def test_tests_resolve_their_project_imports_and_load_no_benchmark():
+    """Library code of a benchmark lives in ``analysis/``: a test imports
+    it from there, never from ``tools/benchmarks/*.py``."""
+    unresolved, benchmarks = [], []
     for path in python_files('tests'):
         unresolved += project_imports(path)[1]
+        if "load_tool('benchmarks/" in open(path).read():
+            benchmarks.append(path)
     assert not unresolved, 'cannot be resolved:\n' + '\n'.join(unresolved)
+    assert not benchmarks, f'tests loading a benchmark tool: {benchmarks}'
 
 
 def plugin_graph():
