@@ -5,6 +5,7 @@ first (through the tools), then every run as a job of the shared runner
 a student's downstream runs as soon as its pre-training is done."""
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 from typing import Dict, List, Optional
@@ -13,6 +14,8 @@ from projects.HilDA.hilda.errors import HilDAError
 from ..jobs import Job, run_jobs
 from .plan import (CACHE_VARIANT, REPO, VARIANTS, curve_iters,
                    downstream_config, downstream_seeds, pretrain_config)
+
+SPLIT_LINE = re.compile(r'^([\d.]+)%: \d+ samples -> (.+)$', re.M)
 
 
 class ProbeTableError(HilDAError, RuntimeError):
@@ -209,7 +212,13 @@ def label_splits(args) -> Dict[tuple, Optional[str]]:
         out = _run_tool('create_label_efficient_splits.py', info, '--percents',
                         *map(str, partial), '--seed', str(seed), '--out-dir',
                         osp.join(args.work_dir, 'splits'))
-        # "<p>%: <n> samples -> <path>", one line per share
-        for line, share in zip(out.strip().splitlines(), partial):
-            splits[(float(share), seed)] = line.split(' -> ')[-1]
+        # "<p>%: <n> samples -> <path>", one line per share (the tool may
+        # log other lines too)
+        written = dict(SPLIT_LINE.findall(out))
+        for share in partial:
+            if f'{share:g}' not in written:
+                raise ProbeTableError(
+                    f'tools/create_label_efficient_splits.py wrote no '
+                    f'{share:g} % split; its output:\n{out[-2000:]}')
+            splits[(float(share), seed)] = written[f'{share:g}']
     return splits
