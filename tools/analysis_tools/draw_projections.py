@@ -61,26 +61,21 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    common = dict(
+        info_file=args.info_file,
+        data_root=args.data_root,
+        out=args.out,
+        index=args.index,
+        color_by=args.color_by,
+        colors=args.colors)
     if args.view == 'bev':
-        counts = projection_drawing.draw_bev(
-            args.info_file,
-            args.data_root,
-            args.out,
-            args.index,
-            args.color_by,
-            dpi=args.dpi or 90,
-            colors=args.colors)
+        counts = projection_drawing.draw_bev(**common, dpi=args.dpi or 90)
         drawn = counts['points']
     else:
         counts = projection_drawing.draw_projections(
-            args.info_file,
-            args.data_root,
-            args.out,
-            args.index,
-            args.color_by,
-            args.occlusion_stride,
-            dpi=args.dpi or 100,
-            colors=args.colors)
+            **common,
+            occlusion_stride=args.occlusion_stride,
+            dpi=args.dpi or 100)
         drawn = sum(counts.values())
     print(f'wrote {args.out} ({drawn} points drawn)')
 
