@@ -4,6 +4,7 @@ import sys
 import textwrap
 
 from tests.conftest import REPO_ROOT
+from tests.helpers.tiny_hilda import voxel_layer
 
 
 def test_custom_imports_registers_plugin_and_builds_module(tmp_path):
@@ -11,7 +12,7 @@ def test_custom_imports_registers_plugin_and_builds_module(tmp_path):
     a HilDA module through mmdet3d's registry (nothing imported by hand)."""
     cfg_file = tmp_path / 'cfg.py'
     cfg_file.write_text(
-        textwrap.dedent("""
+        textwrap.dedent(f"""
         custom_imports = dict(
             imports=['projects.HilDA.hilda'], allow_failed_imports=False)
         model = dict(
@@ -19,11 +20,7 @@ def test_custom_imports_registers_plugin_and_builds_module(tmp_path):
             voxel=True,
             voxel_type='minkunet',
             batch_first=True,
-            voxel_layer=dict(
-                max_num_points=-1,
-                point_cloud_range=[-50, -50, -5, 50, 50, 3],
-                voxel_size=[0.1, 0.1, 0.1],
-                max_voxels=(-1, -1)))
+            voxel_layer={voxel_layer(0.1, [-50, -50, -5, 50, 50, 3])!r})
         """))
     script = textwrap.dedent(f"""
         import sys

@@ -31,6 +31,10 @@ import pickle
 import sys
 from typing import Dict, List
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from projects.HilDA.hilda.apis import ConfigError, run_tool  # noqa: E402
+
 RULE = ('samples ranked by sha256("{seed}:{token}"); the p% split is the '
         'first ceil(p*N/100) of the ranking (at least 1); with unit=scene, '
         'scenes are ranked by sha256("{seed}:{scene_token}") and taken '
@@ -155,13 +159,12 @@ def main(argv=None):
     parser.add_argument('--out-dir', required=True)
     args = parser.parse_args(argv)
     if not osp.isfile(args.info_file):
-        sys.exit(f'create_label_efficient_splits.py: error: '
-                 f'{args.info_file} does not exist')
+        raise ConfigError(f'{args.info_file} does not exist')
     try:
         paths = create_splits(args.info_file, args.percents, args.out_dir,
                               args.seed, args.unit)
-    except ValueError as e:
-        sys.exit(f'create_label_efficient_splits.py: error: {e}')
+    except ValueError as e:  # a bad option or info file, named in e
+        raise ConfigError(str(e)) from e
     for percent, path in paths.items():
         with open(path) as f:
             n = json.load(f)['num_samples']
@@ -169,4 +172,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'create_label_efficient_splits.py')

@@ -26,14 +26,15 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from projects.HilDA.analysis.progress import ChildRunProgress  # noqa: E402
+from projects.HilDA.analysis import jobs  # noqa: E402
+from projects.HilDA.hilda.apis import run_tool  # noqa: E402
+from projects.HilDA.hilda.errors import ConfigError, HilDAError  # noqa: E402
 
 CONFIGS = dict(
     scratch=osp.join(REPO, 'configs', 'finetune',
@@ -97,28 +98,11 @@ def schedule_options(iters: int, data_root: str, seed: int) -> list:
     ]
 
 
-def run(cmd: list, log_path: str, progress: ChildRunProgress,
-        name: str) -> float:
-    """Run a tool, its output into ``log_path``, then mark ``name`` done in
-    ``progress``; returns seconds."""
-    start = time.time()
-    with open(log_path, 'w') as log:
-        result = subprocess.run(
-            cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    progress.done(name)
-    if result.returncode != 0:
-        with open(log_path) as f:
-            tail = f.read()[-3000:]
-        sys.exit(f'finetune_demo.py: error: {" ".join(cmd[1:3])} failed '
-                 f'(exit {result.returncode}); log {log_path}:\n{tail}')
-    return time.time() - start
-
-
 def test_metrics(test_dir: str) -> dict:
     """The metrics tools/test.py logged (mmengine's ``<timestamp>.json``)."""
     files = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
     if not files:
-        sys.exit(f'finetune_demo.py: error: no metrics in {test_dir}')
+        raise HilDAError(f'no metrics in {test_dir}')
     with open(files[-1]) as f:
         lines = [json.loads(line) for line in f if line.strip()]
     metrics = {}
@@ -127,28 +111,37 @@ def test_metrics(test_dir: str) -> dict:
     return metrics
 
 
-def finetune(name: str, args, extra: list, progress: ChildRunProgress) -> dict:
-    """Train then test one initialisation; returns metrics and timings."""
+def finetune_jobs(name: str, args, extra: list) -> list:
+    """Train then test one initialisation: two jobs of the shared runner,
+    each running a tool (as a user would), the test after the training."""
     work_dir = osp.join(osp.abspath(args.work_dir), name)
     os.makedirs(work_dir, exist_ok=True)
     options = schedule_options(args.iters, args.data_root, args.seed) + extra
-    train_s = run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'train.py'), CONFIGS[name], '--work-dir',
-        work_dir, '--cfg-options', *options
-    ], osp.join(work_dir, 'train_stdout.log'), progress, f'{name} train')
     checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
-    test_dir = osp.join(work_dir, 'test')
-    test_s = run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'test.py'), CONFIGS[name], checkpoint,
-        '--work-dir', test_dir, '--cfg-options', *options
-    ], osp.join(work_dir, 'test_stdout.log'), progress, f'{name} test')
-    return dict(
-        metrics=test_metrics(test_dir),
-        train_s=train_s,
-        test_s=test_s,
-        checkpoint=checkpoint)
+    commands = dict(
+        train=[
+            sys.executable,
+            osp.join(REPO, 'tools', 'train.py'), CONFIGS[name], '--work-dir',
+            work_dir, '--cfg-options', *options
+        ],
+        test=[
+            sys.executable,
+            osp.join(REPO, 'tools', 'test.py'), CONFIGS[name], checkpoint,
+            '--work-dir',
+            osp.join(work_dir, 'test'), '--cfg-options', *options
+        ])
+    steps = []
+    for step, iters in (('train', args.iters), ('test', 0)):
+        log = osp.join(work_dir, f'{step}_stdout.log')
+        steps.append(
+            jobs.Job(
+                name=f'{name} {step}',
+                target=jobs.run_command,
+                spec=dict(cmd=commands[step], cwd=REPO, log=log),
+                iters=iters,
+                log=log,
+                after=f'{name} train' if step == 'test' else None))
+    return steps
 
 
 def format_table(results: dict, iters: int) -> str:
@@ -181,38 +174,35 @@ def format_table(results: dict, iters: int) -> str:
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.pretrained):
-        sys.exit(f'finetune_demo.py: error: {args.pretrained} does not '
-                 'exist (export it with tools/model_converters/'
-                 'hilda_to_mmdet3d.py --target minkunet)')
+        raise HilDAError(f'{args.pretrained} does not exist (export it with '
+                         'tools/model_converters/hilda_to_mmdet3d.py '
+                         '--target minkunet)')
     for split in ('train', 'val'):
         info = osp.join(args.data_root, f'nuscenes_infos_{split}.pkl')
         if not osp.isfile(info):
-            sys.exit(f'finetune_demo.py: error: {info} does not exist '
-                     '(tools/create_demo_data.py --out-dir DATA_ROOT)')
+            raise HilDAError(f'{info} does not exist '
+                             '(tools/create_demo_data.py --out-dir DATA_ROOT)')
     if args.iters < 1:
-        sys.exit('finetune_demo.py: error: --iters must be >= 1')
+        raise ConfigError('--iters must be >= 1')
     start = time.time()
-    results = {}
     pretrained = osp.abspath(args.pretrained)
     print(
         f'[finetune_demo] scratch and HilDA: training {args.iters} '
         'iterations each, then testing (logs in '
         f'{osp.abspath(args.work_dir)}/*/)',
         flush=True)
-    with ChildRunProgress(
-            'finetune_demo', interval=args.progress_interval) as progress:
-        for name in CONFIGS:  # the whole plan, so the time left is right
-            for step, iters in (('train', args.iters), ('test', 0)):
-                log = osp.join(
-                    osp.abspath(args.work_dir), name, f'{step}_stdout.log')
-                if osp.exists(log):  # an earlier run's, not this one's
-                    os.remove(log)
-                progress.add(f'{name} {step}', iters, log)
-        for name, extra in [
-            ('scratch', []),
-            ('hilda', [f'model.backbone.init_cfg.checkpoint={pretrained}'])
-        ]:
-            results[name] = finetune(name, args, extra, progress)
+    plan = finetune_jobs('scratch', args, []) + finetune_jobs(
+        'hilda', args, [f'model.backbone.init_cfg.checkpoint={pretrained}'])
+    done = jobs.run_jobs(
+        plan, 'finetune_demo', workers=1, interval=args.progress_interval)
+    results = {}
+    for name in CONFIGS:
+        work_dir = osp.join(osp.abspath(args.work_dir), name)
+        results[name] = dict(
+            metrics=test_metrics(osp.join(work_dir, 'test')),
+            train_s=done[f'{name} train']['seconds'],
+            test_s=done[f'{name} test']['seconds'],
+            checkpoint=osp.join(work_dir, f'iter_{args.iters}.pth'))
     table = format_table(results, args.iters)
     print(table)
     delta = 100 * (
@@ -239,4 +229,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'finetune_demo.py')

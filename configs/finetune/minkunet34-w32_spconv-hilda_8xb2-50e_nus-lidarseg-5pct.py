@@ -1,24 +1,11 @@
-# Label-efficient nuScenes-lidarseg fine-tuning from HilDA weights: 5% of the
-# training scans (the split of tools/create_label_efficient_splits.py,
-# seed 0, frames ranked by a hash of their token; nested in the larger
-# splits), 50 epochs. Everything else is the 100% config.
-#   python tools/create_label_efficient_splits.py \
-#       data/nuscenes/nuscenes_infos_train.pkl --percents 1 5 10 25 100 \
-#       --seed 0 --out-dir data/nuscenes/splits
-_base_ = ['./minkunet34-w32_spconv-hilda_8xb2-3x_nus-lidarseg.py']
-
-num_epochs = 50
-train_dataloader = dict(
-    dataset=dict(subset_file='splits/nuscenes_infos_train_5pct_seed0.json'))
-# Fewer scans per epoch, more epochs (milestones at 2/3 and 8/9 as in
-# mmdet3d's 3x schedule).
-train_cfg = dict(max_epochs=num_epochs, val_interval=5)
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=num_epochs,
-        by_epoch=True,
-        milestones=[33, 44],
-        gamma=0.1)
+# Label-efficient nuScenes-lidarseg fine-tuning from HilDA weights: 5 % of
+# the training scans, 50 epochs (the schedule of this share in
+# ../_base_/schedules/label_efficient_lidarseg.py, which also says how to
+# write the split). Everything else is the 100 % config.
+_base_ = [
+    './minkunet34-w32_spconv-hilda_8xb2-3x_nus-lidarseg.py',
+    '../_base_/schedules/label_efficient_lidarseg.py'
 ]
+
+train_dataloader, train_cfg, param_scheduler = \
+    _base_.label_efficient['5pct']

@@ -12,25 +12,42 @@ from tests.helpers.synthetic_nuscenes import (LOAD_IMAGES, LOAD_POINTS,
                                               build_dataset)
 
 OCC_RANGE = [-32.0, -32.0, -3.0, 32.0, 32.0, 5.0]
+VOXEL_RANGE = [-100, -100, -20, 100, 100, 20]
+VOXELISER = dict(
+    voxel=True, voxel_type='minkunet', batch_first=True, max_voxels=None)
+IMAGE_NORM = dict(
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True)
+
+
+def voxel_layer(voxel_size=0.5, point_cloud_range=VOXEL_RANGE):
+    """mmcv ``Voxelization`` settings of the tests: cubic voxels, every
+    point and every voxel kept."""
+    return dict(
+        max_num_points=-1,
+        point_cloud_range=list(point_cloud_range),
+        voxel_size=[voxel_size] * 3,
+        max_voxels=(-1, -1))
+
+
+def preprocessor_cfg(type='HilDADataPreprocessor', **overrides):
+    """The tests' voxelising data preprocessor (MinkUNet voxels, batch
+    first, :func:`voxel_layer`); ``HilDAPretrainDataPreprocessor`` also
+    normalises the images."""
+    cfg = dict(VOXELISER, type=type, voxel_layer=voxel_layer())
+    if type == 'HilDAPretrainDataPreprocessor':
+        cfg.update(IMAGE_NORM)
+    cfg.update(overrides)
+    return cfg
+
+
 TINY_VIT = dict(
     embed_dims=48, num_layers=4, num_heads=3, feedforward_channels=96)
 
 TINY_MODEL = dict(
     type='HilDAPretrainer',
-    data_preprocessor=dict(
-        type='HilDAPretrainDataPreprocessor',
-        voxel=True,
-        voxel_type='minkunet',
-        batch_first=True,
-        max_voxels=None,
-        voxel_layer=dict(
-            max_num_points=-1,
-            point_cloud_range=[-100, -100, -20, 100, 100, 20],
-            voxel_size=[0.5, 0.5, 0.5],
-            max_voxels=(-1, -1)),
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+    data_preprocessor=preprocessor_cfg('HilDAPretrainDataPreprocessor'),
     student=dict(
         type='MultiLevelMinkUNet',
         in_channels=4,

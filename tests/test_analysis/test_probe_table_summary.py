@@ -1,10 +1,14 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """probe_table's plan, configs and summary, without training anything."""
+import os.path as osp
+
 import numpy as np
 import pytest
 from mmengine.config import Config
 
-from projects.HilDA.analysis import probe_table as pt
+from projects.HilDA.analysis import jobs
+from projects.HilDA.analysis.probe_table import plan as pt
+from projects.HilDA.analysis.probe_table import report
 
 
 def args_for(tmp_path, *extra):
@@ -15,16 +19,16 @@ def test_plan_seeds_only_the_seeded_rows_and_pairs_their_downstream(tmp_path):
     args = args_for(tmp_path, '--shares', '1', '100')
     runs = pt.plan(args)
     students = {j['name'] for j in runs['pretrain']}
-    assert 'noprevgrad' not in args.variants  # a setting, on request
+    assert 'hilda-noprevgrad' not in args.variants  # a setting, on request
     for variant in args.variants:
         seeds = [0, 1, 2] if variant in pt.SEEDED else [0]
         names = {pt.student_name(variant, s) for s in seeds}
         assert names <= set(runs['after'])
-        if variant != 'random':
+        if variant != pt.RANDOM:
             assert names <= students
     assert 'random_p0' not in students
     # each pre-training seed p has its own downstream seed 100 p
-    jobs = runs['after']['full_p2']
+    jobs = runs['after']['hilda_p2']
     assert {j['seed'] for j in jobs} == {200}
     kinds = [(j['kind'], j.get('protocol'), j.get('share')) for j in jobs
              if '_it' not in j['name']]
@@ -36,30 +40,36 @@ def test_plan_seeds_only_the_seeded_rows_and_pairs_their_downstream(tmp_path):
 
 
 def test_seeded_option_gives_chosen_rows_every_seed(tmp_path):
-    args = args_for(tmp_path, '--variants', 'full', 'ml', 'epsonly',
-                    '--seeded', 'ml', '--pretrain-seeds', '1', '2')
+    args = args_for(tmp_path, '--variants', 'hilda', 'hilda-multilevel',
+                    'hilda-epsonly', '--seeded', 'hilda-multilevel',
+                    '--pretrain-seeds', '1', '2')
     students = {j['name'] for j in pt.plan(args)['pretrain']}
     # full, the reference of the paired differences, gets every seed too.
-    assert students == {'ml_p1', 'ml_p2', 'full_p1', 'full_p2', 'epsonly_p1'}
+    assert students == {
+        'hilda-multilevel_p1', 'hilda-multilevel_p2', 'hilda_p1', 'hilda_p2',
+        'hilda-epsonly_p1'
+    }
 
 
 def test_curve_probes_intermediate_checkpoints_of_one_run_each(tmp_path):
     args = args_for(tmp_path, '--pretrain-iters', '150', '--curve-every', '50')
     runs = pt.plan(args)
     by_name = {j['name']: j for j in runs['pretrain']}
-    assert sorted(by_name['full_p0']['exports']) == [50, 100, 150]
-    assert sorted(by_name['ml_cls_p0']['exports']) == [50, 100, 150]
-    assert sorted(by_name['full_p1']['exports']) == [150]
-    assert sorted(by_name['base_p0']['exports']) == [150]
+    assert sorted(by_name['hilda_p0']['exports']) == [50, 100, 150]
+    assert sorted(by_name['hilda-nodiff_p0']['exports']) == [50, 100, 150]
+    assert sorted(by_name['hilda_p1']['exports']) == [150]
+    assert sorted(by_name['hilda-lastlevel_p0']['exports']) == [150]
     curve_jobs = [
-        j['name'] for j in runs['after']['full_p0'] if '_it' in j['name']
+        j['name'] for j in runs['after']['hilda_p0'] if '_it' in j['name']
     ]
     assert curve_jobs == [
-        'full_p0_it50_linear_100pct_d0', 'full_p0_it100_linear_100pct_d0'
+        'hilda_p0_it50_linear_100pct_d0', 'hilda_p0_it100_linear_100pct_d0'
     ]
 
 
-@pytest.mark.parametrize('variant', ['full', 'base', 'occdec', 'levels4'])
+@pytest.mark.parametrize(
+    'variant',
+    ['hilda', 'hilda-lastlevel', 'hilda-occdecoder', 'hilda-4levels'])
 def test_pretrain_config_is_the_variant_file_plus_shared_settings(
         tmp_path, variant):
     args = args_for(tmp_path, '--pretrain-iters', '40')
@@ -102,9 +112,9 @@ def fake_results(args, offsets):
 def test_summary_paired_differences_cancel_the_shared_seed_noise(tmp_path):
     args = args_for(tmp_path, '--shares', '1', '100', '--curve-every', '0')
     offsets = {v: 0.0 for v in pt.VARIANTS}
-    offsets.update(base=-0.05, ml_cls=-0.02)
-    summary = pt.summarise(fake_results(args, offsets), args)
-    cell = summary['components']['base'][('linear', 1.0)]
+    offsets.update({'hilda-lastlevel': -0.05, 'hilda-nodiff': -0.02})
+    summary = report.summarise(fake_results(args, offsets), args)
+    cell = summary['components']['hilda-lastlevel'][('linear', 1.0)]
     mean, std, n = cell['stats']
     assert n == 3 and std == pytest.approx(100 * np.std([0, .01, .02], ddof=1))
     assert mean == pytest.approx(45.0 + 1.0)
@@ -112,20 +122,25 @@ def test_summary_paired_differences_cancel_the_shared_seed_noise(tmp_path):
     assert (d_mean, d_n) == (pytest.approx(-5.0), 3)
     assert d_std == pytest.approx(0.0, abs=1e-9)
     # unseeded rows pair with full HilDA's first seed only
-    assert summary['levels']['levels4'][('linear', 1.0)]['paired'][2] == 1
-    assert summary['components']['full'][('linear', 1.0)]['paired'] is None
-    flow = summary['diffusion']['ml_cls'][('flow', 'epe_moving')]
+    assert summary['levels']['hilda-4levels'][('linear',
+                                               1.0)]['paired'][2] == 1
+    assert summary['components']['hilda'][('linear', 1.0)]['paired'] is None
+    flow = summary['diffusion']['hilda-nodiff'][('flow', 'epe_moving')]
     assert flow['paired'][0] == pytest.approx(-2.0)
 
 
 def test_tables_have_a_row_per_variant_and_a_column_per_measure(tmp_path):
     args = args_for(tmp_path, '--shares', '1', '100')
     results = fake_results(args, {v: 0.0 for v in pt.VARIANTS})
-    summary = pt.summarise(results, args)
-    classes = {('linear', 100.0): pt.per_class(results, args, 'linear', 100)}
-    zero = pt.zero_flow(results)
+    summary = report.summarise(results, args)
+    classes = {
+        ('linear', 100.0): report.per_class(results, args, 'linear', 100)
+    }
+    zero = report.zero_flow(results)
     assert zero == dict(epe_moving=150.0, epe=25.0)
-    text = pt.format_tables(summary, classes, {'full': {50: 1.0}}, args, zero)
+    text = report.format_tables(summary, classes, {'hilda': {
+        50: 1.0
+    }}, args, zero)
     assert 'flow EPE of 150.0 cm on the moving and 25.0 cm' in text
     assert summary['settings'] == {}  # only full HilDA of it ran
     assert pt.QUESTIONS['settings'][0] not in text
@@ -135,7 +150,7 @@ def test_tables_have_a_row_per_variant_and_a_column_per_measure(tmp_path):
         section = text.split(f'**{title}**')[1].split('*')[0]
         lines = [r for r in section.splitlines() if r.startswith('| ')]
         header = [c.strip() for c in lines[0].split('|')[2:-1]]
-        assert header == [pt.column_label(c) for c in pt.columns(args)]
+        assert header == [report.column_label(c) for c in report.columns(args)]
         assert len(header) == 2 * 2 + 2  # 2 protocols x 2 shares + flow
         # the question's rows that ran (optional rows only on request)
         assert [r.split('|')[1].strip() for r in lines[1:]] == [
@@ -143,16 +158,32 @@ def test_tables_have_a_row_per_variant_and_a_column_per_measure(tmp_path):
         ]
     assert '| car | pedestrian |' in text
     path = tmp_path / 'plot.png'
-    pt.plot(summary, {'full': {50: 1.0, 100: 2.0}}, args, str(path))
+    report.plot(summary, {'hilda': {50: 1.0, 100: 2.0}}, args, str(path))
     assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
 def test_a_finished_run_of_another_budget_is_not_reused(tmp_path):
-    job = dict(
-        name='full_p0_linear_100pct_d0', work_dir=str(tmp_path), iters=40)
+    job = jobs.Job(
+        name='hilda_p0_linear_100pct_d0',
+        target=jobs.run_command,
+        spec={},
+        iters=40,
+        log=str(tmp_path / '*.log'),
+        work_dir=str(tmp_path),
+        budget=dict(iters=40))
     (tmp_path / 'result.json').write_text(
-        '{"name": "full_p0_linear_100pct_d0", "budget": {"iters": 40}, '
+        '{"name": "hilda_p0_linear_100pct_d0", "budget": {"iters": 40}, '
         '"metrics": {"miou": 0.5}}')
-    assert pt.finished(job)['metrics']['miou'] == 0.5
-    with pytest.raises(pt.ProbeTableError, match=r"result\.json.*'iters': 40"):
-        pt.finished(dict(job, iters=200))
+    assert jobs.earlier_result(job)['metrics']['miou'] == 0.5
+    job.budget = dict(iters=200)
+    with pytest.raises(jobs.JobError, match=r"result\.json.*'iters': 40"):
+        jobs.earlier_result(job)
+
+
+def test_rows_are_named_after_their_config_files():
+    for name, variant in pt.VARIANTS.items():
+        if variant.config is None:
+            assert name == pt.RANDOM
+        else:
+            assert osp.basename(variant.config).startswith(name + '_')
+    assert pt.REFERENCE == 'hilda'

@@ -6,34 +6,34 @@ import pytest
 from mmdet3d.registry import MODELS
 from mmengine.config import Config
 
-from projects.HilDA.analysis.probe_table import FULL_CONFIG, VARIANTS
+from projects.HilDA.analysis.probe_table.plan import FULL_CONFIG, VARIANTS
 from tests.test_configs.test_pretrain_ablation_configs import (covered,
                                                                differing_keys)
 
 LEVELS = ('model.student.num_levels', 'model.teacher.num_levels')
 # variant -> the (prefixes of) keys where its config differs from full HilDA
 EXPECTED_DIFFS = {
-    'base': {*LEVELS, 'model.global_token', 'model.diffusion_head'},
-    'diff': {*LEVELS, 'model.global_token'},
-    'ml': {'model.global_token', 'model.diffusion_head'},
-    'ml_cls': {'model.diffusion_head'},
-    'diff_ml': {'model.global_token'},
-    'occdec': {'model.diffusion_head.type'},
-    'levels4': set(LEVELS),
-    'onlylast': set(LEVELS),
-    'finest': {
+    'hilda-lastlevel': {*LEVELS, 'model.global_token', 'model.diffusion_head'},
+    'hilda-lastlevel-diff': {*LEVELS, 'model.global_token'},
+    'hilda-multilevel': {'model.global_token', 'model.diffusion_head'},
+    'hilda-nodiff': {'model.diffusion_head'},
+    'hilda-nocls': {'model.global_token'},
+    'hilda-occdecoder': {'model.diffusion_head.type'},
+    'hilda-4levels': set(LEVELS),
+    'hilda-onlylast': set(LEVELS),
+    'hilda-finestonly': {
         'model.student.num_levels', 'model.teacher.num_levels',
         'model.teacher.out_indices'
     },
-    'noprevgrad': {'model.prev_grad'},
-    'epsonly': {'model.diffusion_head.x0_loss_weight'},
+    'hilda-noprevgrad': {'model.prev_grad'},
+    'hilda-epsonly': {'model.diffusion_head.x0_loss_weight'},
 }
 
 
 def test_every_pretrained_variant_is_a_config_file_with_an_expected_diff():
     pretrained = {k for k, v in VARIANTS.items() if v.config is not None}
-    assert pretrained == set(EXPECTED_DIFFS) | {'full'}
-    assert VARIANTS['full'].config == FULL_CONFIG
+    assert pretrained == set(EXPECTED_DIFFS) | {'hilda'}
+    assert VARIANTS['hilda'].config == FULL_CONFIG
 
 
 @pytest.mark.parametrize('variant', sorted(EXPECTED_DIFFS))
@@ -52,14 +52,16 @@ def test_demo_ablation_builds_with_its_heads_and_levels(variant):
     model = MODELS.build(cfg)
     for attr in ('global_token', 'diffusion_head'):
         assert (getattr(model, attr) is None) == (cfg.get(attr) is None)
-    one_level = ('base', 'diff', 'onlylast', 'finest')
-    levels = 4 if variant == 'levels4' else 1 if variant in one_level else 2
+    one_level = ('hilda-lastlevel', 'hilda-lastlevel-diff', 'hilda-onlylast',
+                 'hilda-finestonly')
+    levels = 4 if variant == 'hilda-4levels' else \
+        1 if variant in one_level else 2
     assert model.distill_head.num_levels == levels
-    if variant == 'occdec':
+    if variant == 'hilda-occdecoder':
         assert type(model.diffusion_head).__name__ == 'OccupancyDecoderHead'
-    if variant == 'epsonly':
+    if variant == 'hilda-epsonly':
         assert model.diffusion_head.x0_loss_weight == 0
-    if variant == 'finest':  # stride 16, not the deepest stride 32
+    if variant == 'hilda-finestonly':  # stride 16, not the deepest stride 32
         assert model.teacher.strides == [16]
-    if variant == 'onlylast':
+    if variant == 'hilda-onlylast':
         assert model.teacher.strides == [32]

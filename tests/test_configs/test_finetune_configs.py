@@ -4,6 +4,7 @@ and change only what they say they change."""
 import copy
 import glob
 import os.path as osp
+import re
 
 import pytest
 from mmdet3d.registry import HOOKS, MODELS
@@ -109,7 +110,12 @@ def test_label_efficient_configs_read_the_tools_split(percent):
     tool = load_tool('create_label_efficient_splits.py')
     expected = tool.split_name('nuscenes_infos_train.pkl', percent, 0, 'frame')
     assert cfg.train_dataloader.dataset.subset_file == 'splits/' + expected
-    assert cfg.param_scheduler[0].end == cfg.train_cfg.max_epochs
+    # the schedule follows the epochs of the file name: drops at 2/3, 8/9
+    epochs = int(re.search(r'_8xb2-(\d+)e_', path).group(1))
+    assert cfg.train_cfg.max_epochs == cfg.param_scheduler[0].end == epochs
+    assert cfg.param_scheduler[0].milestones == [
+        round(epochs * 2 / 3), round(epochs * 8 / 9)
+    ]
     full = Config.fromfile(NUS)
     assert without(cfg.model) == without(full.model)
 

@@ -1,12 +1,14 @@
 # Copyright (c) HilDA authors. All rights reserved.
-"""tools/create_demo_data.py and tools/analysis_tools/draw_projections.py.
-"""
+"""tools/create_demo_data.py and tools/analysis_tools/draw_projections.py
+(library: projects/HilDA/analysis/projection_drawing.py)."""
 import glob
 import os.path as osp
 
 import mmengine
 import pytest
 
+from projects.HilDA.analysis.projection_drawing import (DrawError,
+                                                        draw_projections)
 from tests.conftest import REPO_ROOT, load_tool
 
 REAL_ROOT = osp.join(REPO_ROOT, '..', 'shared', 'data', 'nuscenes_mini_real')
@@ -109,9 +111,9 @@ def test_cli_rejects_a_missing_comparison_file_before_generating(tmp_path):
 
 
 @pytest.mark.parametrize('color_by', ['depth', 'class', 'flow'])
-def test_draw_projections_on_demo_set(cli_root, draw_tool, tmp_path, color_by):
+def test_draw_projections_on_demo_set(cli_root, tmp_path, color_by):
     out = str(tmp_path / f'{color_by}.png')
-    counts = draw_tool.draw_projections(
+    counts = draw_projections(
         osp.join(cli_root, 'nuscenes_infos_val.pkl'),
         cli_root,
         out,
@@ -137,7 +139,7 @@ def test_draw_bev_by_flow_on_demo_set(cli_root, draw_tool, tmp_path):
 def test_flow_colouring_at_a_scene_end_is_a_clear_error(
         cli_root, draw_tool, tmp_path):
     # Index 1 is the val scene's last keyframe: no t+1, no flow.
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(DrawError) as exc:
         draw_tool.main([
             osp.join(cli_root, 'nuscenes_infos_val.pkl'), '--data-root',
             cli_root, '--index', '1', '--color-by', 'flow', '--out',
@@ -158,8 +160,7 @@ def test_draw_projections_on_real_nuscenes_frame(draw_tool, tmp_path):
     out = str(tmp_path / 'real.png')
     draw_tool.main([info, '--data-root', REAL_ROOT, '--out', out])
     assert osp.getsize(out) > 10000
-    counts = draw_tool.draw_projections(info, REAL_ROOT,
-                                        str(tmp_path / 'again.png'))
+    counts = draw_projections(info, REAL_ROOT, str(tmp_path / 'again.png'))
     # About 22k of the frame's 34,688 points lie in some camera.
     assert 15000 < sum(counts.values()) < 30000
 
@@ -167,7 +168,7 @@ def test_draw_projections_on_real_nuscenes_frame(draw_tool, tmp_path):
 def test_class_colouring_without_lidarseg_is_a_clear_error(
         draw_tool, tmp_path):
     info = real_frame()
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(DrawError) as exc:
         draw_tool.main([
             info, '--data-root', REAL_ROOT, '--color-by', 'class', '--out',
             str(tmp_path / 'x.png')

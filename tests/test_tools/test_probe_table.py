@@ -14,11 +14,11 @@ import re
 import subprocess
 import sys
 
-from projects.HilDA.analysis.probe_table import VARIANTS
+from projects.HilDA.analysis.probe_table.plan import VARIANTS
 from tests.conftest import REPO_ROOT
 from tests.helpers.tiny_demo_world import tiny_demo_root
 
-ROWS = ('random', 'ml_cls', 'full')
+ROWS = ('random', 'hilda-nodiff', 'hilda')
 
 
 def test_quick_probe_table_has_its_rows_columns_and_files(tmp_path):
@@ -66,8 +66,8 @@ def test_quick_probe_table_has_its_rows_columns_and_files(tmp_path):
     }
     runs = results['runs']
     assert len(runs) == 2 + 14 + 3
-    assert sorted(results['curve']) == ['full', 'ml_cls']
-    assert sorted(results['curve']['full']) == ['1', '2']
+    assert sorted(results['curve']) == ['hilda', 'hilda-nodiff']
+    assert sorted(results['curve']['hilda']) == ['1', '2']
     for name, run in runs.items():
         if '_flow_' in name:
             assert run['metrics']['num_points'] > 0

@@ -17,8 +17,7 @@ sys.path.insert(0,
 from mmdet3d.registry import TASK_UTILS  # noqa: E402
 
 import projects.HilDA.hilda  # noqa: E402,F401  (registers the segmenters)
-from projects.HilDA.hilda.datasets.transforms import \
-    BadSampleError  # noqa: E402
+from projects.HilDA.hilda.apis import ConfigError, run_tool  # noqa: E402
 from projects.HilDA.hilda.evaluation.ground_removal import \
     ground_removal_stats  # noqa: E402
 
@@ -53,11 +52,12 @@ def main(argv=None):
             args.max_samples,
             label_prefix=args.labels,
             repeats=args.repeats)
-    except (BadSampleError, FileNotFoundError, KeyError) as e:
-        sys.exit(f'ground_removal.py: error: {e}')
+    except KeyError as e:  # not an mmdet3d info file
+        raise ConfigError(f'{osp.join(args.data_root, args.ann_file)}: no '
+                          f'key {e}') from e
     print(' '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
                    for k, v in stats.items()))
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'ground_removal.py')

@@ -22,8 +22,9 @@ sys.path.insert(0,
 from mmdet3d.registry import TASK_UTILS  # noqa: E402
 
 import projects.HilDA.hilda  # noqa: E402,F401  (registers the segmenters)
+from projects.HilDA.hilda.apis import ConfigError, run_tool  # noqa: E402
 from projects.HilDA.hilda.evaluation.occlusion_accuracy import (  # noqa
-    NOISE_LABEL, OcclusionGTError, evaluate_infos, format_table)
+    NOISE_LABEL, evaluate_infos, format_table)
 
 
 def parse_args(argv=None):
@@ -81,8 +82,9 @@ def main(argv=None):
             segmenter,
             args.max_samples,
             ignore_labels=() if args.keep_noise else (NOISE_LABEL, ))
-    except (OcclusionGTError, FileNotFoundError, KeyError) as e:
-        sys.exit(f'occlusion_accuracy.py: error: {e}')
+    except KeyError as e:  # not an mmdet3d info file
+        raise ConfigError(f'{osp.join(args.data_root, args.ann_file)}: no '
+                          f'key {e}') from e
     print(f'occlusion={args.occlusion} ground={args.ground} '
           f'({time.perf_counter() - start:.1f} s)')
     print('\n'.join(format_table(counts)))
@@ -92,4 +94,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'occlusion_accuracy.py')

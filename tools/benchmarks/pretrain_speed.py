@@ -17,7 +17,7 @@ sys.path.insert(0,
 from mmdet3d.utils import register_all_modules
 
 from projects.HilDA.analysis.pretrain_speed import pretrain_speed
-from projects.HilDA.hilda.apis import CheckedDictAction, load_config
+from projects.HilDA.hilda.apis import CheckedDictAction, load_config, run_tool
 
 
 def main():
@@ -53,4 +53,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'pretrain_speed.py')

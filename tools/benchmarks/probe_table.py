@@ -9,11 +9,15 @@ Example:
     python tools/benchmarks/probe_table.py --work-dir work_dirs/probe_table
     # -> probe_table.md, probe_table.png, results.json in the work dir
     python tools/benchmarks/probe_table.py --work-dir /tmp/probe --quick
-    python tools/benchmarks/probe_table.py --work-dir /tmp/x --dry-run
+    python tools/benchmarks/probe_table.py --work-dir /tmp/x --dry-run \
+        --variants random hilda-lastlevel hilda-nodiff hilda
 
-The library (what runs, how the table is made) is
-projects/HilDA/analysis/probe_table.py; its docstring and --help say
-more. A re-run with the same work dir reuses the finished runs.
+Rows are named after their config files (``hilda`` is full HilDA,
+``hilda-nodiff`` is configs/hilda/ablations/demo/hilda-nodiff_*.py,
+``random`` the random initialisation). The library (what runs, how the
+table is made) is projects/HilDA/analysis/probe_table/ (plan.py, run.py,
+report.py); --help says more. A re-run with the same work dir reuses the
+finished runs.
 """
 import os.path as osp
 import sys

@@ -21,7 +21,9 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from projects.HilDA.hilda.apis import ConfigError, run_tool  # noqa: E402
 from projects.HilDA.hilda.checkpoints import TARGET_PREFIXES, export_student
+from projects.HilDA.hilda.errors import HilDAError  # noqa: E402
 
 
 def main():
@@ -35,11 +37,13 @@ def main():
         help='downstream model the weights are for')
     args = parser.parse_args()
     if not osp.isfile(args.src):
-        sys.exit(f'hilda_to_mmdet3d.py: error: {args.src} does not exist')
+        raise ConfigError(f'{args.src} does not exist')
     try:
         counts = export_student(args.src, args.dst, args.target)
     except ValueError as e:
-        sys.exit(f'hilda_to_mmdet3d.py: error: {args.src}: {e}')
+        if isinstance(e, HilDAError):
+            raise
+        raise ConfigError(f'{args.src}: {e}') from e
     print(f'kept {counts["kept"]} student keys as '
           f'"{TARGET_PREFIXES[args.target]}*", dropped {counts["dropped"]} '
           f'(teacher, heads, diffusion); wrote {args.dst} '
@@ -47,4 +51,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'hilda_to_mmdet3d.py')

@@ -8,7 +8,12 @@ registered runtime: ``hilda/`` never imports it (it needs matplotlib).
 - ``pretrain_vis.py``: the feature and occupancy pictures;
 - ``diffusion_diagnostics.py``: does the diffusion objective learn;
 - ``pretrain_speed.py``, ``pipeline_speed.py``: step and data costs;
-- ``probe_table.py``, ``scene_flow_probe.py``, ``progress.py``: the
-  ablation table (pre-training variants from the ablation configs,
-  downstream probes and fine-tuning, child-run progress).
+- ``probe_table/`` (``plan.py``, ``run.py``, ``report.py``),
+  ``scene_flow_probe.py``: the ablation table (pre-training variants from
+  the ablation configs, downstream probes and fine-tuning);
+- ``jobs.py``, ``progress.py``: the one runner of child runs (process
+  scheduling, resume, progress read from the children's logs) that the
+  probe table and ``tools/finetune_demo.py`` share;
+- ``projection_drawing.py``: the point-on-image pictures of
+  ``tools/analysis_tools/draw_projections.py``.
 """

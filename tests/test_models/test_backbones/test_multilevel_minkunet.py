@@ -13,6 +13,7 @@ import projects.HilDA.hilda.models.backbones.multilevel_minkunet as mlm_module
 from projects.HilDA.hilda.models.backbones import MultiLevelMinkUNet
 from tests.helpers.spconv_state_dicts import (prefixed_state_dict,
                                               to_spconv1_layout)
+from tests.helpers.tiny_hilda import preprocessor_cfg
 
 MINKUNET34 = ('mmdet3d::minkunet/'
               'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py')
@@ -45,18 +46,7 @@ def randomize(model, seed=0):
 
 def voxelised_batch(max_voxels=None, num_points=300, seed=0):
     """Two scans through HilDADataPreprocessor, as the student sees them."""
-    preprocessor = MODELS.build(
-        dict(
-            type='HilDADataPreprocessor',
-            voxel=True,
-            voxel_type='minkunet',
-            batch_first=True,
-            max_voxels=max_voxels,
-            voxel_layer=dict(
-                max_num_points=-1,
-                point_cloud_range=[-100, -100, -20, 100, 100, 20],
-                voxel_size=[0.5] * 3,
-                max_voxels=(-1, -1))))
+    preprocessor = MODELS.build(preprocessor_cfg(max_voxels=max_voxels))
     gen = torch.Generator().manual_seed(seed)
     points = [torch.rand(num_points, 4, generator=gen) * 10 for _ in range(2)]
     samples = [Det3DDataSample() for _ in range(2)]

@@ -7,23 +7,15 @@ from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample, PointData
 
 from projects.HilDA.hilda.models.data_preprocessors import unique_voxels
+from tests.helpers.tiny_hilda import preprocessor_cfg, voxel_layer
 
 VOXEL_SIZE = 0.5
 
 
 def build_preprocessor(max_voxels=None):
     return MODELS.build(
-        dict(
-            type='HilDADataPreprocessor',
-            voxel=True,
-            voxel_type='minkunet',
-            batch_first=True,
-            max_voxels=max_voxels,
-            voxel_layer=dict(
-                max_num_points=-1,
-                point_cloud_range=[-100, -100, -20, 100, 100, 20],
-                voxel_size=[VOXEL_SIZE] * 3,
-                max_voxels=(-1, -1))))
+        preprocessor_cfg(
+            max_voxels=max_voxels, voxel_layer=voxel_layer(VOXEL_SIZE)))
 
 
 def make_batch(num_samples=2, num_points=500, seed=0):
@@ -33,8 +25,8 @@ def make_batch(num_samples=2, num_points=500, seed=0):
         pts = torch.rand(num_points, 4, generator=gen) * 10 - 5
         sample = Det3DDataSample()
         sample.gt_pts_seg = PointData(
-            pts_semantic_mask=torch.randint(0, 5, (num_points, ),
-                                            generator=gen))
+            pts_semantic_mask=torch.randint(
+                0, 5, (num_points, ), generator=gen))
         points.append(pts)
         samples.append(sample)
     return dict(inputs=dict(points=points), data_samples=samples)

@@ -5,6 +5,7 @@ from mmengine.dataset import pseudo_collate
 
 from tests.helpers.synthetic_nuscenes import (IMG_H, IMG_W, LOAD_IMAGES,
                                               LOAD_POINTS, build_dataset)
+from tests.helpers.tiny_hilda import preprocessor_cfg
 
 
 def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
@@ -17,20 +18,7 @@ def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
     ])
     batch = pseudo_collate([dataset[1], dataset[2]])
     preprocessor = MODELS.build(
-        dict(
-            type='HilDAPretrainDataPreprocessor',
-            voxel=True,
-            voxel_type='minkunet',
-            batch_first=True,
-            max_voxels=None,
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
-            voxel_layer=dict(
-                max_num_points=-1,
-                point_cloud_range=[-100, -100, -20, 100, 100, 20],
-                voxel_size=[0.5, 0.5, 0.5],
-                max_voxels=(-1, -1))))
+        preprocessor_cfg('HilDAPretrainDataPreprocessor'))
     out = preprocessor(batch, training=True)
     inputs, samples = out['inputs'], out['data_samples']
     assert inputs['imgs'].shape == (2, 6, 3, IMG_H, IMG_W)
@@ -61,20 +49,7 @@ def test_point_pixel_pairs_are_batched_in_batch_numbering(tmp_path):
     ])
     batch = pseudo_collate([dataset[1], dataset[2]])
     preprocessor = MODELS.build(
-        dict(
-            type='HilDAPretrainDataPreprocessor',
-            voxel=True,
-            voxel_type='minkunet',
-            batch_first=True,
-            max_voxels=None,
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
-            voxel_layer=dict(
-                max_num_points=-1,
-                point_cloud_range=[-100, -100, -20, 100, 100, 20],
-                voxel_size=[0.5, 0.5, 0.5],
-                max_voxels=(-1, -1))))
+        preprocessor_cfg('HilDAPretrainDataPreprocessor'))
     out = preprocessor(batch, training=True)
     pairs, samples = out['inputs']['pairs'], out['data_samples']
     first = samples[0].correspondences

@@ -135,18 +135,14 @@ def test_detection_student_pretrains_through_the_same_pretrainer(dataset):
     """SECOND's SparseEncoder as the student: fixed-grid (b, z, y, x)
     voxels from the preprocessor, every loss reaches it."""
     from projects.HilDA.hilda.models import sparse_shape_from_range
-    from tests.helpers.tiny_hilda import OCC_RANGE
+    from tests.helpers.tiny_hilda import OCC_RANGE, voxel_layer
     set_random_seed(0)
     voxel_size = [0.5, 0.5, 0.5]
     cfg = tiny_model_cfg()
     cfg['data_preprocessor'] = dict(
         cfg['data_preprocessor'],
         voxel_type='sparse_encoder',
-        voxel_layer=dict(
-            max_num_points=-1,
-            point_cloud_range=OCC_RANGE,
-            voxel_size=voxel_size,
-            max_voxels=(-1, -1)))
+        voxel_layer=voxel_layer(voxel_size[0], OCC_RANGE))
     cfg['student'] = dict(
         type='PointSparseEncoder',
         in_channels=4,

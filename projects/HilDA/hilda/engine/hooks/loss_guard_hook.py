@@ -163,7 +163,9 @@ class LossGuardHook(Hook):
                 ]
                 finite = torch.stack([torch.isfinite(g).all() for g in grads
                                       ]).all() if grads else torch.tensor(True)
-                if not self._all_ranks_finite(finite):
+                # A flag is always finite: NaN stands for a bad gradient.
+                flag = torch.where(finite, 0.0, float('nan')).reshape(1)
+                if not self._all_ranks_finite(flag):
                     self._bad_step(wrapper, 'gradient', None)
                     return None
             self._consecutive = 0

@@ -1,0 +1,36 @@
+# Label-efficient nuScenes-lidarseg fine-tuning: the schedule of each label
+# share, derived from its number of epochs. The shares are the splits of
+# tools/create_label_efficient_splits.py (seed 0, frames ranked by a hash of
+# their token; each split nested in the larger ones):
+#   python tools/create_label_efficient_splits.py \
+#       data/nuscenes/nuscenes_infos_train.pkl --percents 1 5 10 25 100 \
+#       --seed 0 --out-dir data/nuscenes/splits
+# Fewer scans per epoch, so more epochs; the learning rate drops at 2/3 and
+# 8/9 of them, as in mmdet3d's 3x schedule, and the model is evaluated about
+# ten times a run. A config of one share (configs/finetune/*-<p>pct.py)
+# inherits the 100 % config and this file and takes its three deltas:
+#   train_dataloader, train_cfg, param_scheduler = \
+#       _base_.label_efficient['<p>pct']
+epochs_per_share = {1: 100, 5: 50, 10: 36, 25: 36}
+label_efficient = {
+    f'{percent}pct': [
+        # train_dataloader
+        dict(
+            dataset=dict(subset_file='splits/nuscenes_infos_train_'
+                         f'{percent}pct_seed0.json')),
+        # train_cfg
+        dict(max_epochs=epochs, val_interval=-(-epochs // 10)),
+        # param_scheduler
+        [
+            dict(
+                type='MultiStepLR',
+                begin=0,
+                end=epochs,
+                by_epoch=True,
+                milestones=[round(epochs * 2 / 3),
+                            round(epochs * 8 / 9)],
+                gamma=0.1)
+        ]
+    ]
+    for percent, epochs in epochs_per_share.items()
+}
