@@ -6,11 +6,13 @@ and option mistakes end in a one-line :class:`ConfigError` message
 (a :class:`~projects.HilDA.hilda.errors.HilDAError`).
 """
 import argparse
+import errno
 import gc
 import os
+import re
 import os.path as osp
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -78,9 +80,14 @@ def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+# The work dir of the runner this process built, for disk-full messages.
+_WORK_DIR: list = [None]
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the default Runner, or ``cfg.runner_type`` from RUNNERS, and log
     which HilDA modules the config's ``custom_imports`` registered."""
+    _WORK_DIR[0] = cfg.get('work_dir')
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
@@ -90,11 +97,55 @@ def build_runner(cfg: Config) -> Runner:
     return runner
 
 
+# mmengine's build_from_cfg re-raises an error of a constructor as
+# "class `Name` in module/path.py: message": a config value the class
+# refuses (num_levels=5, a BEV grid the UNet cannot halve, a mistyped
+# argument name), or a type missing from a registry.
+_BUILD_ERROR = re.compile(r'class `\w+` in \S+\.py: |is not in the \S+ registry')
+# A full or read-only disk, a quota: what the user fixes outside HilDA.
+_DISK_ERRNOS = {
+    errno.ENOSPC: 'no space left on device',
+    errno.EDQUOT: 'disk quota exceeded',
+    errno.EROFS: 'read-only file system',
+    errno.EACCES: 'permission denied',
+}
+
+
+def one_line_error(error: BaseException,
+                   work_dir: Optional[str] = None) -> Optional[str]:
+    """The one-line message of an error the user fixes, or None.
+
+    Covers :class:`HilDAError` and a missing file, a config value refused
+    while the model, dataset or pipeline is built from the config (see
+    ``_BUILD_ERROR``; ``HILDA_TRACEBACK=1`` shows the traceback instead)
+    and a full, read-only or forbidden disk (naming the file, else the
+    work directory).
+    """
+    if isinstance(error, (HilDAError, FileNotFoundError)):
+        return str(error)
+    if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
+        where = error.filename or (f'a file under {work_dir}'
+                                   if work_dir else 'a file')
+        return (f'{_DISK_ERRNOS[error.errno]}: {where} (errno '
+                f'{error.errno}); free space or fix the permissions and run '
+                'again (files already written are complete; a training '
+                'resumes with --resume)')
+    if isinstance(error, (ValueError, TypeError, KeyError)) and \
+            _BUILD_ERROR.search(str(error)) and \
+            not os.environ.get('HILDA_TRACEBACK'):
+        message = str(error).strip('"\'').splitlines()
+        return (f'config: {message[0] if message else type(error).__name__}'
+                ' (HILDA_TRACEBACK=1 shows the traceback)')
+    return None
+
+
 def run_tool(main: Callable[[], None], prog: str) -> None:
     """Run a tool's main; a :class:`~projects.HilDA.hilda.errors.HilDAError`
     (bad config or option, bad input file, pre-trained weights that did not
-    load, a checkpoint whose checksum fails, ...) or a missing file (e.g. a
-    teacher checkpoint named in the config) exits with one line.
+    load, a checkpoint whose checksum fails, ...), a missing file (e.g. a
+    teacher checkpoint named in the config), a config value refused while
+    building, or a full or read-only disk exits with one line (see
+    :func:`one_line_error`).
 
     A distributed run that finished ends its process group itself, once
     every rank is done (a barrier) and the run's objects that hold the
@@ -107,8 +158,11 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
 
     try:
         main()
-    except (HilDAError, FileNotFoundError) as e:
-        sys.exit(f'{prog}: error: {e}')
+    except (HilDAError, OSError, ValueError, TypeError, KeyError) as e:
+        message = one_line_error(e, _WORK_DIR[0])
+        if message is None:
+            raise
+        sys.exit(f'{prog}: error: {message}')
     if dist.is_available() and dist.is_initialized():
         gc.collect()
         dist.barrier()
