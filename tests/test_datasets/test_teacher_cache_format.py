@@ -24,6 +24,7 @@ CAMS = ['CAM_FRONT', 'CAM_BACK']
 def write(cache_dir, token='tok0', key='teacher-a', feat=None,
           fingerprint='img-a'):
     feat = np.ones((2, 3, 4, 5), np.float32) if feat is None else feat
+    os.makedirs(os.path.join(str(cache_dir), 'samples'), exist_ok=True)
     return write_sample(
         str(cache_dir), token, [feat], np.zeros((2, 6), np.float32),
         np.tile(np.eye(3), (2, 1, 1)), CAMS, key, fingerprint)

@@ -6,10 +6,10 @@ and option mistakes end in a one-line :class:`ConfigError` message
 (a :class:`~projects.HilDA.hilda.errors.HilDAError`).
 """
 import argparse
+import contextlib
 import errno
 import gc
 import os
-import re
 import os.path as osp
 import sys
 from typing import Callable, Optional
@@ -18,7 +18,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..errors import HilDAError
+from ..errors import ConfigError, HilDAError
 from .registry_report import format_registered_hilda_modules
 
 
@@ -86,22 +86,19 @@ _WORK_DIR: list = [None]
 
 def build_runner(cfg: Config) -> Runner:
     """Build the default Runner, or ``cfg.runner_type`` from RUNNERS, and log
-    which HilDA modules the config's ``custom_imports`` registered."""
+    which HilDA modules the config's ``custom_imports`` registered. A value
+    the model refuses is a one-line error (:func:`building_from_config`)."""
     _WORK_DIR[0] = cfg.get('work_dir')
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    with building_from_config(cfg.filename or 'config'):
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            runner = RUNNERS.build(cfg)
     runner.logger.info('HilDA modules registered:\n' +
                        format_registered_hilda_modules())
     return runner
 
 
-# mmengine's build_from_cfg re-raises an error of a constructor as
-# "class `Name` in module/path.py: message": a config value the class
-# refuses (num_levels=5, a BEV grid the UNet cannot halve, a mistyped
-# argument name), or a type missing from a registry.
-_BUILD_ERROR = re.compile(r'class `\w+` in \S+\.py: |is not in the \S+ registry')
 # A full or read-only disk, a quota: what the user fixes outside HilDA.
 _DISK_ERRNOS = {
     errno.ENOSPC: 'no space left on device',
@@ -115,11 +112,10 @@ def one_line_error(error: BaseException,
                    work_dir: Optional[str] = None) -> Optional[str]:
     """The one-line message of an error the user fixes, or None.
 
-    Covers :class:`HilDAError` and a missing file, a config value refused
-    while the model, dataset or pipeline is built from the config (see
-    ``_BUILD_ERROR``; ``HILDA_TRACEBACK=1`` shows the traceback instead)
-    and a full, read-only or forbidden disk (naming the file, else the
-    work directory).
+    Covers :class:`HilDAError` (also the config values refused while
+    building, see :func:`building_from_config`), a missing file and a full,
+    read-only or forbidden disk (naming the file, else the work
+    directory).
     """
     if isinstance(error, (HilDAError, FileNotFoundError)):
         return str(error)
@@ -130,21 +126,49 @@ def one_line_error(error: BaseException,
                 f'{error.errno}); free space or fix the permissions and run '
                 'again (files already written are complete; a training '
                 'resumes with --resume)')
-    if isinstance(error, (ValueError, TypeError, KeyError)) and \
-            _BUILD_ERROR.search(str(error)) and \
-            not os.environ.get('HILDA_TRACEBACK'):
-        message = str(error).strip('"\'').splitlines()
-        return (f'config: {message[0] if message else type(error).__name__}'
-                ' (HILDA_TRACEBACK=1 shows the traceback)')
     return None
+
+
+def _refusing_class(error: BaseException) -> str:
+    """``'ClassName: '`` of the innermost constructor in the traceback
+    (the object that refused its config values), or ``''``."""
+    name = ''
+    tb = error.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == '__init__' and 'self' in frame.f_locals:
+            name = f"{type(frame.f_locals['self']).__name__}: "
+        tb = tb.tb_next
+    return name
+
+
+@contextlib.contextmanager
+def building_from_config(source: str):
+    """Turn an error raised while objects are built from a config (a value
+    a class refuses: ``num_levels=5``, a BEV grid the UNet cannot halve, a
+    mistyped argument name, a type missing from a registry) into a one-line
+    :class:`ConfigError` naming the config and the class;
+    ``HILDA_TRACEBACK=1`` keeps the traceback."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, AssertionError) as e:
+        if isinstance(e, HilDAError) or os.environ.get('HILDA_TRACEBACK'):
+            raise
+        # str() of a KeyError quotes its message
+        message = str(e.args[0] if isinstance(e, KeyError) and e.args else
+                      e).splitlines()
+        raise ConfigError(
+            f'{source}: cannot build from the config: {_refusing_class(e)}'
+            f'{message[0] if message else type(e).__name__} '
+            '(HILDA_TRACEBACK=1 shows the traceback)') from e
 
 
 def run_tool(main: Callable[[], None], prog: str) -> None:
     """Run a tool's main; a :class:`~projects.HilDA.hilda.errors.HilDAError`
     (bad config or option, bad input file, pre-trained weights that did not
-    load, a checkpoint whose checksum fails, ...), a missing file (e.g. a
-    teacher checkpoint named in the config), a config value refused while
-    building, or a full or read-only disk exits with one line (see
+    load, a checkpoint whose checksum fails, a config value refused while
+    building, ...), a missing file (e.g. a teacher checkpoint named in the
+    config) or a full or read-only disk exits with one line (see
     :func:`one_line_error`).
 
     A distributed run that finished ends its process group itself, once
@@ -158,7 +182,7 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
 
     try:
         main()
-    except (HilDAError, OSError, ValueError, TypeError, KeyError) as e:
+    except (HilDAError, OSError) as e:
         message = one_line_error(e, _WORK_DIR[0])
         if message is None:
             raise

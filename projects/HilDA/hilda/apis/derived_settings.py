@@ -30,6 +30,12 @@ from ..errors import ConfigError
 Copy = Tuple[str, dict, str, Callable[[Any], Any]]
 
 
+def _built(path: str) -> bool:
+    """Whether a copy is read when building (model, data loaders), not a
+    base config's helper variable (``image_aug``, ``pretrain_pipeline``)."""
+    return path.split('.', 1)[0] == 'model' or 'dataloader' in path
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -169,7 +175,8 @@ def sync_derived_settings(cfg: Config, before: Dict[str, Any],
         options (dict): The merged ``--cfg-options``.
 
     Returns:
-        list[str]: ``'<copy> = <value>'`` for every copy changed.
+        list[str]: ``'<copy> = <value>'`` for every copy changed (also the
+        base configs' helper variables, e.g. ``image_aug.final_size``).
     """
     changed = []
     for name, find_copies in DERIVED_SETTINGS.items():
@@ -201,7 +208,8 @@ def check_derived_settings(cfg: Config, source: str) -> None:
         top = _top_level(cfg, name)
         if top is _MISSING:
             continue
-        for path, holder, key, derive in find_copies(cfg):
+        copies = sorted(find_copies(cfg), key=lambda c: not _built(c[0]))
+        for path, holder, key, derive in copies:
             if _plain(holder[key]) != _plain(derive(top)):
                 raise ConfigError(
                     f'{source}: {path} = {_plain(holder[key])!r} but the '
@@ -216,6 +224,8 @@ def apply_derived_settings(cfg: Config, before: Dict[str, Any],
     """:func:`sync_derived_settings`, logged, then
     :func:`check_derived_settings`."""
     for change in sync_derived_settings(cfg, before, options):
+        if not _built(change):
+            continue  # helper variables follow too; not worth a line
         print_log(
             f'--cfg-options: {change} (follows the top-level setting)',
             logger='current')
