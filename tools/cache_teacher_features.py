@@ -21,9 +21,9 @@ camera files. Re-running skips a sample only when its file holds this
 token, this teacher's key (its own, not only meta.json's) and the
 fingerprint of the images as they are now; any other file is recomputed
 and counted. So an interrupted run resumes, also an interrupted
-``--overwrite`` for another teacher. Non-finite features are refused (naming the sample);
-samples sharing a token are cached once and counted once. On a GPU the
-teacher runs under fp16 autocast.
+``--overwrite`` for another teacher. Non-finite features are refused
+(naming the sample); samples sharing a token are cached once and counted
+once. On a GPU the teacher runs under fp16 autocast.
 """
 import argparse
 import os.path as osp
@@ -257,10 +257,10 @@ def cache_features(args) -> None:
                 cams = slice(b * num_views, (b + 1) * num_views)
                 path = write_sample(
                     out_dir, sample['token'],
-                    [f[cams].float().cpu().numpy() for f in feats],
-                    cls[cams].float().cpu().numpy(), sample['img_aug_matrix'],
-                    sample['cam_names'], meta['teacher_key'],
-                    fingerprints[sample['token']])
+                    [f[cams].float().cpu().numpy()
+                     for f in feats], cls[cams].float().cpu().numpy(),
+                    sample['img_aug_matrix'], sample['cam_names'],
+                    meta['teacher_key'], fingerprints[sample['token']])
                 num_bytes += osp.getsize(path)
                 written += 1
     if input_size is not None:

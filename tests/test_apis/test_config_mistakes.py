@@ -21,8 +21,10 @@ NO_WEIGHTS = 'model.teacher.checkpoint=None'
 def train_line(tmp_path, *options, config=DEMO_CONFIG):
     """The one line tools/train.py exits with (fails if it trains)."""
     train = load_tool('train.py')
-    argv = [config, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
-            NO_WEIGHTS, *options]
+    argv = [
+        config, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', NO_WEIGHTS, *options
+    ]
 
     def main():
         train.build_runner(train.build_cfg(train.parse_args(argv)))
@@ -41,9 +43,10 @@ def test_max_iters_not_positive_is_refused(tmp_path, value):
     train = load_tool('train.py')
     args = train.parse_args(
         [DEMO_CONFIG, '--cfg-options', f'train_cfg.max_iters={value}'])
-    with pytest.raises(ConfigError,
-                       match=f'train_cfg.max_iters = {value}; it must be a '
-                       'positive integer'):
+    with pytest.raises(
+            ConfigError,
+            match=f'train_cfg.max_iters = {value}; it must be a '
+            'positive integer'):
         train.build_cfg(args)
 
 
@@ -86,10 +89,9 @@ def test_student_teacher_level_mismatch_is_one_line(tmp_path):
     assert 'top-level num_levels = 2' in line
 
 
-@pytest.mark.parametrize('code, text', [(errno.ENOSPC,
-                                         'no space left on device'),
-                                        (errno.EROFS, 'read-only file system')
-                                        ])
+@pytest.mark.parametrize('code, text',
+                         [(errno.ENOSPC, 'no space left on device'),
+                          (errno.EROFS, 'read-only file system')])
 def test_full_or_read_only_disk_names_the_path(code, text):
     named = one_line_error(OSError(code, 'x', '/runs/a/epoch_1.pth'))
     assert named.startswith(f'{text}: /runs/a/epoch_1.pth')

@@ -26,8 +26,8 @@ def steps(cfg, type_name):
 
 def test_teacher_cache_option_reaches_the_pipeline_and_the_dump(tmp_path):
     cfg = load_config(CACHE_CONFIG, {'teacher_cache': '/elsewhere'})
-    assert [s['cache_dir'] for s in steps(cfg, 'LoadTeacherFeatures')
-            ] == ['/elsewhere']
+    assert [s['cache_dir']
+            for s in steps(cfg, 'LoadTeacherFeatures')] == ['/elsewhere']
     dumped = tmp_path / 'dumped.py'
     cfg.dump(str(dumped))
     assert "cache_dir='/elsewhere'" in dumped.read_text()
@@ -42,8 +42,7 @@ def test_num_levels_option_reaches_student_and_teacher():
 
 def test_bev_grid_option_reaches_target_and_diffusion_head():
     cfg = load_config(DEMO_CONFIG, {'bev_grid.cell_size': 0.4})
-    assert [s['cell_size'] for s in steps(cfg, 'BEVOccupancyTarget')
-            ] == [0.4]
+    assert [s['cell_size'] for s in steps(cfg, 'BEVOccupancyTarget')] == [0.4]
     assert cfg.model.diffusion_head.cell_size == 0.4
     # the other grid keys keep their values
     assert cfg.model.diffusion_head.num_height_bins == 1
@@ -110,8 +109,10 @@ def test_config_without_the_settings_is_untouched(tmp_path):
 
 @pytest.mark.parametrize(
     'path',
-    sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'hilda', '**', '*.py'),
-                     recursive=True)),
+    sorted(
+        glob.glob(
+            osp.join(REPO_ROOT, 'configs', 'hilda', '**', '*.py'),
+            recursive=True)),
     ids=osp.basename)
 def test_every_pretraining_config_is_consistent(path):
     load_config(path)

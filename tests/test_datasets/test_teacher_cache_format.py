@@ -21,7 +21,10 @@ image_fingerprint = teacher_cache.image_fingerprint
 CAMS = ['CAM_FRONT', 'CAM_BACK']
 
 
-def write(cache_dir, token='tok0', key='teacher-a', feat=None,
+def write(cache_dir,
+          token='tok0',
+          key='teacher-a',
+          feat=None,
           fingerprint='img-a'):
     feat = np.ones((2, 3, 4, 5), np.float32) if feat is None else feat
     os.makedirs(os.path.join(str(cache_dir), 'samples'), exist_ok=True)
@@ -81,8 +84,8 @@ META = dict(
 
 def test_file_of_another_sample_under_a_tokens_name_is_refused(tmp_path):
     write(tmp_path, token='tok1')
-    os.replace(sample_file(str(tmp_path), 'tok1'),
-               sample_file(str(tmp_path), 'tok0'))
+    os.replace(
+        sample_file(str(tmp_path), 'tok1'), sample_file(str(tmp_path), 'tok0'))
     with pytest.raises(TeacherCacheError) as err:
         read_sample(str(tmp_path), 'tok0', 1, 'teacher-a', META)
     assert sample_file(str(tmp_path), 'tok0') in str(err.value)
@@ -92,8 +95,8 @@ def test_file_of_another_sample_under_a_tokens_name_is_refused(tmp_path):
 def test_map_one_row_short_is_refused_naming_the_file(tmp_path):
     path = write(tmp_path)
     overwrite(path, feat_0=np.ones((2, 3, 3, 5), np.float16))
-    with pytest.raises(TeacherCacheError,
-                       match=f'{path}: feat_0 has shape .2, 3, 3, 5.'):
+    with pytest.raises(
+            TeacherCacheError, match=f'{path}: feat_0 has shape .2, 3, 3, 5.'):
         read_sample(str(tmp_path), 'tok0', 1, 'teacher-a', META)
     # without meta.json's shapes the same file reads (older callers)
     read_sample(str(tmp_path), 'tok0', 1, 'teacher-a')

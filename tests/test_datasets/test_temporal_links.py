@@ -52,8 +52,9 @@ def test_bad_link_is_an_error_naming_sample_and_problem(
         tmp_path, edit, problem):
     info = edited_sequence(tmp_path, edit)
     dataset = hilda_dataset(tmp_path, info, [])
-    with pytest.raises(BadSampleError, match=f'infos.pkl: sample tok1: '
-                       f'{problem}'):
+    with pytest.raises(
+            BadSampleError, match=f'infos.pkl: sample tok1: '
+            f'{problem}'):
         dataset.get_data_info(1)
 
 

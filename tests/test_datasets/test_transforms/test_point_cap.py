@@ -42,8 +42,10 @@ def test_scan_below_the_cap_is_untouched(scan):
 
 def test_cap_with_per_point_labels_is_an_error_naming_the_file(scan):
     path, _ = scan
-    with pytest.raises(BadSampleError, match=f'{path}: 5000 points, more '
-                       'than max_points=1000'):
+    with pytest.raises(
+            BadSampleError,
+            match=f'{path}: 5000 points, more '
+            'than max_points=1000'):
         load_points_file(path, 5, 4, max_bad_ratio=0, max_points=1000)
 
 

@@ -155,8 +155,8 @@ def building_from_config(source: str):
         if isinstance(e, HilDAError) or os.environ.get('HILDA_TRACEBACK'):
             raise
         # str() of a KeyError quotes its message
-        message = str(e.args[0] if isinstance(e, KeyError) and e.args else
-                      e).splitlines()
+        message = str(e.args[0] if isinstance(e, KeyError) and e.args else e
+                      ).splitlines()
         raise ConfigError(
             f'{source}: cannot build from the config: {_refusing_class(e)}'
             f'{message[0] if message else type(e).__name__} '

@@ -51,8 +51,7 @@ def _at(cfg: Any, dotted: str) -> Optional[dict]:
     """The dict at ``dotted`` in ``cfg`` (None when a part is missing)."""
     node = cfg
     for part in dotted.split('.'):
-        if not isinstance(node, dict) or not isinstance(node.get(part),
-                                                        dict):
+        if not isinstance(node, dict) or not isinstance(node.get(part), dict):
             return None
         node = node[part]
     return node
@@ -95,9 +94,8 @@ def _num_levels(cfg: Config) -> List[Copy]:
 
 
 def _voxel_size(cfg: Config) -> List[Copy]:
-    return _model_copies(cfg,
-                         [('model.data_preprocessor.voxel_layer',
-                           'voxel_size')], _xyz)
+    return _model_copies(
+        cfg, [('model.data_preprocessor.voxel_layer', 'voxel_size')], _xyz)
 
 
 def _image_size(cfg: Config) -> List[Copy]:

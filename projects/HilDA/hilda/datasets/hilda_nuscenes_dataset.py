@@ -91,6 +91,7 @@ def neighbour_to_t0(t0: dict, other: dict) -> np.ndarray:
 
     ``inv(lidar2ego_t0) @ inv(ego2global_t0) @ ego2global_n @ lidar2ego_n``.
     """
+
     def mat(info, key):
         value = info['lidar_points'][key] if key == 'lidar2ego' else \
             info[key]
@@ -168,8 +169,7 @@ class HilDANuScenesDataset(NuScenesDataset):
         self.missing_neighbours = 0
         self.bad_links = 0
         unknown = set(temporal_checks or {}) - set(TEMPORAL_CHECKS)
-        self.temporal_checks = dict(TEMPORAL_CHECKS, **(temporal_checks
-                                                        or {}))
+        self.temporal_checks = dict(TEMPORAL_CHECKS, **(temporal_checks or {}))
         if unknown or self.temporal_checks['bad_link'] not in ('error',
                                                                'fallback'):
             raise ValueError(
@@ -251,9 +251,9 @@ class HilDANuScenesDataset(NuScenesDataset):
             return idx
         message = f'{self.ann_file}: {sample_name(t0)}: {problem}'
         if checks['bad_link'] == 'error':
-            raise BadSampleError(
-                message + " (temporal_checks=dict(bad_link='fallback') "
-                'uses t0 instead)')
+            raise BadSampleError(message +
+                                 " (temporal_checks=dict(bad_link='fallback') "
+                                 'uses t0 instead)')
         self.bad_links += 1
         if self.bad_links == 1 or self.bad_links % 1000 == 0:
             print_log(

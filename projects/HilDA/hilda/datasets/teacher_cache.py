@@ -192,8 +192,8 @@ def _check_arrays(path: str, out: dict, num_levels: int,
         expected['cls'] = (num_cams, meta['teacher']['cls_channels'])
     for name, want in expected.items():
         got = out[name].shape
-        if len(got) != len(want) or any(
-                w is not None and g != w for g, w in zip(got, want)):
+        if len(got) != len(want) or any(w is not None and g != w
+                                        for g, w in zip(got, want)):
             want_text = tuple('*' if w is None else w for w in want)
             raise TeacherCacheError(
                 f'{path}: {name} has shape {tuple(got)}, expected '
@@ -206,13 +206,13 @@ def _check_arrays(path: str, out: dict, num_levels: int,
                 're-run tools/cache_teacher_features.py --overwrite')
 
 
-def read_sample(cache_dir: str,
-                token: str,
-                num_levels: int,
-                teacher_key: Optional[str] = None,
-                meta: Optional[dict] = None,
-                image_fingerprint: Optional[str] = None
-                ) -> Dict[str, np.ndarray]:
+def read_sample(
+        cache_dir: str,
+        token: str,
+        num_levels: int,
+        teacher_key: Optional[str] = None,
+        meta: Optional[dict] = None,
+        image_fingerprint: Optional[str] = None) -> Dict[str, np.ndarray]:
     """Load one sample's cached arrays, checked.
 
     Args:

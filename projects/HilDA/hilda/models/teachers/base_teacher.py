@@ -180,8 +180,7 @@ class BaseImageTeacher(BaseModule):
         """
         digest = hashlib.sha256(
             json.dumps(
-                dict(type=type(self).__name__,
-                     cls_channels=self.cls_channels),
+                dict(type=type(self).__name__, cls_channels=self.cls_channels),
                 sort_keys=True).encode())
         for name, tensor in self.encoder.state_dict().items():
             tensor = tensor.detach().cpu().contiguous()
