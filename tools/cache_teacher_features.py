@@ -16,12 +16,14 @@ Example (the demo; the ``..._teachercache.py`` config reads the result):
 Features are stored as float16 (``<out-dir>/samples/<token>.npz``) with a
 ``meta.json`` naming the teacher (a hash of its type, levels and weights,
 checked by the pre-trainer) and the image size; every sample file also
-carries the teacher's key. Re-running skips the samples whose file was
-written by the same teacher (its own key is read, not only meta.json's),
-so an interrupted run resumes, also an interrupted ``--overwrite`` for
-another teacher. Non-finite features are refused (naming the sample);
-samples sharing a token are cached once and counted once. On a GPU the
-teacher runs under fp16 autocast.
+carries the teacher's key, its sample token and a fingerprint of the
+camera files. Re-running skips a sample only when its file holds this
+token, this teacher's key (its own, not only meta.json's) and the
+fingerprint of the images as they are now; any other file is recomputed
+and counted. So an interrupted run resumes, also an interrupted
+``--overwrite`` for another teacher. Non-finite features are refused
+(naming the sample); samples sharing a token are cached once and counted
+once. On a GPU the teacher runs under fp16 autocast.
 """
 import argparse
 import os.path as osp
@@ -38,8 +40,8 @@ from tqdm import tqdm  # noqa: E402
 from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
 from projects.HilDA.hilda.apis import ConfigError, load_config, run_tool
 from projects.HilDA.hilda.datasets.teacher_cache import (  # noqa: E402
-    META_FILE, TeacherCacheError, read_meta, sample_file, sample_teacher_key,
-    write_meta, write_sample)
+    META_FILE, TeacherCacheError, image_fingerprint, info_image_paths,
+    read_meta, sample_file, stale_reason, write_meta, write_sample)
 
 PROG = 'cache_teacher_features.py'
 
@@ -213,22 +215,27 @@ def cache_features(args) -> None:
         dtype='float16')
     keep = check_existing(out_dir, meta, args.overwrite)
     start, written, skipped, num_bytes = time.time(), 0, 0, 0
-    duplicates = 0
+    duplicates = stale = 0
     seen = set()
-    input_size = None
+    input_size = feat_shapes = None
+    fingerprints = {}
     for dataset in datasets:
         todo = []
         for i in range(len(dataset)):
-            token = dataset.get_data_info(i)['token']
+            info = dataset.get_data_info(i)
+            token = info['token']
             if token in seen:  # one file per token: cache and count once
                 duplicates += 1
                 continue
             seen.add(token)
+            fingerprints[token] = image_fingerprint(info_image_paths(info))
             path = sample_file(out_dir, token)
-            if keep and osp.isfile(path) and sample_teacher_key(
-                    path) == meta['teacher_key']:
+            reason = stale_reason(path, token, meta['teacher_key'],
+                                  fingerprints[token]) if keep else 'missing'
+            if reason is None:
                 skipped += 1
             else:
+                stale += reason != 'missing'
                 todo.append(i)
         loader = DataLoader(
             torch.utils.data.Subset(dataset, todo),
@@ -238,15 +245,22 @@ def cache_features(args) -> None:
         for samples in tqdm(
                 loader, desc=osp.basename(dataset.ann_file), unit='batch'):
             feats, cls, input_size = encode(model, samples, args.device)
+            feat_shapes = [list(f.shape[1:]) for f in feats]
             if written == 0:  # the samples' directory and what made them
-                write_meta(out_dir, dict(meta, input_size=list(input_size)))
+                write_meta(
+                    out_dir,
+                    dict(
+                        meta,
+                        input_size=list(input_size),
+                        feat_shapes=feat_shapes))
             for b, sample in enumerate(samples):
                 cams = slice(b * num_views, (b + 1) * num_views)
                 path = write_sample(
                     out_dir, sample['token'],
-                    [f[cams].float().cpu().numpy() for f in feats],
-                    cls[cams].float().cpu().numpy(), sample['img_aug_matrix'],
-                    sample['cam_names'], meta['teacher_key'])
+                    [f[cams].float().cpu().numpy()
+                     for f in feats], cls[cams].float().cpu().numpy(),
+                    sample['img_aug_matrix'], sample['cam_names'],
+                    meta['teacher_key'], fingerprints[sample['token']])
                 num_bytes += osp.getsize(path)
                 written += 1
     if input_size is not None:
@@ -255,13 +269,16 @@ def cache_features(args) -> None:
             dict(
                 meta,
                 input_size=list(input_size),
+                feat_shapes=feat_shapes,
                 num_samples=(written + skipped)))
     per_sample = num_bytes / max(written, 1) / 2**20
     print(f'[{PROG}] {written} samples written, {skipped} already cached, '
           f'{per_sample:.2f} MiB per sample, {time.time() - start:.0f} s; '
           f'cache: {out_dir}' +
           (f'; {duplicates} samples repeat a token already cached (one '
-           'file per token)' if duplicates else ''))
+           'file per token)' if duplicates else '') +
+          (f'; {stale} existing files were recomputed (another sample, '
+           'teacher or images, or unreadable)' if stale else ''))
 
 
 if __name__ == '__main__':

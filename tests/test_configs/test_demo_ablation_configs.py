@@ -10,7 +10,8 @@ from projects.HilDA.analysis.probe_table.plan import FULL_CONFIG, VARIANTS
 from tests.test_configs.test_pretrain_ablation_configs import (covered,
                                                                differing_keys)
 
-LEVELS = ('model.student.num_levels', 'model.teacher.num_levels')
+# The top-level num_levels and its model copies change together.
+LEVELS = ('num_levels', 'model.student.num_levels', 'model.teacher.num_levels')
 # variant -> the (prefixes of) keys where its config differs from full HilDA
 EXPECTED_DIFFS = {
     'hilda-lastlevel': {*LEVELS, 'model.global_token', 'model.diffusion_head'},
@@ -21,10 +22,7 @@ EXPECTED_DIFFS = {
     'hilda-occdecoder': {'model.diffusion_head.type'},
     'hilda-4levels': set(LEVELS),
     'hilda-onlylast': set(LEVELS),
-    'hilda-finestonly': {
-        'model.student.num_levels', 'model.teacher.num_levels',
-        'model.teacher.out_indices'
-    },
+    'hilda-finestonly': {*LEVELS, 'model.teacher.out_indices'},
     'hilda-noprevgrad': {'model.prev_grad'},
     'hilda-epsonly': {'model.diffusion_head.x0_loss_weight'},
 }

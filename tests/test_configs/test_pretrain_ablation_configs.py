@@ -14,7 +14,8 @@ SUFFIX = '_minkunet34-dinov2-vitb14_8xb2-amp-50e_nuscenes.py'
 PAPER = osp.join(HILDA, 'hilda' + SUFFIX)
 DEMO = osp.join(HILDA, 'hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo.py')
 
-LEVELS = ('model.student.num_levels', 'model.teacher.num_levels')
+# The top-level num_levels and its model copies change together.
+LEVELS = ('num_levels', 'model.student.num_levels', 'model.teacher.num_levels')
 # config -> the (prefixes of) keys where it differs from the paper config
 EXPECTED_DIFFS = {
     'ablations/hilda-lastlevel':

@@ -263,3 +263,64 @@ def test_duplicate_tokens_are_cached_and_counted_once(cache, capsys):
     out = capsys.readouterr().out
     assert '0 samples written, 3 already cached' in out, out
     assert '3 samples repeat a token already cached' in out, out
+
+
+def test_file_of_another_sample_is_refused_and_recomputed(
+        cache, tmp_path, capsys):
+    """A cache file copied under another token's name used to train, and
+    the tool reported it already cached."""
+    out_dir, cfg = cache
+    copy_dir = str(tmp_path / 'cache')
+    shutil.copytree(out_dir, copy_dir)
+    dataset = dataset_with(
+        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+    tokens = [dataset.get_data_info(i)['token'] for i in range(2)]
+    wrong = sample_file(copy_dir, tokens[0])
+    shutil.copy(sample_file(copy_dir, tokens[1]), wrong)
+    with pytest.raises(TeacherCacheError) as err:
+        dataset[0]
+    assert wrong in str(err.value)
+    assert f'holds the features of sample {tokens[1]}' in str(err.value)
+
+    tool = load_tool('cache_teacher_features.py')
+    capsys.readouterr()
+    tool.main([
+        CONFIG, '--out-dir', copy_dir, '--cfg-options',
+        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
+    ])
+    out = capsys.readouterr().out
+    assert '1 samples written, 2 already cached' in out, out
+    assert '1 existing files were recomputed' in out, out
+    assert dataset[0]['token'] == tokens[0]
+
+
+def test_changed_images_are_recomputed_and_can_be_verified(
+        cache, tmp_path, capsys):
+    out_dir, cfg = cache
+    root = str(tmp_path / 'data')
+    shutil.copytree(tiny_demo_root(), root)
+    copy_dir = str(tmp_path / 'cache')
+    shutil.copytree(out_dir, copy_dir)
+    reader = dict(
+        step(cfg, 'LoadTeacherFeatures'),
+        cache_dir=copy_dir,
+        verify_images=True)
+    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    dataset_cfg.update(data_root=root + '/', pipeline=[reader])
+    dataset = DATASETS.build(dataset_cfg)
+    dataset[1]  # unchanged images pass
+    image = dataset.get_data_info(1)['images']['CAM_BACK']['img_path']
+    with open(image, 'ab') as f:  # same pixels, other bytes
+        f.write(b'\0')
+    with pytest.raises(TeacherCacheError, match='made from other images'):
+        dataset[1]
+
+    tool = load_tool('cache_teacher_features.py')
+    capsys.readouterr()
+    tool.main([
+        CONFIG, '--out-dir', copy_dir, '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}/'
+    ])
+    out = capsys.readouterr().out
+    assert '1 samples written, 2 already cached' in out, out
+    dataset[1]

@@ -6,4 +6,5 @@ _base_ = [
     'demo-teachercache.py'
 ]
 
+num_levels = 4  # top-level and model copies agree (tools check)
 model = dict(student=dict(num_levels=4), teacher=dict(num_levels=4))

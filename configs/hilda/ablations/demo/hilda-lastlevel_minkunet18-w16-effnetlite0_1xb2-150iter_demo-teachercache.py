@@ -7,6 +7,7 @@ _base_ = [
     'demo-teachercache.py'
 ]
 
+num_levels = 1  # top-level and model copies agree (tools check)
 model = dict(
     student=dict(num_levels=1),
     teacher=dict(num_levels=1),

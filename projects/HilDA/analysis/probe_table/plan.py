@@ -375,6 +375,8 @@ def pretrain_config(variant: str,
     for step in dataset.pipeline:
         if step['type'] == 'LoadTeacherFeatures':
             step['cache_dir'] = cache_dir
+    if 'teacher_cache' in cfg:  # the tools refuse a copy that differs
+        cfg.teacher_cache = cache_dir
     iters = args.pretrain_iters
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler[0].end = min(cfg.param_scheduler[0].end, iters)

@@ -6,17 +6,19 @@ and option mistakes end in a one-line :class:`ConfigError` message
 (a :class:`~projects.HilDA.hilda.errors.HilDAError`).
 """
 import argparse
+import contextlib
+import errno
 import gc
 import os
 import os.path as osp
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..errors import HilDAError
+from ..errors import ConfigError, HilDAError
 from .registry_report import format_registered_hilda_modules
 
 
@@ -78,23 +80,96 @@ def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+# The work dir of the runner this process built, for disk-full messages.
+_WORK_DIR: list = [None]
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the default Runner, or ``cfg.runner_type`` from RUNNERS, and log
-    which HilDA modules the config's ``custom_imports`` registered."""
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    which HilDA modules the config's ``custom_imports`` registered. A value
+    the model refuses is a one-line error (:func:`building_from_config`)."""
+    _WORK_DIR[0] = cfg.get('work_dir')
+    with building_from_config(cfg.filename or 'config'):
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            runner = RUNNERS.build(cfg)
     runner.logger.info('HilDA modules registered:\n' +
                        format_registered_hilda_modules())
     return runner
 
 
+# A full or read-only disk, a quota: what the user fixes outside HilDA.
+_DISK_ERRNOS = {
+    errno.ENOSPC: 'no space left on device',
+    errno.EDQUOT: 'disk quota exceeded',
+    errno.EROFS: 'read-only file system',
+    errno.EACCES: 'permission denied',
+}
+
+
+def one_line_error(error: BaseException,
+                   work_dir: Optional[str] = None) -> Optional[str]:
+    """The one-line message of an error the user fixes, or None.
+
+    Covers :class:`HilDAError` (also the config values refused while
+    building, see :func:`building_from_config`), a missing file and a full,
+    read-only or forbidden disk (naming the file, else the work
+    directory).
+    """
+    if isinstance(error, (HilDAError, FileNotFoundError)):
+        return str(error)
+    if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
+        where = error.filename or (f'a file under {work_dir}'
+                                   if work_dir else 'a file')
+        return (f'{_DISK_ERRNOS[error.errno]}: {where} (errno '
+                f'{error.errno}); free space or fix the permissions and run '
+                'again (files already written are complete; a training '
+                'resumes with --resume)')
+    return None
+
+
+def _refusing_class(error: BaseException) -> str:
+    """``'ClassName: '`` of the innermost constructor in the traceback
+    (the object that refused its config values), or ``''``."""
+    name = ''
+    tb = error.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == '__init__' and 'self' in frame.f_locals:
+            name = f"{type(frame.f_locals['self']).__name__}: "
+        tb = tb.tb_next
+    return name
+
+
+@contextlib.contextmanager
+def building_from_config(source: str):
+    """Turn an error raised while objects are built from a config (a value
+    a class refuses: ``num_levels=5``, a BEV grid the UNet cannot halve, a
+    mistyped argument name, a type missing from a registry) into a one-line
+    :class:`ConfigError` naming the config and the class;
+    ``HILDA_TRACEBACK=1`` keeps the traceback."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, AssertionError) as e:
+        if isinstance(e, HilDAError) or os.environ.get('HILDA_TRACEBACK'):
+            raise
+        # str() of a KeyError quotes its message
+        message = str(e.args[0] if isinstance(e, KeyError) and e.args else e
+                      ).splitlines()
+        raise ConfigError(
+            f'{source}: cannot build from the config: {_refusing_class(e)}'
+            f'{message[0] if message else type(e).__name__} '
+            '(HILDA_TRACEBACK=1 shows the traceback)') from e
+
+
 def run_tool(main: Callable[[], None], prog: str) -> None:
     """Run a tool's main; a :class:`~projects.HilDA.hilda.errors.HilDAError`
     (bad config or option, bad input file, pre-trained weights that did not
-    load, a checkpoint whose checksum fails, ...) or a missing file (e.g. a
-    teacher checkpoint named in the config) exits with one line.
+    load, a checkpoint whose checksum fails, a config value refused while
+    building, ...), a missing file (e.g. a teacher checkpoint named in the
+    config) or a full or read-only disk exits with one line (see
+    :func:`one_line_error`).
 
     A distributed run that finished ends its process group itself, once
     every rank is done (a barrier) and the run's objects that hold the
@@ -107,8 +182,11 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
 
     try:
         main()
-    except (HilDAError, FileNotFoundError) as e:
-        sys.exit(f'{prog}: error: {e}')
+    except (HilDAError, OSError) as e:
+        message = one_line_error(e, _WORK_DIR[0])
+        if message is None:
+            raise
+        sys.exit(f'{prog}: error: {message}')
     if dist.is_available() and dist.is_initialized():
         gc.collect()
         dist.barrier()

@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..errors import ConfigError
+from .derived_settings import apply_derived_settings, top_level_values
 
 PLUGIN = 'projects.HilDA.hilda'
 PLUGIN_IMPORT_HINT = (f"custom_imports = dict(imports=['{PLUGIN}'], "
@@ -104,7 +105,9 @@ def load_config(path: str,
         Config: The merged config.
 
     Raises:
-        ConfigError: With a one-line reason naming the file or the option.
+        ConfigError: With a one-line reason naming the file or the option,
+            also when a copy of a top-level setting differs from it (see
+            :mod:`.derived_settings`).
     """
     if not osp.isfile(path):
         raise ConfigError(f'config file {path} does not exist')
@@ -117,6 +120,7 @@ def load_config(path: str,
     if require_plugin and not imports_plugin(cfg):
         raise ConfigError(f'config {path} does not import the HilDA plugin; '
                           f'add {PLUGIN_IMPORT_HINT}')
+    before = top_level_values(cfg)
     if cfg_options:
         for key in check_cfg_options(cfg, cfg_options):
             print_log(
@@ -127,6 +131,8 @@ def load_config(path: str,
         except Exception as e:
             raise ConfigError(f'--cfg-options cannot be merged into {path}: '
                               f'{e}') from e
+    # Top-level settings (num_levels, bev_grid, ...) reach what reads them.
+    apply_derived_settings(cfg, before, cfg_options or {}, path)
     return cfg
 
 
@@ -152,12 +158,21 @@ def _train_loop_class(train_cfg: dict):
 def check_train_cfg(cfg: Config, path: str) -> None:
     """Check ``train_cfg``'s keys against its loop's arguments, so that
     e.g. ``train_cfg.max_epochs`` on an iteration-based config is one line
-    instead of a ``TypeError`` traceback from the loop's constructor.
+    instead of a ``TypeError`` traceback from the loop's constructor, and
+    that ``max_iters`` / ``max_epochs`` are positive integers (mmengine
+    trains nothing for 0 or -1 and exits 0).
 
     Raises:
         ConfigError: Naming the key, the loop and the keys it takes.
     """
     train_cfg = cfg.get('train_cfg') or {}
+    for key in ('max_iters', 'max_epochs'):
+        value = train_cfg.get(key)
+        if value is not None and (not isinstance(value, int)
+                                  or isinstance(value, bool) or value <= 0):
+            raise ConfigError(
+                f'{path}: train_cfg.{key} = {value!r}; it must be a '
+                'positive integer (the run would train nothing)')
     loop = _train_loop_class(train_cfg)
     if loop is None:
         return

@@ -14,6 +14,50 @@ from .info_format import (INFO_VERSION, LOAD_ERRORS, InfoFileError,
 from .transforms.loading import RIGID_TOL, BadSampleError, check_rigid
 
 SUPPORTED_INFO_VERSIONS = (INFO_VERSION, )
+# Temporal link checks (see HilDANuScenesDataset): nuScenes keyframes are
+# 0.5 s apart and its cars drive below 20 m/s.
+TEMPORAL_CHECKS = dict(max_time_gap=2.0, max_ego_speed=50.0, bad_link='error')
+
+
+def link_problem(t0: dict, other: dict, key: str, max_time_gap: float,
+                 max_ego_speed: float) -> Optional[str]:
+    """What is wrong with ``other`` as the ``key`` (prev/next) keyframe
+    of ``t0``; None when the link is plausible.
+
+    Checks: not the sample itself, the same scene (when both name one),
+    timestamps strictly before (prev) / after (next) t0 and at most
+    ``max_time_gap`` seconds away, and an ego displacement between the two
+    ``ego2global`` poses of at most ``max_ego_speed`` m/s times that gap.
+    """
+    token = other.get('token')
+    if token is not None and token == t0.get('token'):
+        return f'{key} keyframe is the sample itself'
+    scenes = (t0.get('scene_token'), other.get('scene_token'))
+    if None not in scenes and scenes[0] != scenes[1]:
+        return (f'{key} keyframe {token} is in scene {scenes[1]}, not '
+                f'{scenes[0]}')
+    times = (t0.get('timestamp'), other.get('timestamp'))
+    if None in times:
+        return None
+    gap = float(times[1]) - float(times[0])
+    if (gap <= 0) if key == 'next' else (gap >= 0):
+        return (f'{key} keyframe {token} has timestamp {times[1]}, not '
+                f"{'after' if key == 'next' else 'before'} the sample's "
+                f'{times[0]}')
+    if abs(gap) > max_time_gap:
+        return (f'{key} keyframe {token} is {abs(gap):.3g} s away (more '
+                f'than max_time_gap={max_time_gap} s)')
+    poses = (t0.get('ego2global'), other.get('ego2global'))
+    if None not in poses:
+        moved = float(
+            np.linalg.norm(
+                np.asarray(poses[1], np.float64)[:3, 3] -
+                np.asarray(poses[0], np.float64)[:3, 3]))
+        if moved > max_ego_speed * abs(gap):
+            return (f'{key} keyframe {token} is {moved:.3g} m away in '
+                    f'{abs(gap):.3g} s (faster than max_ego_speed='
+                    f'{max_ego_speed} m/s)')
+    return None
 
 
 def checked_poses(info: dict, tol: float = RIGID_TOL, role: str = '') -> None:
@@ -47,6 +91,7 @@ def neighbour_to_t0(t0: dict, other: dict) -> np.ndarray:
 
     ``inv(lidar2ego_t0) @ inv(ego2global_t0) @ ego2global_n @ lidar2ego_n``.
     """
+
     def mat(info, key):
         value = info['lidar_points'][key] if key == 'lidar2ego' else \
             info[key]
@@ -85,6 +130,17 @@ class HilDANuScenesDataset(NuScenesDataset):
     transforms, else :class:`BadSampleError` names the LiDAR file, the
     sample token and the key (skippable with ``skip_bad_samples``).
 
+    Temporal links are checked each time a sample is read
+    (:func:`link_problem`): a prev/next keyframe that is the sample itself,
+    lies in another scene, is not strictly earlier/later, is more than
+    ``max_time_gap`` away or implies an ego speed above ``max_ego_speed``
+    is a bad link. By default (``bad_link='error'``) it raises
+    :class:`BadSampleError` naming the info file, the sample token and the
+    problem: such links come from a broken converter and would train the
+    temporal objective on wrong pairs; ``skip_bad_samples`` skips (and
+    counts) those samples instead. ``bad_link='fallback'`` uses t0 in its
+    place, as at a scene boundary, with a counted warning.
+
     Args:
         temporal (bool): Attach ``prev``/``next``. False for the ``masked``
             diffusion mode, which needs no sequence. Defaults to True.
@@ -93,6 +149,9 @@ class HilDANuScenesDataset(NuScenesDataset):
         filter_empty_gt (bool): Defaults to False: pre-training needs no
             boxes.
         modality (dict): Defaults to LiDAR and cameras.
+        temporal_checks (dict, optional): ``max_time_gap`` (s, default
+            2.0), ``max_ego_speed`` (m/s, default 50) and ``bad_link``
+            (``'error'``, the default, or ``'fallback'``), see above.
         **kwargs: The rest of :class:`mmdet3d.datasets.NuScenesDataset`'s
             arguments (``data_root``, ``ann_file``, ``data_prefix``,
             ``pipeline``, ...).
@@ -103,10 +162,19 @@ class HilDANuScenesDataset(NuScenesDataset):
                  rigid_tol: float = RIGID_TOL,
                  filter_empty_gt: bool = False,
                  modality: dict = dict(use_lidar=True, use_camera=True),
+                 temporal_checks: Optional[dict] = None,
                  **kwargs) -> None:
         self.temporal = temporal
         self.rigid_tol = rigid_tol
         self.missing_neighbours = 0
+        self.bad_links = 0
+        unknown = set(temporal_checks or {}) - set(TEMPORAL_CHECKS)
+        self.temporal_checks = dict(TEMPORAL_CHECKS, **(temporal_checks or {}))
+        if unknown or self.temporal_checks['bad_link'] not in ('error',
+                                                               'fallback'):
+            raise ValueError(
+                f'temporal_checks takes {sorted(TEMPORAL_CHECKS)} with '
+                f"bad_link 'error' or 'fallback', got {temporal_checks}")
         super().__init__(
             filter_empty_gt=filter_empty_gt, modality=modality, **kwargs)
 
@@ -162,6 +230,8 @@ class HilDANuScenesDataset(NuScenesDataset):
         if idx is not None:
             checked_poses(other, self.rigid_tol,
                           f' (the {key} keyframe of {sample_name(t0)})')
+            idx = self._checked_link(t0, other, key, idx)
+            other = t0 if idx is None else other
         return dict(
             lidar_path=other['lidar_points']['lidar_path'],
             num_pts_feats=other['lidar_points']['num_pts_feats'],
@@ -169,6 +239,29 @@ class HilDANuScenesDataset(NuScenesDataset):
             timestamp=other.get('timestamp'),
             token=other.get('token'),
             is_fallback=idx is None)
+
+    def _checked_link(self, t0: dict, other: dict, key: str,
+                      idx: int) -> Optional[int]:
+        """``idx`` when the link is plausible; else an error or (with
+        ``bad_link='fallback'``) None, counted and logged."""
+        checks = self.temporal_checks
+        problem = link_problem(t0, other, key, checks['max_time_gap'],
+                               checks['max_ego_speed'])
+        if problem is None:
+            return idx
+        message = f'{self.ann_file}: {sample_name(t0)}: {problem}'
+        if checks['bad_link'] == 'error':
+            raise BadSampleError(message +
+                                 " (temporal_checks=dict(bad_link='fallback') "
+                                 'uses t0 instead)')
+        self.bad_links += 1
+        if self.bad_links == 1 or self.bad_links % 1000 == 0:
+            print_log(
+                f'{message}; using t0 instead ({self.bad_links} bad links '
+                'so far)',
+                logger='current',
+                level=logging.WARNING)
+        return None
 
     def get_data_info(self, idx: int) -> dict:
         """The parsed sample with checked poses; with ``temporal``, plus

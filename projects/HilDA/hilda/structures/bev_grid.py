@@ -10,7 +10,8 @@ border lands on the same side in both.
 
 Cell ``(iy, ix)``: ``iy = floor((y - y_min) / cell_size)`` (rows along y),
 ``ix = floor((x - x_min) / cell_size)`` (columns along x); ``H`` and ``W``
-are the range over the cell size, rounded.
+are the range over the cell size, which must be a whole number of cells
+(otherwise the last cell would end before or after the range).
 """
 from typing import NamedTuple, Sequence, Tuple, Union
 
@@ -40,6 +41,17 @@ class BEVGrid(NamedTuple):
                              f'{point_cloud_range}')
         if not cell_size > 0:
             raise ValueError(f'cell_size must be positive, got {cell_size}')
+        for axis, low, high in (('x', point_cloud_range[0],
+                                 point_cloud_range[3]),
+                                ('y', point_cloud_range[1],
+                                 point_cloud_range[4])):
+            cells = (high - low) / cell_size
+            if not cells >= 1 or abs(cells - round(cells)) > 1e-6 * cells:
+                raise ValueError(
+                    f'the BEV range along {axis}, {low} to {high} '
+                    f'({high - low:g} m), is not a whole number of cells of '
+                    f'cell_size={cell_size} ({cells:.4g} cells); change '
+                    'point_cloud_range or cell_size')
         return cls(
             tuple(float(v) for v in point_cloud_range), float(cell_size))
 

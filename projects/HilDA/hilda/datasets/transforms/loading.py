@@ -34,6 +34,7 @@ REPAIR_COUNTS: Dict[str, int] = {
     'grayscale_images': 0,
     'rgba_images': 0,
     'images_without_size': 0,
+    'capped_scans': 0,
 }
 
 # Default value checks of every scan. The box holds every return of the
@@ -45,6 +46,11 @@ REPAIR_COUNTS: Dict[str, int] = {
 DEFAULT_COORD_RANGE = (-500.0, -500.0, -100.0, 500.0, 500.0, 100.0)
 DEFAULT_FEATURE_RANGE = (0.0, 255.0)
 DEFAULT_MAX_BAD_RATIO = 0.5
+# Cap of points per scan: ~9x a nuScenes scan (~35k), ~2.5x SemanticKITTI's
+# (~120k); a scan beyond it (e.g. several merged sweeps, a 3 M-point dense
+# sensor) is subsampled with a counted warning instead of multiplying the
+# step's pairs, memory and time.
+DEFAULT_MAX_POINTS = 300000
 
 
 class BadSampleError(HilDAError, ValueError):
@@ -116,7 +122,8 @@ def load_points_file(
         coord_range: Optional[Sequence[float]] = DEFAULT_COORD_RANGE,
         feature_range=DEFAULT_FEATURE_RANGE,
         max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO,
-        check_dim: Optional[Union[int, Sequence[int]]] = None) -> np.ndarray:
+        check_dim: Optional[Union[int, Sequence[int]]] = None,
+        max_points: Optional[int] = DEFAULT_MAX_POINTS) -> np.ndarray:
     """Read a float32 point file and check it.
 
     Rows with a NaN/inf value, or a checked value outside its range, are
@@ -143,6 +150,11 @@ def load_points_file(
             misalign.
         check_dim (int | Sequence[int], optional): Columns to range-check;
             defaults to ``use_dim`` (values never used are not checked).
+        max_points (int, optional): Keep at most this many (usable) points:
+            a larger scan is randomly subsampled (in scan order), counted
+            and logged; with ``max_bad_ratio=0`` (per-point labels) it is
+            rejected instead, as subsampling would misalign the labels.
+            None: no cap. Defaults to :data:`DEFAULT_MAX_POINTS`.
 
     Returns:
         np.ndarray: (N, len(use_dim)) float32 with bad rows removed.
@@ -150,7 +162,8 @@ def load_points_file(
     Raises:
         BadSampleError: Missing file, a size that is not a whole number of
             points, no usable point left, or more than ``max_bad_ratio``
-            of the rows bad.
+            of the rows bad; more than ``max_points`` points with
+            ``max_bad_ratio=0``.
     """
     try:
         raw = get(path, backend_args=backend_args)
@@ -200,7 +213,31 @@ def load_points_file(
             logger='current',
             level=logging.WARNING)
     points = points[~bad][:, use_dim]
+    if max_points and len(points) > max_points:
+        points = _cap_points(path, points, max_points, max_bad_ratio)
     return np.ascontiguousarray(points)
+
+
+def _cap_points(path: str, points: np.ndarray, max_points: int,
+                max_bad_ratio: float) -> np.ndarray:
+    """A random ``max_points`` of ``points`` in scan order (see
+    :func:`load_points_file`), counted and logged."""
+    if max_bad_ratio == 0:
+        raise BadSampleError(
+            f'{path}: {len(points)} points, more than max_points='
+            f'{max_points}; not subsampled because max_bad_ratio=0 (per-point '
+            'labels would misalign): raise max_points or set it to None')
+    REPAIR_COUNTS['capped_scans'] += 1
+    count = REPAIR_COUNTS['capped_scans']
+    if count == 1 or count % 1000 == 0:
+        print_log(
+            f'{path}: {len(points)} points, more than max_points='
+            f'{max_points}: randomly subsampled to {max_points} ({count} '
+            'scans capped so far in this process)',
+            logger='current',
+            level=logging.WARNING)
+    keep = np.sort(np.random.choice(len(points), max_points, replace=False))
+    return points[keep]
 
 
 # Largest deviation of R @ R.T from the identity, of det(R) from 1 and of
@@ -280,6 +317,9 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
             file is rejected. Defaults to 0.5. Set 0 in a pipeline that
             loads per-point labels (``LoadAnnotations3D(with_seg_3d=True)``):
             a dropped row would shift every later label.
+        max_points (int, optional): Cap of points per scan, see
+            :func:`load_points_file`. Defaults to
+            :data:`DEFAULT_MAX_POINTS`; None: no cap.
         **kwargs: Those of
             :class:`mmdet3d.datasets.transforms.LoadPointsFromFile`.
     """
@@ -289,12 +329,14 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
                  coord_range: Optional[Sequence[float]] = DEFAULT_COORD_RANGE,
                  feature_range=DEFAULT_FEATURE_RANGE,
                  max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO,
+                 max_points: Optional[int] = DEFAULT_MAX_POINTS,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         _check_range_options(self.use_dim, coord_range, feature_range)
         self.coord_range = coord_range
         self.feature_range = feature_range
         self.max_bad_ratio = max_bad_ratio
+        self.max_points = max_points
 
     def _load_points(self, pts_filename: str) -> np.ndarray:
         # All columns are kept here (the parent applies use_dim); only the
@@ -307,7 +349,8 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
             coord_range=self.coord_range,
             feature_range=self.feature_range,
             max_bad_ratio=self.max_bad_ratio,
-            check_dim=self.use_dim)
+            check_dim=self.use_dim,
+            max_points=self.max_points)
 
 
 @TRANSFORMS.register_module()
@@ -339,7 +382,7 @@ class LoadTemporalPoints(BaseTransform):
         keys (Sequence[str]): Which neighbours to load. Defaults to
             ('prev', 'next').
         backend_args (dict, optional): mmengine file backend arguments.
-        coord_range, feature_range, max_bad_ratio: As
+        coord_range, feature_range, max_bad_ratio, max_points: As
             :class:`LoadCheckedPointsFromFile`.
     """
 
@@ -351,7 +394,8 @@ class LoadTemporalPoints(BaseTransform):
                  backend_args: Optional[dict] = None,
                  coord_range: Optional[Sequence[float]] = DEFAULT_COORD_RANGE,
                  feature_range=DEFAULT_FEATURE_RANGE,
-                 max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO) -> None:
+                 max_bad_ratio: float = DEFAULT_MAX_BAD_RATIO,
+                 max_points: Optional[int] = DEFAULT_MAX_POINTS) -> None:
         _check_range_options(use_dim, coord_range, feature_range)
         self.points_class = get_points_type(coord_type)
         self.load_dim = load_dim
@@ -361,6 +405,7 @@ class LoadTemporalPoints(BaseTransform):
         self.coord_range = coord_range
         self.feature_range = feature_range
         self.max_bad_ratio = max_bad_ratio
+        self.max_points = max_points
 
     def _load(self, neighbour: dict) -> BasePoints:
         path = neighbour['lidar_path']
@@ -375,7 +420,8 @@ class LoadTemporalPoints(BaseTransform):
             self.backend_args,
             coord_range=self.coord_range,
             feature_range=self.feature_range,
-            max_bad_ratio=self.max_bad_ratio)
+            max_bad_ratio=self.max_bad_ratio,
+            max_points=self.max_points)
         xyz = points[:, :3].astype(np.float64) @ lidar2t0[:3, :3].T
         points[:, :3] = xyz + lidar2t0[:3, 3]
         return self.points_class(

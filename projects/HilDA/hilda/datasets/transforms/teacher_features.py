@@ -5,7 +5,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TRANSFORMS
 
-from ..teacher_cache import TeacherCacheError, read_meta, read_sample
+from ..teacher_cache import (TeacherCacheError, image_fingerprint,
+                             info_image_paths, read_meta, read_sample)
 from .augmentation import apply_pixel_maps
 from .loading import BadSampleError, camera_calibration
 
@@ -31,6 +32,15 @@ class LoadTeacherFeatures(BaseTransform):
     Point augmentations after the projection are fine: they do not change
     which pixel a point sees.
 
+    Every file is checked when read: it must hold this sample's token,
+    the teacher key of ``meta.json``, maps of the shapes ``meta.json``
+    records and only finite values; otherwise
+    :class:`~..teacher_cache.TeacherCacheError` names the file. With
+    ``verify_images`` the camera files' bytes are hashed too and must give
+    the fingerprint stored at caching time (off by default: it reads the
+    images the cache exists to avoid; the cache tool always checks it
+    before it keeps a file).
+
     Required Keys:
 
     - token, images (the info's cameras with calibration)
@@ -52,15 +62,23 @@ class LoadTeacherFeatures(BaseTransform):
         drop_images (bool): Remove ``img`` from the results once checked,
             so the images are not collated and normalised for nothing.
             Defaults to True.
+        verify_images (bool): Check the image fingerprint of every sample
+            (reads the camera files' bytes). Defaults to False.
+        backend_args (dict, optional): File backend of the images, for
+            ``verify_images``. Defaults to None.
     """
 
     def __init__(self,
                  cache_dir: str,
                  image_size: Optional[Sequence[int]] = None,
-                 drop_images: bool = True) -> None:
+                 drop_images: bool = True,
+                 verify_images: bool = False,
+                 backend_args: Optional[dict] = None) -> None:
         self.cache_dir = cache_dir
         self.image_size = tuple(image_size) if image_size else None
         self.drop_images = drop_images
+        self.verify_images = verify_images
+        self.backend_args = backend_args
         self._meta: Optional[dict] = None
 
     @property
@@ -81,9 +99,12 @@ class LoadTeacherFeatures(BaseTransform):
     def transform(self, results: dict) -> dict:
         meta = self.meta
         final_size = tuple(meta['final_size'])
+        fingerprint = image_fingerprint(
+            info_image_paths(results),
+            self.backend_args) if self.verify_images else None
         entry = read_sample(self.cache_dir, results['token'],
                             len(meta['teacher']['out_channels']),
-                            meta['teacher_key'])
+                            meta['teacher_key'], meta, fingerprint)
         cam_names = [str(c) for c in entry['cam_names']]
         if cam_names != list(results['images']):
             raise BadSampleError(
@@ -132,4 +153,5 @@ class LoadTeacherFeatures(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(cache_dir={self.cache_dir!r}, '
                 f'image_size={self.image_size}, '
-                f'drop_images={self.drop_images})')
+                f'drop_images={self.drop_images}, '
+                f'verify_images={self.verify_images})')

@@ -171,19 +171,23 @@ class BaseImageTeacher(BaseModule):
         """A short hash of the teacher's type, CLS and weights. A
         teacher-feature cache made by another teacher (or other weights)
         has another key; one made with more levels (``out_indices``) of the
-        same teacher serves any subset of them."""
-        fingerprint = (
-            self._fingerprint
-            if self._fingerprint is not None else self._weights_fingerprint())
-        spec = json.dumps(
-            dict(
-                type=type(self).__name__,
-                cls_channels=self.cls_channels,
-                # float32 rounding: identical on every machine for the
-                # same weights, while any changed weight shows.
-                weights=fingerprint.float().numpy().round(2).tolist()),
-            sort_keys=True)
-        return hashlib.sha1(spec.encode()).hexdigest()[:16]
+        same teacher serves any subset of them.
+
+        The weights enter as bytes, tensor by tensor in ``state_dict``
+        order with their names, dtypes and shapes: any change of any
+        weight, also two swapped filters, changes the key, and the same
+        weights give the same key on every machine and device.
+        """
+        digest = hashlib.sha256(
+            json.dumps(
+                dict(type=type(self).__name__, cls_channels=self.cls_channels),
+                sort_keys=True).encode())
+        for name, tensor in self.encoder.state_dict().items():
+            tensor = tensor.detach().cpu().contiguous()
+            digest.update(
+                f'{name}:{tensor.dtype}:{tuple(tensor.shape)};'.encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+        return digest.hexdigest()[:16]
 
     def train(self, mode: bool = True) -> 'BaseImageTeacher':
         """Stay in eval mode whatever ``mode`` is (the teacher is frozen)."""
