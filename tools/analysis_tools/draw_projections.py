@@ -14,7 +14,8 @@ the files lie in the nuScenes layout (``samples/LIDAR_TOP``, ``samples/CAM_*``,
 Example:
     python tools/analysis_tools/draw_projections.py \
         data/hilda_demo/nuscenes_infos_val.pkl --data-root data/hilda_demo \
-        --color-by class --occlusion-stride 8 --out work_dirs/proj.png
+        --color-by class --occlusion depth_cells --occlusion-stride 8 \
+        --out work_dirs/proj.png
     python tools/analysis_tools/draw_projections.py \
         data/hilda_demo/nuscenes_infos_val.pkl --data-root data/hilda_demo \
         --color-by flow --view bev --out work_dirs/flow.png
@@ -250,6 +251,7 @@ def draw_projections(info_file,
                      out,
                      index=0,
                      color_by='depth',
+                     occlusion=None,
                      occlusion_stride=None,
                      max_depth=60.0,
                      dpi=100,
@@ -264,7 +266,10 @@ def draw_projections(info_file,
         color_by (str): 'depth', 'class' (needs lidarseg labels),
             'flow' (needs the demo world's ground truth) or 'none' (the
             images alone).
-        occlusion_stride (int, optional): Cell size of the occlusion test.
+        occlusion (str, optional): ``'depth_cells'`` or None (no
+            occlusion test), see
+            :func:`~projects.HilDA.hilda.datasets.transforms.projection.project_points`.
+        occlusion_stride (int, optional): Cell size of ``'depth_cells'``.
         max_depth (float): Depth at the end of the colour map, metres.
         dpi (int): Resolution of the PNG.
         colors (int, optional): Quantise the PNG to this many colours.
@@ -279,6 +284,7 @@ def draw_projections(info_file,
         sample['points'],
         sample['lidar2img'],
         shapes,
+        occlusion=occlusion,
         occlusion_stride=occlusion_stride)
 
     fig, axes = plt.subplots(
@@ -360,10 +366,15 @@ def parse_args(argv=None):
         default='cameras',
         help='the six camera images, or the scan from above')
     parser.add_argument(
+        '--occlusion',
+        choices=['none', 'depth_cells'],
+        default='none',
+        help='occlusion test of the drawn pairs')
+    parser.add_argument(
         '--occlusion-stride',
         type=int,
         default=None,
-        help='cell size (px) of the occlusion test')
+        help="cell size (px) of --occlusion depth_cells (default 14)")
     parser.add_argument('--dpi', type=int, default=None, help='PNG dpi')
     parser.add_argument(
         '--colors',
@@ -371,7 +382,11 @@ def parse_args(argv=None):
         default=None,
         help='quantise the PNG to this many colours (smaller files)')
     parser.add_argument('--out', required=True, help='output PNG')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.occlusion_stride is not None and args.occlusion != 'depth_cells':
+        parser.error('--occlusion-stride sizes the cells of --occlusion '
+                     'depth_cells')
+    return args
 
 
 def main(argv=None):
@@ -393,6 +408,7 @@ def main(argv=None):
                 args.out,
                 args.index,
                 args.color_by,
+                None if args.occlusion == 'none' else args.occlusion,
                 args.occlusion_stride,
                 dpi=args.dpi or 100,
                 colors=args.colors)

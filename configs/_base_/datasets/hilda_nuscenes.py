@@ -40,8 +40,13 @@ load_temporal_points = dict(
     load_dim=5,
     use_dim=4,
     backend_args=backend_args)
+# JPEGs decoded reduced (1600x900 -> 800x450) as far as the teacher input
+# allows (the project's option; decode_min_size=None decodes full size).
 load_images = dict(
-    type='LoadCheckedMultiViewImages', num_views=6, backend_args=backend_args)
+    type='LoadCheckedMultiViewImages',
+    num_views=6,
+    decode_min_size=image_size,
+    backend_args=backend_args)
 image_aug = dict(
     type='MultiViewImageAug',
     final_size=image_size,
