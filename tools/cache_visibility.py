@@ -23,8 +23,8 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.HilDA.hilda.apis import (CheckedDictAction,  # noqa: E402
-                                       ConfigError, load_config, run_tool)
+from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
+from projects.HilDA.hilda.apis import ConfigError, load_config, run_tool
 from projects.HilDA.hilda.datasets import visibility_cache  # noqa: E402
 
 PROG = 'cache_visibility.py'

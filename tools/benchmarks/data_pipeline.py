@@ -24,9 +24,9 @@ from mmdet3d.utils import register_all_modules  # noqa: E402
 
 import projects.HilDA.hilda  # noqa: E402,F401
 from projects.HilDA.analysis.pipeline_speed import (  # noqa: E402
-    benchmark, real_frame_overrides, report)
-from projects.HilDA.hilda.apis import (CheckedDictAction,  # noqa: E402
-                                       load_config, run_tool)
+    benchmark, loader_rate, real_frame_overrides, report)
+from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
+from projects.HilDA.hilda.apis import load_config, run_tool  # noqa: E402
 
 PROG = 'data_pipeline.py'
 
@@ -41,6 +41,12 @@ def parse_args(argv=None):
         help='run on ../shared/data/nuscenes_mini_real (one keyframe, '
         'its neighbours fall back to itself)')
     parser.add_argument('--data-root', help='override the dataset data_root')
+    parser.add_argument(
+        '--num-workers',
+        type=int,
+        nargs='+',
+        help='also time the config\'s DataLoader with these numbers of '
+        'workers (samples/s through workers, prefetch and collate)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -66,6 +72,14 @@ def main(argv=None):
     dataset = DATASETS.build(dataset_cfg)
     rate, times = benchmark(dataset, args.num_samples)
     report(name, rate, times)
+    for workers in args.num_workers or []:
+        loader_cfg = cfg.train_dataloader.copy()
+        loader_cfg.update(dataset=dataset, num_workers=workers)
+        if workers == 0:  # torch refuses these without workers
+            loader_cfg.update(
+                persistent_workers=False, prefetch_factor=None)
+        print(f'  DataLoader, num_workers={workers}: '
+              f'{loader_rate(loader_cfg, args.num_samples):.2f} samples/s')
 
 
 if __name__ == '__main__':

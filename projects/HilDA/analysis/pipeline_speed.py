@@ -97,3 +97,21 @@ def report(name, rate, times):
         num = total * rate
         print(f'  {READ_FILES}: {1000 * read / num:.1f} ms per sample; '
               f'pipeline / read = {total / read:.1f}x')
+
+
+def loader_rate(dataloader_cfg, num_samples: int, warmup: int = 1) -> float:
+    """Samples per second through the config's own DataLoader (its
+    workers, prefetching and collate), after ``warmup`` batches (worker
+    start-up) are taken."""
+    from mmengine.runner import Runner
+    loader = Runner.build_dataloader(dataloader_cfg, seed=0)
+    batches = iter(loader)
+    for _ in range(warmup):
+        next(batches)
+    start, seen = time.perf_counter(), 0
+    while seen < num_samples:
+        try:
+            seen += len(next(batches)['inputs'])
+        except StopIteration:
+            batches = iter(loader)
+    return seen / (time.perf_counter() - start)

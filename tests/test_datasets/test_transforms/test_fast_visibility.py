@@ -18,7 +18,7 @@ from projects.HilDA.hilda.datasets.transforms.projection import (
 from tests.conftest import REAL_FRAME_INFO
 from tests.helpers.free_space_reference import reference_free_space
 from tests.helpers.tiny_demo_world import TINY_DEMO, tiny_demo_root
-from .test_occlusion import IMG_SHAPE, street
+from tests.test_datasets.test_transforms.test_occlusion import IMG_SHAPE, street
 
 
 def in_image(points, lidar2img, shapes):
@@ -43,6 +43,7 @@ def test_fast_free_space_equals_the_reference_on_the_street():
 
 def load_sample(root, info):
     """Scan (N, 4), (C, 4, 4) lidar2img and image shapes of an info."""
+
     def find(path, prefix):
         for cand in (osp.join(root, prefix, path), osp.join(root, path)):
             if osp.isfile(cand):
@@ -144,8 +145,8 @@ def write_cache(transform, results, cache_dir):
     scan, calib = transform.fingerprints(results)
     return visibility_cache.write_sample(
         cache_dir, results['token'], transform.seen_by_cameras(results),
-        list(results['images']), visibility_cache.settings_key(settings),
-        scan, calib)
+        list(results['images']), visibility_cache.settings_key(settings), scan,
+        calib)
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ def crop_and_flip(results):
     """A resize, crop and flip of the image, folded into lidar2img."""
     pixel_map = np.array([[-1.1, 0, 380.0], [0, 1.1, -20.0], [0, 0, 1]])
     full = np.eye(4)
-    full[:2, :2], full[:2, 3] = pixel_map[:2, :2], pixel_map[:2, 2]
+    full[:2, :3] = pixel_map[:2]  # acts on (u z, v z, z)
     results['lidar2img'] = full @ results['lidar2img']
     results['img_shapes'] = np.array([(200, 360)])
     return results
@@ -194,13 +195,15 @@ def test_stale_precomputed_visibility_is_refused(cached_street):
     points, lidar2img, _, cached, path = cached_street
     moved = points.copy()
     moved[0, 0] += 0.5
-    with pytest.raises(visibility_cache.VisibilityCacheError,
-                       match=f'{path}: stale .* scan'):
+    with pytest.raises(
+            visibility_cache.VisibilityCacheError,
+            match=f'{path}: stale .* scan'):
         cached(street_results(moved, lidar2img))
     results = street_results(points, lidar2img)
     results['images']['CAM_FRONT']['cam2img'][0, 0] += 1.0
-    with pytest.raises(visibility_cache.VisibilityCacheError,
-                       match=f'{path}: stale .* camera calibration'):
+    with pytest.raises(
+            visibility_cache.VisibilityCacheError,
+            match=f'{path}: stale .* camera calibration'):
         cached(results)
     other = TRANSFORMS.build(
         dict(
@@ -208,6 +211,6 @@ def test_stale_precomputed_visibility_is_refused(cached_street):
             ground_segmenter=None,
             free_space=dict(num_samples=8),
             visibility_cache=osp.dirname(osp.dirname(path))))
-    with pytest.raises(visibility_cache.VisibilityCacheError,
-                       match='occlusion settings'):
+    with pytest.raises(
+            visibility_cache.VisibilityCacheError, match='occlusion settings'):
         other(street_results(points, lidar2img))

@@ -163,18 +163,16 @@ class ProjectPointsToImages(BaseTransform):
             naming it. None: computed online. Defaults to None.
     """
 
-    def __init__(
-        self,
-        min_depth: float = 0.1,
-        occlusion: Optional[str] = 'free_space',
-        occlusion_stride: Optional[int] = None,
-        occlusion_margin: float = 0.5,
-        occlusion_rel: float = 0.05,
-        free_space: Optional[dict] = None,
-        ground_segmenter: Optional[dict] = dict(
-            type='PatchworkPPGroundSegmenter'),
-        visibility_cache: Optional[str] = None
-    ) -> None:
+    def __init__(self,
+                 min_depth: float = 0.1,
+                 occlusion: Optional[str] = 'free_space',
+                 occlusion_stride: Optional[int] = None,
+                 occlusion_margin: float = 0.5,
+                 occlusion_rel: float = 0.05,
+                 free_space: Optional[dict] = None,
+                 ground_segmenter: Optional[dict] = dict(
+                     type='PatchworkPPGroundSegmenter'),
+                 visibility_cache: Optional[str] = None) -> None:
         try:
             check_occlusion_options(occlusion, occlusion_stride)
         except ValueError as e:
@@ -185,9 +183,8 @@ class ProjectPointsToImages(BaseTransform):
                 f"'free_space' test; occlusion={occlusion!r}")
         self.min_depth = min_depth
         self.occlusion = occlusion
-        self.occlusion_stride = (
-            None if occlusion != 'depth_cells' else occlusion_stride
-            or DEFAULT_OCCLUSION_STRIDE)
+        self.occlusion_stride = (None if occlusion != 'depth_cells' else
+                                 occlusion_stride or DEFAULT_OCCLUSION_STRIDE)
         self.occlusion_margin = occlusion_margin
         self.occlusion_rel = occlusion_rel
         self.free_space = dict(free_space or {})
@@ -232,9 +229,8 @@ class ProjectPointsToImages(BaseTransform):
                 visibility_cache.calib_sha1(cam2img, lidar2cam))
 
     def _ground(self, points: np.ndarray) -> Optional[np.ndarray]:
-        return (
-            self.ground_segmenter(points)
-            if self.ground_segmenter is not None else None)
+        return (self.ground_segmenter(points)
+                if self.ground_segmenter is not None else None)
 
     def _cached_seen(self, results: dict) -> np.ndarray:
         scan, calib = self.fingerprints(results)

@@ -37,8 +37,10 @@ def transform_xyz(xyz: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     out = np.empty(xyz.shape, dtype=xyz.dtype)
     x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
     for k in range(3):
-        np.add(rot[k, 0] * x + rot[k, 1] * y + rot[k, 2] * z, rot[k, 3],
-               out=out[:, k])
+        np.add(
+            rot[k, 0] * x + rot[k, 1] * y + rot[k, 2] * z,
+            rot[k, 3],
+            out=out[:, k])
     return out
 
 
@@ -176,11 +178,9 @@ def camera_visibility(
     valid = in_image.copy()
 
     if occlusion == 'depth_cells':
-        valid &= _visible_after_depth_test(u, v, depth, valid, shapes,
-                                           occlusion_stride
-                                           or DEFAULT_OCCLUSION_STRIDE,
-                                           occlusion_margin,
-                                           occlusion_rel)
+        valid &= _visible_after_depth_test(
+            u, v, depth, valid, shapes, occlusion_stride
+            or DEFAULT_OCCLUSION_STRIDE, occlusion_margin, occlusion_rel)
     elif occlusion == 'free_space':
         valid &= visible_in_free_space(points, camera_centres(lidar2img),
                                        valid, ground, **(free_space or {}))
