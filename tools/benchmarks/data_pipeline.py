@@ -76,8 +76,7 @@ def main(argv=None):
         loader_cfg = cfg.train_dataloader.copy()
         loader_cfg.update(dataset=dataset, num_workers=workers)
         if workers == 0:  # torch refuses these without workers
-            loader_cfg.update(
-                persistent_workers=False, prefetch_factor=None)
+            loader_cfg.update(persistent_workers=False, prefetch_factor=None)
         print(f'  DataLoader, num_workers={workers}: '
               f'{loader_rate(loader_cfg, args.num_samples):.2f} samples/s')
 

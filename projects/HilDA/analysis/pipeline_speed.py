@@ -2,8 +2,9 @@
 """Throughput of the HilDA pre-training data pipeline, per transform.
 
 Builds the dataset of a config's ``train_dataloader`` and runs its pipeline
-sample by sample in this process (no workers: the number is per CPU core;
-multiply by ``num_workers`` for a loader that keeps up). Prints samples/s
+sample by sample in this process, with torch on one thread as in a
+DataLoader worker (the number is per worker and CPU core; multiply by
+``num_workers`` for a loader that keeps up). Prints samples/s
 and each step's share of the time, with ``get_data_info`` (info parsing
 and neighbour lookup) as the first step. Interleaved with every sample it
 times merely reading that sample's files (every scan with numpy, every
@@ -19,6 +20,7 @@ from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
+import torch
 
 # The one real nuScenes keyframe beside the repository (../shared/data).
 REAL_FRAME = osp.join(
@@ -63,6 +65,9 @@ def benchmark(dataset, num_samples, warmup=2):
         and the seconds spent in each step in total, with the file reads
         under :data:`READ_FILES` (not part of the pipeline's rate).
     """
+    # As in a DataLoader worker, which runs torch on one thread (more
+    # threads per process only fight the other workers).
+    torch.set_num_threads(1)
     steps = dataset.pipeline.transforms
     times: Dict[str, float] = defaultdict(float)
     indices = np.arange(num_samples + warmup) % len(dataset)
