@@ -5,8 +5,7 @@ the range image, no tabulated tolerance), kept as the reference the fast
 visible_in_free_space` must agree with pair for pair."""
 import numpy as np
 
-from projects.HilDA.hilda.datasets.transforms.projection import \
-    LidarRangeImage
+from projects.HilDA.hilda.datasets.transforms.projection import LidarRangeImage
 
 
 def reference_free_space(points,

@@ -46,9 +46,9 @@ def test_cli_applies_cfg_options_and_reports_bad_ones(tmp_path, capsys):
     # The prefixes of the demo config name camera folders: the synthetic
     # files lie side by side, so every prefix is emptied.
     options += [
-        f'train_dataloader.dataset.data_prefix.{cam}=' for cam in
-        ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
-         'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
+        f'train_dataloader.dataset.data_prefix.{cam}='
+        for cam in ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT',
+                    'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
     ]
     tool.main([DEMO_CFG, '--num-samples', '2', '--cfg-options', *options])
     out = capsys.readouterr().out

@@ -23,8 +23,10 @@ from mmdet3d.registry import DATASETS  # noqa: E402
 from mmdet3d.utils import register_all_modules  # noqa: E402
 
 import projects.HilDA.hilda  # noqa: E402,F401
-from projects.HilDA.analysis.pipeline_speed import (  # noqa: E402
-    benchmark, loader_rate, real_frame_overrides, report)
+from projects.HilDA.analysis.pipeline_speed import benchmark  # noqa: E402
+from projects.HilDA.analysis.pipeline_speed import (loader_rate,
+                                                    real_frame_overrides,
+                                                    report)
 from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
 from projects.HilDA.hilda.apis import load_config, run_tool  # noqa: E402
 

@@ -10,15 +10,15 @@ from mmdet3d.registry import TRANSFORMS
 from mmdet3d.structures import LiDARPoints
 
 from projects.HilDA.hilda.datasets import visibility_cache
-from projects.HilDA.hilda.datasets.transforms.loading import \
-    camera_calibration
+from projects.HilDA.hilda.datasets.transforms.loading import camera_calibration
 from projects.HilDA.hilda.datasets.transforms.projection import (
     LidarRangeImage, camera_centres, camera_visibility, project_points,
     transform_xyz, visible_in_free_space)
 from tests.conftest import REAL_FRAME_INFO
 from tests.helpers.free_space_reference import reference_free_space
 from tests.helpers.tiny_demo_world import TINY_DEMO, tiny_demo_root
-from tests.test_datasets.test_transforms.test_occlusion import IMG_SHAPE, street
+from tests.test_datasets.test_transforms.test_occlusion import (IMG_SHAPE,
+                                                                street)
 
 
 def in_image(points, lidar2img, shapes):
