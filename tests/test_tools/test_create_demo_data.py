@@ -119,6 +119,7 @@ def test_draw_projections_on_demo_set(cli_root, tmp_path, color_by):
         out,
         index=0,
         color_by=color_by,
+        occlusion='depth_cells',
         occlusion_stride=8)
     assert set(counts) == set(CAMERAS)
     assert all(n > 50 for n in counts.values())

@@ -7,7 +7,8 @@ projection_drawing.py``; its docstring says what the pictures show.
 Example:
     python tools/analysis_tools/draw_projections.py \
         data/hilda_demo/nuscenes_infos_val.pkl --data-root data/hilda_demo \
-        --color-by class --occlusion-stride 8 --out work_dirs/proj.png
+        --color-by class --occlusion depth_cells --occlusion-stride 8 \
+        --out work_dirs/proj.png
     python tools/analysis_tools/draw_projections.py \
         data/hilda_demo/nuscenes_infos_val.pkl --data-root data/hilda_demo \
         --color-by flow --view bev --out work_dirs/flow.png
@@ -45,10 +46,15 @@ def parse_args(argv=None):
         default='cameras',
         help='the six camera images, or the scan from above')
     parser.add_argument(
+        '--occlusion',
+        choices=['none', 'depth_cells'],
+        default='none',
+        help='occlusion test of the drawn pairs')
+    parser.add_argument(
         '--occlusion-stride',
         type=int,
         default=None,
-        help='cell size (px) of the occlusion test')
+        help='cell size (px) of --occlusion depth_cells (default 14)')
     parser.add_argument('--dpi', type=int, default=None, help='PNG dpi')
     parser.add_argument(
         '--colors',
@@ -56,7 +62,11 @@ def parse_args(argv=None):
         default=None,
         help='quantise the PNG to this many colours (smaller files)')
     parser.add_argument('--out', required=True, help='output PNG')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.occlusion_stride is not None and args.occlusion != 'depth_cells':
+        parser.error('--occlusion-stride sizes the cells of --occlusion '
+                     'depth_cells')
+    return args
 
 
 def main(argv=None):
@@ -74,6 +84,7 @@ def main(argv=None):
     else:
         counts = projection_drawing.draw_projections(
             **common,
+            occlusion=None if args.occlusion == 'none' else args.occlusion,
             occlusion_stride=args.occlusion_stride,
             dpi=args.dpi or 100)
         drawn = sum(counts.values())

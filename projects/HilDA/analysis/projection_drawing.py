@@ -238,6 +238,7 @@ def draw_projections(info_file,
                      out,
                      index=0,
                      color_by='depth',
+                     occlusion=None,
                      occlusion_stride=None,
                      max_depth=60.0,
                      dpi=100,
@@ -252,7 +253,10 @@ def draw_projections(info_file,
         color_by (str): 'depth', 'class' (needs lidarseg labels),
             'flow' (needs the demo world's ground truth) or 'none' (the
             images alone).
-        occlusion_stride (int, optional): Cell size of the occlusion test.
+        occlusion (str, optional): ``'depth_cells'`` or None (no
+            occlusion test), see
+            :func:`~projects.HilDA.hilda.datasets.transforms.projection.project_points`.
+        occlusion_stride (int, optional): Cell size of ``'depth_cells'``.
         max_depth (float): Depth at the end of the colour map, metres.
         dpi (int): Resolution of the PNG.
         colors (int, optional): Quantise the PNG to this many colours.
@@ -267,6 +271,7 @@ def draw_projections(info_file,
         sample['points'],
         sample['lidar2img'],
         shapes,
+        occlusion=occlusion,
         occlusion_stride=occlusion_stride)
 
     fig, axes = plt.subplots(

@@ -14,7 +14,6 @@ from mmdet3d.structures import LiDARPoints
 
 from projects.HilDA.demo_world.lidar import beam_directions
 from projects.HilDA.demo_world.raycast import cast_rays
-from projects.HilDA.hilda.datasets.transforms import correspondence
 from projects.HilDA.hilda.datasets.transforms.projection import (
     LidarRangeImage, camera_centres, camera_visibility)
 
@@ -150,9 +149,7 @@ def test_transform_uses_free_space_by_default_and_names_bad_options(scene):
         TRANSFORMS.build(dict(type='ProjectPointsToImages', occlusion='z'))
 
 
-def test_stride_without_the_cell_test_is_reported(monkeypatch):
-    messages = []
-    monkeypatch.setattr(correspondence, 'print_log',
-                        lambda msg, **kwargs: messages.append(msg))
-    TRANSFORMS.build(dict(type='ProjectPointsToImages', occlusion_stride=14))
-    assert any("ignored with occlusion='free_space'" in m for m in messages)
+def test_stride_without_the_cell_test_is_an_error():
+    with pytest.raises(ValueError, match="occlusion='free_space'"):
+        TRANSFORMS.build(
+            dict(type='ProjectPointsToImages', occlusion_stride=14))

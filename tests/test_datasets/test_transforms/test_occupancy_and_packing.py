@@ -54,7 +54,10 @@ def test_full_pipeline_packs_every_pretraining_field(tmp_path):
         LOAD_IMAGES,
         dict(type='MultiViewImageAug', final_size=(IMG_H, IMG_W)),
         dict(type='ImageSuperpixels', num_segments=8),
-        dict(type='ProjectPointsToImages', occlusion_stride=8),
+        dict(
+            type='ProjectPointsToImages',
+            occlusion='depth_cells',
+            occlusion_stride=8),
         dict(type='ConsistentPointAug'),
         dict(
             type='BEVOccupancyTarget',

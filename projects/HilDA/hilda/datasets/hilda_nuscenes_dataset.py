@@ -273,3 +273,15 @@ class HilDANuScenesDataset(NuScenesDataset):
                 prev=self._neighbour(info, 'prev'),
                 next=self._neighbour(info, 'next'))
         return info
+
+    def prepare_data(self, index: int) -> Optional[dict]:
+        """mmdet3d's ``prepare_data`` without its deep copy of the sample:
+        :meth:`get_data_info` returns a fresh copy already (mmengine
+        unpickles or copies it), and a second copy of a nuScenes info with
+        its boxes costs more than some pipeline steps."""
+        if self.filter_empty_gt or self.show_ins_var:
+            return super().prepare_data(index)
+        input_dict = self.get_data_info(index)
+        input_dict['box_type_3d'] = self.box_type_3d
+        input_dict['box_mode_3d'] = self.box_mode_3d
+        return self.pipeline(input_dict)

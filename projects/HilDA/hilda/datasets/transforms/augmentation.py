@@ -7,6 +7,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TRANSFORMS
 
+from .projection import transform_xyz
+
 POINT_KEYS = ('points', 'points_prev', 'points_next')
 
 
@@ -209,12 +211,11 @@ class ConsistentPointAug(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         matrix = self.sample_matrix(results)
-        rot_t = results['points'].tensor.new_tensor(matrix[:3, :3].T)
-        shift = results['points'].tensor.new_tensor(matrix[:3, 3])
         for key in self.keys:
             if key in results:
-                points = results[key]
-                points.tensor[:, :3] = points.tensor[:, :3] @ rot_t + shift
+                # In place through the tensor's numpy view (shared memory).
+                xyz = results[key].tensor.numpy()[:, :3]
+                xyz[:] = transform_xyz(xyz, matrix)
         previous = results.get('lidar_aug_matrix', np.eye(4))
         results['lidar_aug_matrix'] = matrix @ previous
         return results

@@ -8,7 +8,10 @@ from mmdet3d.registry import TASK_UTILS, TRANSFORMS
 from mmengine.logging import print_log
 
 from ...errors import HilDAError
-from .projection import project_points
+from .. import visibility_cache
+from .loading import camera_calibration
+from .projection import (DEFAULT_OCCLUSION_STRIDE, camera_visibility,
+                         check_occlusion_options, project_points)
 
 # Rows of the scan whose coordinates the fingerprint keeps.
 FINGERPRINT_ROWS = 64
@@ -98,7 +101,10 @@ class ProjectPointsToImages(BaseTransform):
 
     Runs after the image augmentations (it reads the updated ``lidar2img``)
     and before any point augmentation (the occlusion test needs the LiDAR
-    at the origin): rotations, flips, scaling and
+    at the origin). The occlusion test works in the LiDAR frame from the
+    camera centres, which pixel maps leave where they are, so image
+    augmentation does not change it and it can be computed once per
+    sample beforehand (``visibility_cache``). Rotations, flips, scaling and
     translation keep the point order, so the point indices stay exact, and
     ``lidar_aug_matrix`` records how to undo them. See
     :func:`~.projection.project_points` for the visibility, occlusion and
@@ -132,10 +138,11 @@ class ProjectPointsToImages(BaseTransform):
             the demo world's ray-cast visibility
             (``tools/analysis_tools/occlusion_accuracy.py``);
             ``'depth_cells'``: the earlier nearest-depth test in
-            ``occlusion_stride`` pixel cells; None: no test.
+            ``occlusion_stride`` pixel cells; None: no test. The test is
+            chosen here only: no other argument changes it.
         occlusion_stride (int, optional): Cell size in pixels of
             ``'depth_cells'`` (None: 14, a ViT patch). Given with another
-            test it is ignored, with a warning. Defaults to None.
+            test it is an error. Defaults to None.
         occlusion_margin (float): Absolute depth tolerance of
             ``'depth_cells'`` (m). Defaults to 0.5.
         occlusion_rel (float): Relative depth tolerance of
@@ -148,62 +155,114 @@ class ProjectPointsToImages(BaseTransform):
             ground segmenter ``'free_space'`` uses (ground does not hide
             what stands on it). None: no point is ground. Defaults to
             Patchwork++ (``PatchworkPPGroundSegmenter``).
+        visibility_cache (str, optional): Directory written by
+            ``tools/cache_visibility.py`` with the ``'free_space'`` result
+            of every sample (the project's option for many epochs): read
+            instead of running the test and the ground segmenter. A file
+            made from another scan, calibration or settings is an error
+            naming it. None: computed online. Defaults to None.
     """
 
-    def __init__(
-        self,
-        min_depth: float = 0.1,
-        occlusion: Optional[str] = 'free_space',
-        occlusion_stride: Optional[int] = None,
-        occlusion_margin: float = 0.5,
-        occlusion_rel: float = 0.05,
-        free_space: Optional[dict] = None,
-        ground_segmenter: Optional[dict] = dict(
-            type='PatchworkPPGroundSegmenter')
-    ) -> None:
-        if occlusion not in ('free_space', 'depth_cells', None):
+    def __init__(self,
+                 min_depth: float = 0.1,
+                 occlusion: Optional[str] = 'free_space',
+                 occlusion_stride: Optional[int] = None,
+                 occlusion_margin: float = 0.5,
+                 occlusion_rel: float = 0.05,
+                 free_space: Optional[dict] = None,
+                 ground_segmenter: Optional[dict] = dict(
+                     type='PatchworkPPGroundSegmenter'),
+                 visibility_cache: Optional[str] = None) -> None:
+        try:
+            check_occlusion_options(occlusion, occlusion_stride)
+        except ValueError as e:
+            raise ValueError(f'ProjectPointsToImages: {e}') from None
+        if visibility_cache is not None and occlusion != 'free_space':
             raise ValueError(
-                "ProjectPointsToImages: occlusion must be 'free_space', "
-                f"'depth_cells' or None, got {occlusion!r}")
+                'ProjectPointsToImages: visibility_cache holds the '
+                f"'free_space' test; occlusion={occlusion!r}")
         self.min_depth = min_depth
         self.occlusion = occlusion
-        if occlusion_stride is not None and occlusion != 'depth_cells':
-            # Configs written for the earlier default set it; say that it
-            # no longer selects the cell test.
-            print_log(
-                f'ProjectPointsToImages: occlusion_stride={occlusion_stride} '
-                f'is ignored with occlusion={occlusion!r} (it sizes the '
-                "cells of occlusion='depth_cells')",
-                logger='current',
-                level=logging.WARNING)
-        self.occlusion_stride = (14 if occlusion_stride is None else
-                                 occlusion_stride)
+        self.occlusion_stride = (None if occlusion != 'depth_cells' else
+                                 occlusion_stride or DEFAULT_OCCLUSION_STRIDE)
         self.occlusion_margin = occlusion_margin
         self.occlusion_rel = occlusion_rel
         self.free_space = dict(free_space or {})
+        self.ground_segmenter_cfg = ground_segmenter
         self.ground_segmenter = (
             TASK_UTILS.build(ground_segmenter) if ground_segmenter is not None
             and occlusion == 'free_space' else None)
+        self.visibility_cache = visibility_cache
         self.empty_camera_count = 0
 
-    def transform(self, results: dict) -> dict:
+    def occlusion_settings(self) -> dict:
+        """What the free-space result depends on besides the sample (the
+        key of a visibility cache)."""
+        return dict(
+            occlusion=self.occlusion,
+            min_depth=self.min_depth,
+            free_space=self.free_space,
+            ground_segmenter=self.ground_segmenter_cfg)
+
+    def seen_by_cameras(self, results: dict) -> np.ndarray:
+        """(C, N) bool: the pairs of the t0 scan inside the current images
+        that pass the occlusion test (what ``tools/cache_visibility.py``
+        stores, run before image augmentation)."""
         points = results['points'].tensor.numpy()
-        ground = (
-            self.ground_segmenter(points)
-            if self.ground_segmenter is not None else None)
-        pairs = project_points(
+        return camera_visibility(
             points,
             results['lidar2img'],
             results['img_shapes'],
             min_depth=self.min_depth,
-            # project_points reads a stride without a test as 'depth_cells'.
-            occlusion_stride=(self.occlusion_stride
-                              if self.occlusion == 'depth_cells' else None),
+            occlusion=self.occlusion,
+            occlusion_stride=self.occlusion_stride,
             occlusion_margin=self.occlusion_margin,
             occlusion_rel=self.occlusion_rel,
-            occlusion=self.occlusion,
-            ground=ground,
-            free_space=self.free_space)
+            ground=self._ground(points),
+            free_space=self.free_space)['visible']
+
+    def fingerprints(self, results: dict) -> tuple:
+        """(scan, calibration) SHA-1 of a sample, see
+        :mod:`~..visibility_cache`."""
+        cam2img, lidar2cam = camera_calibration(results['images'])
+        return (visibility_cache.scan_sha1(results['points'].tensor.numpy()),
+                visibility_cache.calib_sha1(cam2img, lidar2cam))
+
+    def _ground(self, points: np.ndarray) -> Optional[np.ndarray]:
+        return (self.ground_segmenter(points)
+                if self.ground_segmenter is not None else None)
+
+    def _cached_seen(self, results: dict) -> np.ndarray:
+        scan, calib = self.fingerprints(results)
+        return visibility_cache.read_sample(
+            self.visibility_cache, results['token'],
+            visibility_cache.settings_key(self.occlusion_settings()), scan,
+            calib, list(results['images']))
+
+    def transform(self, results: dict) -> dict:
+        points = results['points'].tensor.numpy()
+        if self.visibility_cache is not None:
+            # Stored for the un-augmented images, which contain the
+            # augmented ones (resize and crop inside, flip): the pairs
+            # inside the current images keep their stored verdict.
+            pairs = project_points(
+                points,
+                results['lidar2img'],
+                results['img_shapes'],
+                min_depth=self.min_depth,
+                seen=self._cached_seen(results))
+        else:
+            pairs = project_points(
+                points,
+                results['lidar2img'],
+                results['img_shapes'],
+                min_depth=self.min_depth,
+                occlusion=self.occlusion,
+                occlusion_stride=self.occlusion_stride,
+                occlusion_margin=self.occlusion_margin,
+                occlusion_rel=self.occlusion_rel,
+                ground=self._ground(points),
+                free_space=self.free_space)
         counts = np.bincount(
             pairs['cam_idx'], minlength=len(results['lidar2img']))
         if (counts == 0).any():
@@ -227,4 +286,5 @@ class ProjectPointsToImages(BaseTransform):
         return (f'{self.__class__.__name__}(min_depth={self.min_depth}, '
                 f'occlusion={self.occlusion!r}, '
                 f'occlusion_stride={self.occlusion_stride}, '
-                f'free_space={self.free_space})')
+                f'free_space={self.free_space}, '
+                f'visibility_cache={self.visibility_cache!r})')

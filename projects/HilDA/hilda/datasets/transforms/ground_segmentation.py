@@ -22,6 +22,8 @@ import numpy as np
 from mmdet3d.registry import TASK_UTILS
 from mmengine.logging import print_log
 
+from .projection import transform_xyz
+
 
 @contextlib.contextmanager
 def _quiet_stdout():
@@ -244,8 +246,7 @@ def ground_mask(segmenter,
     if sensor2frame is not None:
         frame2sensor = np.linalg.inv(np.asarray(sensor2frame, np.float64))
         points = points.copy()
-        points[:, :3] = points[:, :3] @ frame2sensor[:3, :3].T + \
-            frame2sensor[:3, 3]
+        points[:, :3] = transform_xyz(points[:, :3], frame2sensor)
     return np.asarray(segmenter(points), dtype=bool)
 
 

@@ -25,7 +25,7 @@ from mmengine.fileio import get
 from mmengine.logging import print_log
 
 from ...errors import HilDAError
-from .projection import as_4x4
+from .projection import as_4x4, transform_xyz
 
 # How many times each kind of repaired input was met (for the final logs).
 REPAIR_COUNTS: Dict[str, int] = {
@@ -422,8 +422,8 @@ class LoadTemporalPoints(BaseTransform):
             feature_range=self.feature_range,
             max_bad_ratio=self.max_bad_ratio,
             max_points=self.max_points)
-        xyz = points[:, :3].astype(np.float64) @ lidar2t0[:3, :3].T
-        points[:, :3] = xyz + lidar2t0[:3, 3]
+        points[:, :3] = transform_xyz(points[:, :3].astype(np.float64),
+                                      lidar2t0)
         return self.points_class(
             points, points_dim=points.shape[-1], attribute_dims=None)
 
@@ -467,6 +467,27 @@ def camera_calibration(images: dict,
 
 
 _warned_no_size = False
+# JPEG start-of-frame markers (baseline, progressive, lossless, ...).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def jpeg_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """(height, width) from a JPEG's frame header, None if not found."""
+    if data[:2] != b'\xff\xd8':
+        return None
+    pos = 2
+    while pos + 9 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _SOF_MARKERS:
+            return (int.from_bytes(data[pos + 5:pos + 7], 'big'),
+                    int.from_bytes(data[pos + 7:pos + 9], 'big'))
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], 'big')
+    return None
 
 
 def _count_repair(key: str, path: str, what: str) -> None:
@@ -514,6 +535,16 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
             (nuScenes' rig; mmdet3d's default is 5).
         rigid_tol (float): Tolerance of the ``lidar2cam`` check, see
             :func:`check_rigid`. Defaults to 1e-3.
+        decode_min_size (tuple[int, int], optional): ``(H, W)`` the images
+            are used at (the teacher input, ``MultiViewImageAug``'s
+            ``final_size``): each image is decoded reduced by 2, 4 or 8
+            (libjpeg's DCT scaling through OpenCV's
+            ``IMREAD_REDUCED_COLOR_*``), the largest factor that keeps it
+            at least this size, and its ``cam2img`` scaled to match (the
+            project's option: several times cheaper than decoding 1600x900
+            and resizing). Needs the info's ``width``/``height``; images
+            without them are decoded full size. None: full size (mmdet3d's
+            behaviour). Defaults to None.
         **kwargs: The rest of
             :class:`mmdet3d.datasets.transforms.LoadMultiViewImageFromFiles`'s
             arguments.
@@ -523,9 +554,31 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
                  *args,
                  num_views: int = 6,
                  rigid_tol: float = RIGID_TOL,
+                 decode_min_size: Optional[Tuple[int, int]] = None,
                  **kwargs) -> None:
         super().__init__(*args, num_views=num_views, **kwargs)
         self.rigid_tol = rigid_tol
+        self.decode_min_size = (None if decode_min_size is None else tuple(
+            int(n) for n in decode_min_size))
+
+    def _reduction(self, item: dict, img_bytes: bytes) -> int:
+        """Decoding reduction (1, 2, 4 or 8) of a camera's image, from the
+        size the info records or else the JPEG header."""
+        if self.decode_min_size is None:
+            return 1
+        if 'width' in item and 'height' in item:
+            h, w = int(item['height']), int(item['width'])
+        else:
+            size = jpeg_size(img_bytes)
+            if size is None:  # not a JPEG (or no frame header found)
+                return 1
+            h, w = size
+        min_h, min_w = self.decode_min_size
+        factor = 1
+        for f in (2, 4, 8):
+            if -(-h // f) >= min_h and -(-w // f) >= min_w:
+                factor = f
+        return factor
 
     def transform(self, results: dict) -> dict:
         images = results['images']
@@ -535,8 +588,12 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
                 f"{results.get('token', '?')} has {len(images)} cameras "
                 f'({", ".join(images)}), expected num_views={self.num_views}')
         cam2img, lidar2cam = camera_calibration(images, self.rigid_tol)
-        imgs = [self._read(item['img_path']) for item in images.values()]
-        self._check_sizes(images, imgs)
+        imgs, factors = zip(*(self._read(item['img_path'], item)
+                              for item in images.values()))
+        imgs = list(imgs)
+        self._check_sizes(images, imgs, factors)
+        # A pixel of an image reduced by f covers f x f pixels: u' = u / f.
+        cam2img[:, :2] /= np.asarray(factors, np.float64)[:, None, None]
         if self.to_float32:
             imgs = [img.astype(np.float32) for img in imgs]
         results['filename'] = [item['img_path'] for item in images.values()]
@@ -556,15 +613,20 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
         return results
 
     @staticmethod
-    def _check_sizes(images: dict, imgs: List[np.ndarray]) -> None:
-        """Each image has its recorded size, or (no sizes recorded) the
-        first image's size; a mismatch names the image file."""
+    def _check_sizes(images: dict,
+                     imgs: List[np.ndarray],
+                     factors: Optional[List[int]] = None) -> None:
+        """Each image has its recorded size (reduced by its decoding
+        factor), or (no sizes recorded) the first image's size; a mismatch
+        names the image file."""
         global _warned_no_size
         first = None
-        for (cam, item), img in zip(images.items(), imgs):
+        factors = factors or [1] * len(imgs)
+        for (cam, item), img, f in zip(images.items(), imgs, factors):
             h, w = img.shape[:2]
             if 'width' in item and 'height' in item:
-                expected = (int(item['height']), int(item['width']))
+                expected = (-(-int(item['height']) // f),
+                            -(-int(item['width']) // f))
                 what = 'the info file records'
             else:
                 REPAIR_COUNTS['images_without_size'] += 1
@@ -589,7 +651,8 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
                     'holds for one size: resize the images on disk')
         return None
 
-    def _read(self, path: str) -> np.ndarray:
+    def _read(self, path: str, item: dict) -> Tuple[np.ndarray, int]:
+        """The decoded BGR image and its decoding reduction."""
         try:
             img_bytes = get(path, backend_args=self.backend_args)
         except FileNotFoundError as e:
@@ -597,7 +660,10 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
         if len(img_bytes) == 0:
             raise BadSampleError(f'{path}: image file is empty (0 bytes)')
         try:
-            img = mmcv.imfrombytes(img_bytes, flag=self.color_type)
+            reduction = self._reduction(item, img_bytes)
+            flag = self.color_type if reduction == 1 else getattr(
+                cv2, f'IMREAD_REDUCED_COLOR_{reduction}')
+            img = mmcv.imfrombytes(img_bytes, flag=flag)
         except cv2.error as e:
             raise BadSampleError(
                 f'{path}: cannot decode the image ({str(e).strip()})') from e
@@ -613,4 +679,4 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
             raise BadSampleError(
                 f'{path}: image has {img.shape[2]} channels; expected 1 '
                 '(grayscale), 3 (colour) or 4 (with alpha)')
-        return img
+        return img, reduction

@@ -29,6 +29,21 @@ def as_4x4(matrix, name: str = 'matrix') -> np.ndarray:
     raise ValueError(f'{name} must be 3x3 or 4x4, got shape {m.shape}')
 
 
+def transform_xyz(xyz: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``xyz @ R.T + t`` for a 4x4 ``matrix = [R t; 0 1]``, in the dtype of
+    ``xyz``, as nine scaled adds (a BLAS product on a (N, 3) array is
+    slower, and its threads fight a dataloader's processes)."""
+    rot = np.asarray(matrix, dtype=xyz.dtype)[:3]
+    out = np.empty(xyz.shape, dtype=xyz.dtype)
+    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    for k in range(3):
+        np.add(
+            rot[k, 0] * x + rot[k, 1] * y + rot[k, 2] * z,
+            rot[k, 3],
+            out=out[:, k])
+    return out
+
+
 def lidar2img_matrix(cam2img, lidar2cam) -> np.ndarray:
     """``cam2img @ lidar2cam`` as one 4x4 matrix (cam2img 3x3 or 4x4)."""
     return as_4x4(cam2img, 'cam2img') @ as_4x4(lidar2cam, 'lidar2cam')
@@ -38,12 +53,13 @@ def project_points(points: np.ndarray,
                    lidar2img: np.ndarray,
                    img_shapes: Sequence[Tuple[int, int]],
                    min_depth: float = 0.1,
+                   occlusion: Optional[str] = None,
                    occlusion_stride: Optional[int] = None,
                    occlusion_margin: float = 0.5,
                    occlusion_rel: float = 0.05,
-                   occlusion: Optional[str] = None,
                    ground: Optional[np.ndarray] = None,
-                   free_space: Optional[dict] = None) -> Dict[str, np.ndarray]:
+                   free_space: Optional[dict] = None,
+                   seen: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
     """Project LiDAR points into every camera and keep valid pairs.
 
     A pair (point, camera) is kept when the point is at least ``min_depth``
@@ -59,8 +75,10 @@ def project_points(points: np.ndarray,
       ``max(occlusion_margin, occlusion_rel * depth)`` metres are kept. It
       drops much of a slanted surface (the road) whose depth varies
       across a cell.
-    - None: no occlusion test, unless ``occlusion_stride`` is given (then
-      ``'depth_cells'``, as before the option existed).
+    - None: no occlusion test.
+
+    ``occlusion_stride`` belongs to ``'depth_cells'`` only: given with
+    another test it is an error (it never selects a test by itself).
 
     A point visible in several cameras is assigned to one: the camera in
     which its pixel is closest to the image centre (relative to the image
@@ -71,17 +89,21 @@ def project_points(points: np.ndarray,
         lidar2img (np.ndarray): (C, 4, 4) projection matrices.
         img_shapes (Sequence[tuple[int, int]]): (H, W) of each camera.
         min_depth (float): Minimum depth in front of the camera, metres.
+        occlusion (str, optional): ``'free_space'``, ``'depth_cells'`` or
+            None, see above.
         occlusion_stride (int, optional): Cell size in pixels of the
-            ``'depth_cells'`` test.
+            ``'depth_cells'`` test (None: 14, a ViT patch).
         occlusion_margin (float): Absolute depth tolerance of
             ``'depth_cells'``, metres.
         occlusion_rel (float): Relative depth tolerance of ``'depth_cells'``.
-        occlusion (str, optional): ``'free_space'``, ``'depth_cells'`` or
-            None, see above.
         ground (np.ndarray, optional): (N,) bool ground mask for
             ``'free_space'``.
         free_space (dict, optional): Keyword arguments of
             :func:`visible_in_free_space`.
+        seen (np.ndarray, optional): (C, N) bool, an occlusion result
+            computed beforehand (e.g. stored by
+            ``tools/cache_visibility.py``): pairs outside it are dropped.
+            Use it with ``occlusion=None``.
 
     Returns:
         dict[str, np.ndarray]: ``point_idx`` (M,) int64 index into
@@ -90,9 +112,11 @@ def project_points(points: np.ndarray,
         point at most once.
     """
     vis = camera_visibility(points, lidar2img, img_shapes, min_depth,
-                            occlusion_stride, occlusion_margin, occlusion_rel,
-                            occlusion, ground, free_space)
+                            occlusion, occlusion_stride, occlusion_margin,
+                            occlusion_rel, ground, free_space)
     u, v, depth, valid = vis['u'], vis['v'], vis['depth'], vis['visible']
+    if seen is not None:
+        valid = valid & seen
     shapes = np.asarray(img_shapes, dtype=np.float64).reshape(-1, 2)
     h, w = shapes[:, :1], shapes[:, 1:]
 
@@ -115,10 +139,10 @@ def camera_visibility(
         lidar2img: np.ndarray,
         img_shapes: Sequence[Tuple[int, int]],
         min_depth: float = 0.1,
+        occlusion: Optional[str] = None,
         occlusion_stride: Optional[int] = None,
         occlusion_margin: float = 0.5,
         occlusion_rel: float = 0.05,
-        occlusion: Optional[str] = None,
         ground: Optional[np.ndarray] = None,
         free_space: Optional[dict] = None) -> Dict[str, np.ndarray]:
     """Every (camera, point) pair: pixel, depth, inside the image, seen.
@@ -130,6 +154,7 @@ def camera_visibility(
         ``in_image`` (in front and inside the image) and ``visible``
         (``in_image`` and passing the occlusion test).
     """
+    check_occlusion_options(occlusion, occlusion_stride)
     lidar2img = np.asarray(lidar2img, dtype=np.float64)
     num_cams = len(lidar2img)
     if lidar2img.shape != (num_cams, 4, 4):
@@ -137,37 +162,50 @@ def camera_visibility(
     if len(img_shapes) != num_cams:
         raise ValueError(f'{len(img_shapes)} image shapes for {num_cams} '
                          'cameras')
-    xyz1 = np.concatenate(
-        [points[:, :3].astype(np.float64),
-         np.ones((len(points), 1))], 1)
-    # (C, N, 4): homogeneous image coordinates of every point in every cam.
-    proj = np.einsum('cij,nj->cni', lidar2img, xyz1)
-    depth = proj[..., 2]
+    xyz = np.asarray(points[:, :3], dtype=np.float64)
+    # (C, N) image coordinates of every point in every camera, one matrix
+    # product per row of the projection (no (C, N, 4) temporary).
+    rot, shift = lidar2img[:, :3, :3], lidar2img[:, :3, 3]
+    proj = [xyz @ rot[:, k].T + shift[None, :, k] for k in range(3)]
+    depth = proj[2].T
     in_front = depth > min_depth
     safe_depth = np.where(in_front, depth, 1.0)
-    u = proj[..., 0] / safe_depth
-    v = proj[..., 1] / safe_depth
+    u = proj[0].T / safe_depth
+    v = proj[1].T / safe_depth
     shapes = np.asarray(img_shapes, dtype=np.float64).reshape(num_cams, 2)
     h, w = shapes[:, :1], shapes[:, 1:]
     in_image = in_front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
     valid = in_image.copy()
 
-    if occlusion is None and occlusion_stride is not None:
-        occlusion = 'depth_cells'
     if occlusion == 'depth_cells':
-        if occlusion_stride is None:
-            raise ValueError("occlusion='depth_cells' needs occlusion_stride")
-        valid &= _visible_after_depth_test(u, v, depth, valid, shapes,
-                                           occlusion_stride, occlusion_margin,
-                                           occlusion_rel)
+        valid &= _visible_after_depth_test(
+            u, v, depth, valid, shapes, occlusion_stride
+            or DEFAULT_OCCLUSION_STRIDE, occlusion_margin, occlusion_rel)
     elif occlusion == 'free_space':
         valid &= visible_in_free_space(points, camera_centres(lidar2img),
                                        valid, ground, **(free_space or {}))
-    elif occlusion is not None:
-        raise ValueError("occlusion must be 'free_space', 'depth_cells' or "
-                         f'None, got {occlusion!r}')
 
     return dict(u=u, v=v, depth=depth, in_image=in_image, visible=valid)
+
+
+OCCLUSION_TESTS = ('free_space', 'depth_cells', None)
+# Cell size of 'depth_cells' when none is given: one ViT patch.
+DEFAULT_OCCLUSION_STRIDE = 14
+
+
+def check_occlusion_options(occlusion: Optional[str],
+                            occlusion_stride: Optional[int]) -> None:
+    """Raise ValueError on an unknown test or a stride without the cell
+    test (a stride never selects a test by itself)."""
+    if occlusion not in OCCLUSION_TESTS:
+        raise ValueError("occlusion must be 'free_space', 'depth_cells' or "
+                         f'None, got {occlusion!r}')
+    if occlusion_stride is not None and occlusion != 'depth_cells':
+        raise ValueError(
+            f'occlusion_stride={occlusion_stride} sizes the cells of '
+            f"occlusion='depth_cells' but occlusion={occlusion!r}; set "
+            "occlusion='depth_cells' to use the cell test, or drop "
+            'occlusion_stride')
 
 
 def _visible_after_depth_test(u, v, depth, valid, shapes, stride, margin,
@@ -247,6 +285,9 @@ class LidarRangeImage:
                 ground, bool)[order])
         # Elevations lie in (-pi/2, pi/2): columns 4 apart never overlap.
         self.key = self.col * 4.0 + self.elev
+        # Each return in its column's vertical plane (horizontal, up).
+        self.plane_x = self.range * np.cos(self.elev)
+        self.plane_y = self.range * np.sin(self.elev)
 
     def spherical(self, xyz: np.ndarray):
         """Column index, elevation (rad) and range of (..., 3) points."""
@@ -261,35 +302,73 @@ class LidarRangeImage:
 
     def column_surface(self, col: np.ndarray, elev: np.ndarray) -> np.ndarray:
         """Surface range in column ``col`` at elevation ``elev`` (1-D)."""
+        return self._surface(
+            col * 4.0 + elev, col, lambda pick:
+            (elev[pick], np.cos(elev[pick]), np.sin(elev[pick])))
+
+    def _surface(self, key: np.ndarray, col: np.ndarray,
+                 direction) -> np.ndarray:
+        """:meth:`column_surface` of the directions with sort keys ``key``
+        (``col * 4 + elevation``) in columns ``col``; ``direction(pick)``
+        gives the elevation, its cosine and sine of the directions
+        ``pick``."""
         size = len(self.key)
         if size == 0:
             return np.full(len(col), np.inf)
-        above = np.searchsorted(self.key, col * 4.0 + elev, side='right')
+        above = np.searchsorted(self.key, key, side='right')
         below = np.clip(above - 1, 0, size - 1)
         found = ((above >= 1) & (above < size)
                  & (self.col[below] == col)
                  & (self.col[np.minimum(above, size - 1)] == col))
-        above = np.minimum(above, size - 1)
-        r_lo, r_hi = self.range[below], self.range[above]
-        e_lo, e_hi = self.elev[below], self.elev[above]
+        out = np.full(len(found), np.inf)
+        # Only directions between two returns of their column need work;
+        # there ``above`` is ``below + 1``: the gap index is ``below``.
+        pick = np.nonzero(found)[0]
+        gap = below[pick]
+        elev, cos_elev, sin_elev = direction(pick)
+        t = self._gap_terms()
+        cont = t['continuous'][gap]
         # Continuous surface: where the direction meets the straight line
         # between the two returns (in the column's vertical plane).
-        x1, y1 = r_lo * np.cos(e_lo), r_lo * np.sin(e_lo)
-        dx, dy = r_hi * np.cos(e_hi) - x1, r_hi * np.sin(e_hi) - y1
-        den = np.cos(elev) * dy - np.sin(elev) * dx
+        g = gap[cont]
+        den = cos_elev[cont] * t['dy'][g] - sin_elev[cont] * t['dx'][g]
         den = np.where(np.abs(den) > 1e-12, den, 1e-12)
-        near, far = np.minimum(r_lo, r_hi), np.maximum(r_lo, r_hi)
-        inter = np.clip((x1 * dy - y1 * dx) / den, near, far)
+        near, far = t['near'][g], t['far'][g]
+        out[pick[cont]] = np.clip(t['cross'][g] / den, near, far)
         # Edge: the nearer return's surface covers edge_fraction of the gap.
-        frac = (elev - e_lo) / np.maximum(e_hi - e_lo, 1e-12)
-        lo_is_near = r_lo <= r_hi
-        reach = np.where(lo_is_near, frac < self.edge_fraction, frac
+        sel, g = pick[~cont], gap[~cont]
+        near, far = t['near'][g], t['far'][g]
+        frac = (elev[~cont] - t['e_lo'][g]) / t['de'][g]
+        reach = np.where(t['lo_is_near'][g], frac < self.edge_fraction, frac
                          > 1 - self.edge_fraction)
-        edge = np.where(reach, near, far)
-        g_lo, g_hi = self.ground[below], self.ground[above]
-        edge = np.where(g_lo & ~g_hi & lo_is_near, far, edge)
-        continuous = (far - near <= self.jump * near) | (g_lo & g_hi)
-        return np.where(found, np.where(continuous, inter, edge), np.inf)
+        out[sel] = np.where(reach & ~t['ground_below'][g], near, far)
+        return out
+
+    def _gap_terms(self) -> dict:
+        """What :meth:`column_surface` needs of the gap between sorted
+        returns ``i`` and ``i + 1``, whatever the direction (computed once
+        per scan)."""
+        if getattr(self, '_gaps', None) is None:
+            r_lo, r_hi = self.range[:-1], self.range[1:]
+            e_lo, e_hi = self.elev[:-1], self.elev[1:]
+            x1, y1 = self.plane_x[:-1], self.plane_y[:-1]
+            dx, dy = self.plane_x[1:] - x1, self.plane_y[1:] - y1
+            near, far = np.minimum(r_lo, r_hi), np.maximum(r_lo, r_hi)
+            g_lo, g_hi = self.ground[:-1], self.ground[1:]
+            lo_is_near = r_lo <= r_hi
+            self._gaps = dict(
+                dx=dx,
+                dy=dy,
+                cross=x1 * dy - y1 * dx,
+                near=near,
+                far=far,
+                e_lo=e_lo,
+                de=np.maximum(e_hi - e_lo, 1e-12),
+                lo_is_near=lo_is_near,
+                # A ground return below a farther object does not hide it.
+                ground_below=g_lo & ~g_hi & lo_is_near,
+                continuous=(far - near <= self.jump * near) | (g_lo & g_hi))
+        return self._gaps
 
     def surface_grid(self,
                      neighbours: int = 1,
@@ -301,10 +380,16 @@ class LidarRangeImage:
         lo = self.elev.min(initial=0.0) - elevation_step
         rows = int(
             np.ceil((self.elev.max(initial=0.0) - lo) / elevation_step)) + 2
-        col, row = np.meshgrid(
-            np.arange(self.azimuth_bins), np.arange(rows), indexing='ij')
-        grid = self.column_surface(col.ravel(),
-                                   lo + row.ravel() * elevation_step)
+        cols = np.arange(self.azimuth_bins)
+        elev = lo + np.arange(rows) * elevation_step
+        cos_elev, sin_elev = np.cos(elev), np.sin(elev)
+
+        def direction(pick):  # trigonometry once per row, not per cell
+            row = pick % rows
+            return elev[row], cos_elev[row], sin_elev[row]
+
+        grid = self._surface((cols[:, None] * 4.0 + elev).ravel(),
+                             np.repeat(cols, rows), direction)
         grid = grid.reshape(self.azimuth_bins, rows)
         out = grid.copy()
         for offset in range(1, neighbours + 1):
@@ -343,6 +428,37 @@ class LidarRangeImage:
         surface = np.maximum(grid[col, row], grid[col, row + 1])
         return np.where(inside, surface, np.inf), rng
 
+    def hidden_threshold(self, margin: float, rel: float) -> None:
+        """Tabulate, per column and elevation row, the range beyond which a
+        position is behind the surface (:meth:`surface_range` plus
+        ``max(margin, rel * surface)``), with ``inf`` rows padded above and
+        below, so that :meth:`behind` is one gather per position."""
+        if getattr(self, '_grid', None) is None:
+            self.surface_grid()
+        grid, lo, step = self._grid
+        surface = np.maximum(grid[:, :-1], grid[:, 1:])
+        limit = np.full((len(grid), grid.shape[1] + 1), np.inf)
+        limit[:, 1:-1] = surface + np.maximum(margin, rel * surface)
+        self._limit = (limit.ravel(), limit.shape[1], lo, step)
+
+    def behind(self, x: np.ndarray, y: np.ndarray,
+               z: np.ndarray) -> np.ndarray:
+        """Bool mask: the positions ``(x, y, z)`` (arrays of one shape)
+        lie behind the surface by more than the tolerance of
+        :meth:`hidden_threshold` (which must run first): ``range > s +
+        max(margin, rel * s)`` with ``s`` from :meth:`surface_range`."""
+        limit, rows, lo, step = self._limit
+        xx_yy = x * x + y * y
+        # The norm as np.linalg.norm sums it, (x^2 + y^2) + z^2.
+        rng = np.sqrt(xx_yy + z * z)
+        col = np.floor((np.arctan2(y, x) + np.pi) / (2 * np.pi) *
+                       self.azimuth_bins).astype(np.int64)
+        col[col == self.azimuth_bins] = 0  # azimuth +pi is column 0
+        # Padded rows: index 0 and rows - 1 hold inf (outside the table).
+        row = np.floor((np.arctan2(z, np.sqrt(xx_yy)) - lo) / step)
+        row = np.clip(row, -1, rows - 2).astype(np.int64) + 1
+        return rng > limit[col * rows + row]
+
 
 def visible_in_free_space(points: np.ndarray,
                           centres: np.ndarray,
@@ -353,7 +469,7 @@ def visible_in_free_space(points: np.ndarray,
                           rel: float = 0.02,
                           neighbours: int = 1,
                           elevation_step: float = 0.2,
-                          chunk: int = 200000,
+                          chunk: int = 1 << 20,
                           **range_image_kwargs) -> np.ndarray:
     """Camera visibility of LiDAR points from the LiDAR's own free space.
 
@@ -368,6 +484,12 @@ def visible_in_free_space(points: np.ndarray,
     (they lie on the point's own surface). Unlike a depth test in image
     cells, it does not depend on the image resolution and keeps slanted
     surfaces (the road) whole.
+
+    The work is one range image per scan (tabulated once with the
+    tolerance folded in, :meth:`LidarRangeImage.hidden_threshold`) and one
+    gather for the tested samples of all pairs of all cameras; the test
+    depends on the camera centres only, so pixel maps (resize, crop, flip)
+    do not change it.
 
     Args:
         points (np.ndarray): (N, >=3) the scan, LiDAR frame (the sensor at
@@ -391,12 +513,13 @@ def visible_in_free_space(points: np.ndarray,
         np.ndarray: (C, N) bool.
     """
     xyz = np.asarray(points[:, :3], dtype=np.float64)
-    image = LidarRangeImage(xyz, ground, **range_image_kwargs)
-    image.surface_grid(neighbours, np.deg2rad(elevation_step))
     cam, idx = np.nonzero(valid)
     visible = np.zeros(valid.shape, dtype=bool)
     if not len(idx):
         return visible
+    image = LidarRangeImage(xyz, ground, **range_image_kwargs)
+    image.surface_grid(neighbours, np.deg2rad(elevation_step))
+    image.hidden_threshold(margin, rel)
     start = np.asarray(centres, dtype=np.float64)[cam]
     delta = xyz[idx] - start
     length = np.linalg.norm(delta, axis=1)
@@ -407,12 +530,9 @@ def visible_in_free_space(points: np.ndarray,
     step = max(1, chunk // num_samples)
     for lo in range(0, len(idx), step):
         sl = slice(lo, lo + step)
-        # (pairs, samples, 3) positions along the rays.
-        sample = (start[sl, None] + frac[None, :, None] * delta[sl, None])
-        surface, sample_range = image.lookup(sample.reshape(-1, 3))
-        behind = sample_range > surface + np.maximum(margin, rel * surface)
-        behind = behind.reshape(-1, num_samples) & (
-            frac[None] < stop[sl, None])
-        hidden[sl] = behind.any(1)
+        # (pairs, samples) positions along the rays, one array per axis.
+        behind = image.behind(*(start[sl, k, None] + frac * delta[sl, k, None]
+                                for k in range(3)))
+        hidden[sl] = (behind & (frac < stop[sl, None])).any(1)
     visible[cam[~hidden], idx[~hidden]] = True
     return visible
