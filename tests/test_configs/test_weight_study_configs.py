@@ -55,8 +55,9 @@ def test_sweep_point_reaches_the_built_heads(name, full_model):
         # The fixed x0 term of the demo config is what the sweep varies.
         ref = full_model.diffusion_head
         assert not diffusion.clip_x0
-        assert (diffusion.x0_weighting, diffusion.x0_loss_weight) == (
-            ref.x0_weighting, ref.x0_loss_weight)
+        assert (diffusion.x0_weighting,
+                diffusion.x0_loss_weight) == (ref.x0_weighting,
+                                              ref.x0_loss_weight)
     # Distillation stays the full model's (two levels, same weight).
     assert model.distill_head.num_levels == full_model.distill_head.num_levels
     assert model.distill_head.loss_fn.loss_weight == \

@@ -27,8 +27,8 @@ sys.path.insert(0,
 
 from projects.HilDA.analysis.cls_target_energy import \
     cls_target_energy  # noqa: E402
-from projects.HilDA.hilda.apis import (CheckedDictAction, load_config,
-                                       run_tool)  # noqa: E402
+from projects.HilDA.hilda.apis import run_tool  # noqa: E402
+from projects.HilDA.hilda.apis import CheckedDictAction, load_config
 
 
 def parse_args(argv=None):

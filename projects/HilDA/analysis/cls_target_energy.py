@@ -86,6 +86,5 @@ def cls_target_energy(cfg: Config,
         num_samples, len(dataset))
     targets = collect_cls_targets(model, dataset, range(count), seed)
     result = scene_independent_share(targets)
-    result.update(
-        split=split, teacher=type(model.teacher).__name__, seed=seed)
+    result.update(split=split, teacher=type(model.teacher).__name__, seed=seed)
     return result

@@ -254,13 +254,14 @@ def grad_share_table(shares: Dict[str, Dict[str, float]]) -> str:
     terms = list(dict.fromkeys(t for g in groups for t in shares[g]))
     names = dict(last='last stage', student='whole student')
     rows = [
-        '| loss term | ' + ' | '.join(
-            f'share of the {names.get(g, g)} gradient' for g in groups) +
-        ' |', '| --- |' + ' ---: |' * len(groups)
+        '| loss term | ' +
+        ' | '.join(f'share of the {names.get(g, g)} gradient'
+                   for g in groups) + ' |', '| --- |' + ' ---: |' * len(groups)
     ]
     for term in terms:
-        rows.append(f'| {term} | ' + ' | '.join(
-            f'{100 * shares[g].get(term, 0.0):.1f} %' for g in groups) + ' |')
+        rows.append(f'| {term} | ' +
+                    ' | '.join(f'{100 * shares[g].get(term, 0.0):.1f} %'
+                               for g in groups) + ' |')
     return '\n'.join(rows)
 
 

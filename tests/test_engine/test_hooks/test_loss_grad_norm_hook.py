@@ -89,9 +89,9 @@ def test_grad_shares_are_the_terms_parameter_gradient_norms_normalised():
         acc=torch.tensor(1.0))
     shares = loss_grad_shares(
         losses,
-        dict(first=list(first.parameters()), both=[
-            *first.parameters(), *second.parameters()
-        ]))
+        dict(
+            first=list(first.parameters()),
+            both=[*first.parameters(), *second.parameters()]))
     grad_a = torch.cat([x.sum(0), torch.tensor([5.0])])
     # loss_b's gradient on `first` is 3x loss_a's: shares 1/4 and 3/4.
     torch.testing.assert_close(shares['gradshare_first_a'], torch.tensor(.25))
@@ -104,8 +104,7 @@ def test_grad_shares_are_the_terms_parameter_gradient_norms_normalised():
     assert first.weight.grad is None
 
 
-def test_pretrainer_logs_each_terms_share_of_the_parameter_gradient(
-        tmp_path):
+def test_pretrainer_logs_each_terms_share_of_the_parameter_gradient(tmp_path):
     set_random_seed(0)
     model = MODELS.build(tiny_model_cfg())
     model.train()
@@ -119,8 +118,10 @@ def test_pretrainer_logs_each_terms_share_of_the_parameter_gradient(
             k: float(v)
             for k, v in losses.items() if k.startswith(f'gradshare_{group}_')
         }
-        assert {f'gradshare_{group}_{t}'
-                for t in ('cls', 'diffusion', 'distill_l1')} <= set(shares)
+        assert {
+            f'gradshare_{group}_{t}'
+            for t in ('cls', 'diffusion', 'distill_l1')
+        } <= set(shares)
         assert abs(sum(shares.values()) - 1) < 1e-5
     # Level 0 is computed before the last stage: it cannot push it, but
     # it pushes the student.

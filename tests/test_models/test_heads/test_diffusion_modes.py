@@ -63,9 +63,8 @@ def test_temporal_mode_leaves_out_samples_without_a_sequence():
     samples[1].set_metainfo(dict(temporal_fallback=[False, True]))
     valid = TemporalDiffusionMode().valid_samples(2, samples)
     assert valid.tolist() == [True, False]
-    assert MaskedDiffusionMode().valid_samples(2, samples).tolist() == [
-        True, True
-    ]
+    assert MaskedDiffusionMode().valid_samples(
+        2, samples).tolist() == [True, True]
     weight = TemporalDiffusionMode().cell_weight(valid, None)
     assert weight.view(-1).tolist() == [1.0, 0.0]
 

@@ -223,8 +223,8 @@ def test_standardisation_tracks_the_targets_seen_in_training():
     head.eval()  # evaluation reads the statistics, never updates them
     head.loss(torch.randn(4, 8), batch, targets[0])
     assert float(head.target_count) == 6
-    assert {'target_mean', 'target_sq_mean', 'target_count'} <= set(
-        head.state_dict())
+    assert {'target_mean', 'target_sq_mean',
+            'target_count'} <= set(head.state_dict())
 
 
 def test_standardised_loss_ignores_the_scene_independent_part():
@@ -251,8 +251,8 @@ def test_standardised_loss_ignores_the_scene_independent_part():
     assert losses[0.0, True] == pytest.approx(losses[50.0, True], rel=1e-3)
     assert losses[50.0, False] > 100 * losses[0.0, False]
     standardized = head.standardize(target + 50.0)
-    torch.testing.assert_close(standardized.mean(0), torch.zeros(6),
-                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        standardized.mean(0), torch.zeros(6), atol=1e-5, rtol=0)
 
 
 def test_raw_mse_is_the_default():

@@ -546,11 +546,18 @@ def best_constant_offset(head, x0, offsets):
         head.forward = lambda noisy, t, cond, bev_mask=None, c=c: \
             torch.full_like(noisy, float(c))
         losses = head.loss(
-            None, None, None, None, None, None, x0, iteration=0,
-            sample_ids=list(range(len(x0))), valid=torch.ones(len(x0),
-                                                              dtype=bool))
-        totals.append(float(losses['loss_diffusion'] +
-                            losses['loss_diffusion_x0']))
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            x0,
+            iteration=0,
+            sample_ids=list(range(len(x0))),
+            valid=torch.ones(len(x0), dtype=bool))
+        totals.append(
+            float(losses['loss_diffusion'] + losses['loss_diffusion_x0']))
     return float(offsets[int(torch.tensor(totals).argmin())])
 
 
@@ -575,8 +582,8 @@ def test_all_empty_target_has_no_optimal_epsilon_bias_without_the_clip(
         assert clipped >= 0.2
 
 
-@pytest.mark.parametrize('weighting', ['low_noise', 'alpha_bar', 'min_snr',
-                                       'none'])
+@pytest.mark.parametrize('weighting',
+                         ['low_noise', 'alpha_bar', 'min_snr', 'none'])
 def test_x0_weight_is_the_per_t_factor_of_the_scheduler(weighting):
     head = build_head(
         x0_weighting=weighting, x0_snr_gamma=2.0, num_train_timesteps=1000)
@@ -645,8 +652,7 @@ def test_pool_reduce_max_keeps_the_largest_feature_of_a_cell():
 
 def test_add_attention_puts_self_attention_in_the_mid_block():
     assert build_head().unet.mid_block.attentions[0] is None
-    head = build_head(add_attention=True, unet_cfg=dict(
-        attention_head_dim=8))
+    head = build_head(add_attention=True, unet_cfg=dict(attention_head_dim=8))
     assert head.unet.mid_block.attentions[0] is not None
     losses = head.loss(**temporal_inputs(), iteration=0)
     assert torch.isfinite(losses['loss_diffusion'])

@@ -4,8 +4,8 @@ from typing import Dict, Optional
 
 import torch
 from mmdet3d.registry import MODELS
-from mmengine.dist import all_reduce
 from mmdet3d.utils import ConfigType, OptMultiConfig
+from mmengine.dist import all_reduce
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
@@ -119,8 +119,7 @@ class GlobalTokenHead(BaseModule):
         self.standardize_target = standardize_target
         self.std_floor = float(std_floor)
         if standardize_target:
-            self.register_buffer('target_mean',
-                                 torch.zeros(teacher_channels))
+            self.register_buffer('target_mean', torch.zeros(teacher_channels))
             self.register_buffer('target_sq_mean',
                                  torch.zeros(teacher_channels))
             self.register_buffer('target_count',
@@ -175,10 +174,9 @@ class GlobalTokenHead(BaseModule):
             return
         total = self.target_count + count
         for buffer, batch_sum in ((self.target_mean, stats[:dims]),
-                                  (self.target_sq_mean,
-                                   stats[dims:2 * dims])):
-            buffer.copy_((buffer.double() * self.target_count + batch_sum) /
-                         total)
+                                  (self.target_sq_mean, stats[dims:2 * dims])):
+            buffer.copy_(
+                (buffer.double() * self.target_count + batch_sum) / total)
         self.target_count.copy_(total)
 
     def standardize(self, target: Tensor) -> Tensor:

@@ -334,8 +334,7 @@ class OccupancyDiffusionHead(BaseModule):
         bev_t0 = self.pool(feats_t0, xyz_t0, batch_t0, batch_size)
         raw = self.diffusion_mode.raw_condition(self.pool, bev_t0, batch_size,
                                                 self.grid_shape, feats_prev,
-                                                xyz_prev, batch_prev,
-                                                bev_mask)
+                                                xyz_prev, batch_prev, bev_mask)
         return self.cond_conv(raw)
 
     # Denoiser ---------------------------------------------------------------
@@ -470,8 +469,8 @@ class OccupancyDiffusionHead(BaseModule):
         Returns:
             Tensor: (N,) float32.
         """
-        alpha_bar = self.scheduler.alphas_cumprod.to(
-            timesteps.device, torch.float32)[timesteps]
+        alpha_bar = self.scheduler.alphas_cumprod.to(timesteps.device,
+                                                     torch.float32)[timesteps]
         if self.x0_weighting == 'none':
             return torch.ones_like(alpha_bar)
         if self.x0_weighting == 'alpha_bar':

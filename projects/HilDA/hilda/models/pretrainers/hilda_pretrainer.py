@@ -86,8 +86,8 @@ class HilDAPretrainer(BaseModel):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
-            data_preprocessor=self.preprocessor_config(
-                data_preprocessor, diffusion_head),
+            data_preprocessor=self.preprocessor_config(data_preprocessor,
+                                                       diffusion_head),
             init_cfg=init_cfg)
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
@@ -156,8 +156,7 @@ class HilDAPretrainer(BaseModel):
                 and issubclass(cls, HilDAPretrainDataPreprocessor)):
             return data_preprocessor
         uses_prev = diffusion_head is not None and build_diffusion_mode(
-            diffusion_head.get('mode',
-                               DEFAULT_DIFFUSION_MODE)).uses_prev_scan
+            diffusion_head.get('mode', DEFAULT_DIFFUSION_MODE)).uses_prev_scan
         given = data_preprocessor.get('voxelize_prev')
         if given is not None and bool(given) != uses_prev:
             raise ValueError(
@@ -324,7 +323,8 @@ class HilDAPretrainer(BaseModel):
         kwargs = dict(
             feats_t0=levels.gather(-1, t0), xyz_t0=xyz[t0], batch_t0=batch[t0])
         if not self.diffusion_head.diffusion_mode.uses_prev_scan:
-            return dict(kwargs, feats_prev=None, xyz_prev=None, batch_prev=None)
+            return dict(
+                kwargs, feats_prev=None, xyz_prev=None, batch_prev=None)
         prev = valid & ~is_t0
         kwargs.update(
             feats_prev=levels.gather(-1, prev),

@@ -7,6 +7,6 @@ from .segment_ops import rowwise_map_segment_max, segment_max, segment_softmax
 
 __all__ = [
     'MapSampler', 'bilinear_sample', 'segment_mean', 'global_mean',
-    'loss_grad_norms', 'loss_grad_shares', 'projection_head', 'rowwise_map_segment_max',
-    'segment_max', 'segment_softmax'
+    'loss_grad_norms', 'loss_grad_shares', 'projection_head',
+    'rowwise_map_segment_max', 'segment_max', 'segment_softmax'
 ]

@@ -83,8 +83,8 @@ def loss_grad_shares(losses: Dict[str, Tensor],
         for group, members in groups.items():
             sq_norms[group][term] = sum(
                 float(grads[index[id(p)]].detach().float().square().sum())
-                for p in members if id(p) in index
-                and grads[index[id(p)]] is not None)
+                for p in members
+                if id(p) in index and grads[index[id(p)]] is not None)
     shares = {}
     for group, terms in sq_norms.items():
         total = sum(v**0.5 for v in terms.values())

@@ -35,8 +35,7 @@ class DiffusionMode:
 
     def raw_condition(self, pool: Callable[..., Tensor], bev_t0: Tensor,
                       batch_size: int, grid_shape: Tuple[int, int],
-                      feats_prev: Optional[Tensor],
-                      xyz_prev: Optional[Tensor],
+                      feats_prev: Optional[Tensor], xyz_prev: Optional[Tensor],
                       batch_prev: Optional[Tensor],
                       bev_mask: Optional[Tensor]) -> Tensor:
         """The (B, condition_channels, H, W) map before the conditioning
@@ -53,8 +52,7 @@ class DiffusionMode:
         """A predicted (B, K, H, W) occupancy as the mode defines it."""
         return occupancy
 
-    def cell_weight(self, valid: Tensor,
-                    bev_mask: Optional[Tensor]) -> Tensor:
+    def cell_weight(self, valid: Tensor, bev_mask: Optional[Tensor]) -> Tensor:
         """Weight of every cell of the N loss rows (0: left out), from the
         rows' (N,) ``valid`` and (N, 1, H, W) ``bev_mask``; broadcastable
         to (N, K, H, W)."""

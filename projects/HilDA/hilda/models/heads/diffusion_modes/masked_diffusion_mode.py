@@ -26,8 +26,7 @@ class MaskedDiffusionMode(DiffusionMode):
 
     def raw_condition(self, pool: Callable[..., Tensor], bev_t0: Tensor,
                       batch_size: int, grid_shape: Tuple[int, int],
-                      feats_prev: Optional[Tensor],
-                      xyz_prev: Optional[Tensor],
+                      feats_prev: Optional[Tensor], xyz_prev: Optional[Tensor],
                       batch_prev: Optional[Tensor],
                       bev_mask: Optional[Tensor]) -> Tensor:
         self.check_mask(bev_mask, (batch_size, 1) + tuple(grid_shape))
@@ -42,8 +41,7 @@ class MaskedDiffusionMode(DiffusionMode):
         # Only the masked cells are predicted; the others are 0 (unknown).
         return occupancy * bev_mask.float()
 
-    def cell_weight(self, valid: Tensor,
-                    bev_mask: Optional[Tensor]) -> Tensor:
+    def cell_weight(self, valid: Tensor, bev_mask: Optional[Tensor]) -> Tensor:
         return bev_mask.float()
 
     def _given_valid(self, valid: Tensor) -> Tensor:

@@ -26,8 +26,7 @@ class TemporalDiffusionMode(DiffusionMode):
 
     def raw_condition(self, pool: Callable[..., Tensor], bev_t0: Tensor,
                       batch_size: int, grid_shape: Tuple[int, int],
-                      feats_prev: Optional[Tensor],
-                      xyz_prev: Optional[Tensor],
+                      feats_prev: Optional[Tensor], xyz_prev: Optional[Tensor],
                       batch_prev: Optional[Tensor],
                       bev_mask: Optional[Tensor]) -> Tensor:
         if feats_prev is None or xyz_prev is None or batch_prev is None:
