@@ -26,8 +26,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from projects.HilDA.analysis.cls_target_energy import cls_target_energy
-from projects.HilDA.hilda.apis import (CheckedDictAction, load_config,
-                                       run_tool)
+from projects.HilDA.hilda.apis import CheckedDictAction, load_config, run_tool
 
 
 def parse_args(argv=None):
