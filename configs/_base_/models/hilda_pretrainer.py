@@ -55,6 +55,12 @@ model = dict(
         # num_noise_draws > 1 (t, noise) draws per sample and step.
         prediction_type='epsilon',
         x0_loss_weight=1.0,
+        # x_hat_0 unclipped in the loss (a clip makes the term one-sided),
+        # the term weighted per timestep by a_t^2 / (1 - a_t) so that it
+        # acts at low noise, where the paper says it helps: it is then a_t
+        # times the epsilon MSE (docs/objectives.md; 'alpha_bar',
+        # 'min_snr', 'none' are the options).
+        x0_weighting='low_noise',
         beta_schedule='linear',
         num_noise_draws=1,
         loss_weight=0.5))
