@@ -5,8 +5,11 @@ On held-out samples (the val infos next to the config's train infos):
 the denoiser's clean-sample error at fixed noise levels with the true
 condition vs another sample's, sampled (DDIM and DDPM) BEV occupancy IoU
 against the t+1 target next to the all-occupied and t0-carried
-baselines, and the gradient norm each loss term sends into the student's
-last stage. Writes a JSON and prints a markdown table (library:
+baselines, the gradient norm each loss term sends into the student's
+last stage, and each term's share of the parameter gradient of the
+student's last stage and of the whole student (the table
+``LossGradNormHook`` logs as ``gradshare_*``). Writes a JSON and prints
+markdown tables (library:
 ``projects/HilDA/analysis/diffusion_diagnostics.py``).
 
 Example:

@@ -13,9 +13,11 @@ On held-out samples (the val infos) of a pre-trained HilDA model:
   to two baselines that need no model: every cell occupied, and the t0
   occupancy (built by the same target transform from the t0 scan) carried
   into t+1.
-- :func:`loss_gradient_norms`: the gradient norm each weighted loss term
-  sends into the student's last stage (as ``LossGradNormHook`` logs it
-  during training).
+- :func:`loss_gradient_stats`: the gradient norm each weighted loss term
+  sends into the student's last stage features, and each term's share of
+  the parameter gradient of the student's last stage and of the whole
+  student (as ``LossGradNormHook`` logs them during training);
+  :func:`grad_share_table` prints the shares.
 """
 import copy
 from typing import Dict, List, Optional, Sequence
@@ -64,7 +66,7 @@ def collect_samples(model,
     head = model.diffusion_head
     if head is None:
         raise VisualizationError('the model has no diffusion_head')
-    if head.mode != 'temporal':
+    if not head.diffusion_mode.uses_prev_scan:
         raise VisualizationError(
             "diffusion diagnostics need mode='temporal' (t+1 target)")
     to_occ = occupancy_transform(cfg)
@@ -204,28 +206,63 @@ def sampled_occupancy_iou(head,
     return out
 
 
-def loss_gradient_norms(model,
+def loss_gradient_stats(model,
                         dataset,
                         indices: Sequence[int],
-                        seed: int = 0) -> Dict[str, float]:
-    """Mean over samples of the gradient norm each weighted loss term sends
-    into the student's last stage (train mode, one sample per step)."""
+                        seed: int = 0) -> Dict[str, dict]:
+    """Means over samples (train mode, one sample per step) of what
+    ``LossGradNormHook`` logs.
+
+    Returns:
+        dict: ``norms`` ({term: gradient norm on the last stage's
+        features}) and ``shares`` ({group: {term: share of the group's
+        parameter gradient}}, groups ``last`` and ``student``).
+    """
     model.train()
-    model.log_grad_norms = True
+    model.log_grad_norms = model.log_grad_shares = True
     sums: Dict[str, List[float]] = {}
     try:
         for index in indices:
             inputs, data_samples = prepare_sample(model, dataset, index, seed)
             losses = model.loss(inputs, data_samples)
             for key, value in losses.items():
-                if key.startswith('gradnorm_'):
-                    sums.setdefault(key[len('gradnorm_'):],
-                                    []).append(float(value))
+                if key.startswith(('gradnorm_', 'gradshare_')):
+                    sums.setdefault(key, []).append(float(value))
             model.zero_grad(set_to_none=True)
     finally:
-        model.log_grad_norms = False
+        model.log_grad_norms = model.log_grad_shares = False
         model.eval()
-    return {k: float(np.mean(v)) for k, v in sums.items()}
+    means = {k: float(np.mean(v)) for k, v in sums.items()}
+    shares: Dict[str, Dict[str, float]] = {}
+    for group in model.grad_share_groups():
+        prefix = f'gradshare_{group}_'
+        shares[group] = {
+            k[len(prefix):]: v
+            for k, v in means.items() if k.startswith(prefix)
+        }
+    norms = {
+        k[len('gradnorm_'):]: v
+        for k, v in means.items() if k.startswith('gradnorm_')
+    }
+    return dict(norms=norms, shares=shares)
+
+
+def grad_share_table(shares: Dict[str, Dict[str, float]]) -> str:
+    """Markdown: one row per loss term, one column per parameter group
+    (its share of that group's gradient, in %)."""
+    groups = list(shares)
+    terms = list(dict.fromkeys(t for g in groups for t in shares[g]))
+    names = dict(last='last stage', student='whole student')
+    rows = [
+        '| loss term | ' +
+        ' | '.join(f'share of the {names.get(g, g)} gradient'
+                   for g in groups) + ' |', '| --- |' + ' ---: |' * len(groups)
+    ]
+    for term in terms:
+        rows.append(f'| {term} | ' +
+                    ' | '.join(f'{100 * shares[g].get(term, 0.0):.1f} %'
+                               for g in groups) + ' |')
+    return '\n'.join(rows)
 
 
 def diffusion_diagnostics(cfg: Config,
@@ -261,8 +298,9 @@ def diffusion_diagnostics(cfg: Config,
                                             samplers),
         samplers=list(samplers),
         num_inference_steps=num_inference_steps)
-    result['grad_norm_last_stage'] = loss_gradient_norms(
-        model, dataset, data['indices'], seed)
+    stats = loss_gradient_stats(model, dataset, data['indices'], seed)
+    result['grad_norm_last_stage'] = stats['norms']
+    result['grad_share'] = stats['shares']
     return result
 
 
@@ -299,4 +337,7 @@ def markdown_table(result: dict) -> str:
     rows.append(f'| samples (left out: no sequence) | '
                 f'{len(result["samples"])} '
                 f'({len(result["skipped_no_sequence"])}) |')
-    return '\n'.join(rows)
+    table = '\n'.join(rows)
+    if result.get('grad_share'):
+        table += '\n\n' + grad_share_table(result['grad_share'])
+    return table

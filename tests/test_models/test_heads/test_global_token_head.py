@@ -196,3 +196,67 @@ def test_unknown_pooling_is_a_clear_error():
                 in_channels=8,
                 teacher_channels=6,
                 pooling='sum'))
+
+
+def standardizing_head(**kwargs):
+    return MODELS.build(
+        dict(
+            type='GlobalTokenHead',
+            in_channels=8,
+            teacher_channels=6,
+            standardize_target=True,
+            **kwargs))
+
+
+def test_standardisation_tracks_the_targets_seen_in_training():
+    torch.manual_seed(0)
+    head = standardizing_head()
+    head.train()
+    batch = torch.tensor([0, 0, 1, 1])
+    targets = [torch.randn(2, 3, 6) * 4 + 10 for _ in range(3)]
+    for target in targets:
+        head.loss(torch.randn(4, 8), batch, target)
+    seen = torch.cat([t.amax(1) for t in targets])  # max over cameras
+    torch.testing.assert_close(head.target_mean, seen.mean(0))
+    torch.testing.assert_close(head.target_sq_mean, seen.square().mean(0))
+    assert float(head.target_count) == 6
+    head.eval()  # evaluation reads the statistics, never updates them
+    head.loss(torch.randn(4, 8), batch, targets[0])
+    assert float(head.target_count) == 6
+    assert {'target_mean', 'target_sq_mean',
+            'target_count'} <= set(head.state_dict())
+
+
+def test_standardised_loss_ignores_the_scene_independent_part():
+    """A target offset shared by every scene changes the raw MSE, not the
+    standardised one (given the same statistics)."""
+    torch.manual_seed(0)
+    feats, batch = torch.randn(4, 8), torch.tensor([0, 0, 1, 1])
+    target = torch.randn(2, 6)
+    losses = {}
+    for offset in (0.0, 50.0):
+        for std in (False, True):
+            torch.manual_seed(1)
+            head = MODELS.build(
+                dict(
+                    type='GlobalTokenHead',
+                    in_channels=8,
+                    teacher_channels=6,
+                    standardize_target=std))
+            if std:
+                head.update_target_stats(target + offset)
+                head.eval()
+            losses[offset, std] = float(
+                head.loss(feats, batch, target + offset)['loss_cls'].detach())
+    assert losses[0.0, True] == pytest.approx(losses[50.0, True], rel=1e-3)
+    assert losses[50.0, False] > 100 * losses[0.0, False]
+    standardized = head.standardize(target + 50.0)
+    torch.testing.assert_close(
+        standardized.mean(0), torch.zeros(6), atol=1e-5, rtol=0)
+
+
+def test_raw_mse_is_the_default():
+    head = MODELS.build(
+        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    assert not head.standardize_target
+    assert 'target_mean' not in head.state_dict()

@@ -425,7 +425,8 @@ def test_trained_tiny_denoiser_recovers_its_example():
 def test_clean_sample_term_is_lambda_times_the_error_of_the_estimate():
     """prediction_type='sample': a denoiser that answers 0.7 * x0 is off
     by 0.3 in every cell, in both terms; lambda scales only the second."""
-    head = build_head(prediction_type='sample', x0_loss_weight=2.0)
+    head = build_head(
+        prediction_type='sample', x0_loss_weight=2.0, x0_weighting='none')
     inputs = temporal_inputs()
     x0 = inputs['occ_target']
     head.forward = lambda noisy, t, cond, bev_mask=None: 0.7 * x0
@@ -531,3 +532,143 @@ def test_masked_mode_needs_no_sequence():
         **masked_inputs(head),
         data_samples=fallback_samples([[True, False], [False, True]]))
     assert losses['diff_valid'] == 2 and losses['loss_diffusion'] > 0
+
+
+# The clean-occupancy term: no clip in the loss, timestep weighting -------
+def best_constant_offset(head, x0, offsets):
+    """The constant denoiser output c (an epsilon bias: the denoiser does
+    not know the noise) with the lowest total loss on ``x0``, the same
+    draws for every c."""
+    cond = torch.zeros(len(x0), 8, *x0.shape[2:])
+    head.build_condition = lambda *args, **kwargs: cond
+    totals = []
+    for c in offsets:
+        head.forward = lambda noisy, t, cond, bev_mask=None, c=c: \
+            torch.full_like(noisy, float(c))
+        losses = head.loss(
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            x0,
+            iteration=0,
+            sample_ids=list(range(len(x0))),
+            valid=torch.ones(len(x0), dtype=bool))
+        totals.append(
+            float(losses['loss_diffusion'] + losses['loss_diffusion_x0']))
+    return float(offsets[int(torch.tensor(totals).argmin())])
+
+
+@pytest.mark.parametrize('weighting', ['low_noise', 'alpha_bar', 'none'])
+def test_all_empty_target_has_no_optimal_epsilon_bias_without_the_clip(
+        weighting):
+    """About 96 % of the BEV cells are empty (-1). Clipped, x_hat_0 below
+    -1 costs nothing, so a positive epsilon bias pays; unclipped the best
+    constant output is the noise's mean, 0."""
+    x0 = -torch.ones(64, K, 16, 16)
+    offsets = torch.linspace(-0.5, 0.5, 41)
+    kwargs = dict(
+        x0_weighting=weighting, num_noise_draws=8, num_train_timesteps=1000)
+    unclipped = best_constant_offset(build_head(**kwargs), x0, offsets)
+    assert abs(unclipped) <= 0.025
+    clipped = best_constant_offset(
+        build_head(clip_x0=True, **kwargs), x0, offsets)
+    # Clipped at both ends, the error of x_hat_0 is capped at 2: the
+    # weighted forms keep a smaller bias, the unweighted one a large one.
+    assert clipped >= unclipped + 0.04
+    if weighting == 'none':
+        assert clipped >= 0.2
+
+
+@pytest.mark.parametrize('weighting',
+                         ['low_noise', 'alpha_bar', 'min_snr', 'none'])
+def test_x0_weight_is_the_per_t_factor_of_the_scheduler(weighting):
+    head = build_head(
+        x0_weighting=weighting, x0_snr_gamma=2.0, num_train_timesteps=1000)
+    t = torch.tensor([0, 10, 100, 300, 600, 999])
+    a = head.scheduler.alphas_cumprod[t].float()
+    snr = a / (1 - a)
+    expected = dict(
+        low_noise=a * snr,
+        alpha_bar=a,
+        min_snr=snr.clamp(max=2.0),
+        none=torch.ones_like(a))[weighting]
+    torch.testing.assert_close(head.x0_weight(t), expected)
+
+
+def test_low_noise_weighting_puts_the_x0_gradient_at_low_noise():
+    """Per unit of epsilon error the x0 term's gradient factor is
+    w(t) (1 - a_t) / a_t; 'low_noise' puts most of its square at t < 300,
+    the unweighted form nearly none."""
+    t = torch.arange(1000)
+
+    def low_noise_share(weighting):
+        head = build_head(x0_weighting=weighting, num_train_timesteps=1000)
+        a = head.scheduler.alphas_cumprod.double()
+        factor = head.x0_weight(t).double() * (1 - a) / a
+        return float(factor[:300].square().sum() / factor.square().sum())
+
+    assert low_noise_share('low_noise') > 0.9
+    assert low_noise_share('alpha_bar') < 0.1
+    assert low_noise_share('none') < 0.001
+
+
+def test_low_noise_x0_term_is_alpha_bar_times_the_epsilon_error():
+    head = build_head(x0_loss_weight=1.0, x0_weighting='low_noise')
+    inputs = temporal_inputs()
+    x0 = inputs['occ_target']
+    seen = {}
+
+    def denoiser(noisy, timesteps, cond, bev_mask=None):
+        seen['t'] = timesteps
+        seen['pred'] = torch.randn_like(noisy)
+        return seen['pred']
+
+    head.forward = denoiser
+    losses = head.loss(**inputs, iteration=0)
+    _, noise = head.draw_noise(x0, iteration=0)
+    a = head.scheduler.alphas_cumprod[seen['t']].view(-1, 1, 1, 1)
+    expected = (a * (seen['pred'] - noise).square()).mean()
+    torch.testing.assert_close(losses['loss_diffusion_x0'], expected)
+
+
+def test_unknown_x0_weighting_is_a_clear_error():
+    with pytest.raises(ValueError, match='x0_weighting must be one of'):
+        build_head(x0_weighting='snr')
+
+
+# Flags of the UNet, scheduler and pooling --------------------------------
+def test_pool_reduce_max_keeps_the_largest_feature_of_a_cell():
+    feats = torch.tensor([[1.0] * C, [3.0] * C, [2.0] * C])
+    xyz = torch.tensor([[0.5, 0.5, 1.0], [0.6, 0.4, 1.0], [5.5, 5.5, 1.0]])
+    batch = torch.zeros(3, dtype=torch.long)
+    pooled = build_head(pool_reduce='max').pool(feats, xyz, batch, 1)
+    mean = build_head().pool(feats, xyz, batch, 1)
+    assert float(pooled[0, 0, 0, 0]) == 3.0 and float(mean[0, 0, 0, 0]) == 2.0
+    assert float(pooled[0, 0, 5, 5]) == 2.0
+
+
+def test_add_attention_puts_self_attention_in_the_mid_block():
+    assert build_head().unet.mid_block.attentions[0] is None
+    head = build_head(add_attention=True, unet_cfg=dict(attention_head_dim=8))
+    assert head.unet.mid_block.attentions[0] is not None
+    losses = head.loss(**temporal_inputs(), iteration=0)
+    assert torch.isfinite(losses['loss_diffusion'])
+
+
+def test_unet_cfg_overrides_the_unet_arguments():
+    head = build_head(unet_cfg=dict(layers_per_block=2, act_fn='mish'))
+    assert len(head.unet.down_blocks[0].resnets) == 2
+    assert head.unet.config.act_fn == 'mish'
+    assert len(build_head().unet.down_blocks[0].resnets) == 1
+
+
+def test_scheduler_cfg_overrides_the_scheduler_arguments():
+    head = build_head(
+        scheduler_cfg=dict(beta_end=0.01, timestep_spacing='leading'))
+    assert head.scheduler.config.timestep_spacing == 'leading'
+    assert build_head().scheduler.config.timestep_spacing == 'trailing'
+    assert float(head.scheduler.alphas_cumprod[-1]) > float(
+        build_head().scheduler.alphas_cumprod[-1])

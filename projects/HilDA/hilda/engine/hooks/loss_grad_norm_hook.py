@@ -18,20 +18,35 @@ class LossGradNormHook(Hook):
     loss term w.r.t. the features of the student's last stage
     (:func:`~projects.HilDA.hilda.models.utils.loss_grad_norms`). A user
     sees whether the diffusion objective pushes the student at all, next
-    to the distillation terms. It costs one partial backward pass per term
-    on those iterations only; the default interval is the logger's, so
-    the values are computed exactly on the iterations that are logged.
+    to the distillation terms.
+
+    With ``shares`` (default) it also logs ``gradshare_last_<term>`` and
+    ``gradshare_student_<term>``: each term's share of the gradient on the
+    parameters of the student's last stage and of the whole student
+    (:func:`~projects.HilDA.hilda.models.utils.loss_grad_shares`; the
+    shares of a group sum to 1). Feature-space norms exaggerate terms that
+    reach few voxels (the global token's max-pool); the parameter shares
+    are what the optimiser sees.
+
+    It costs one partial backward pass per term (two with ``shares``) on
+    those iterations only; the default interval is the logger's, so the
+    values are computed exactly on the iterations that are logged.
 
     Args:
         interval (int, optional): Every how many iterations; None takes
             the ``LoggerHook``'s interval.
+        shares (bool): Also log the parameter-gradient shares. Defaults to
+            True.
     """
     priority = 'NORMAL'
 
-    def __init__(self, interval: Optional[int] = None) -> None:
+    def __init__(self,
+                 interval: Optional[int] = None,
+                 shares: bool = True) -> None:
         if interval is not None and int(interval) < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         self.interval = interval
+        self.shares = shares
 
     def before_train(self, runner) -> None:
         if self.interval is None:
@@ -49,15 +64,17 @@ class LossGradNormHook(Hook):
                           runner,
                           batch_idx: int,
                           data_batch=None) -> None:
-        self._model(runner).log_grad_norms = self.every_n_train_iters(
-            runner, self.interval)
+        model = self._model(runner)
+        model.log_grad_norms = self.every_n_train_iters(runner, self.interval)
+        model.log_grad_shares = self.shares and model.log_grad_norms
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        self._model(runner).log_grad_norms = False
+        model = self._model(runner)
+        model.log_grad_norms = model.log_grad_shares = False
 
     @staticmethod
     def _model(runner):

@@ -10,7 +10,7 @@ from mmdet3d.registry import MODELS
 from mmdet3d.utils import OptMultiConfig
 from mmengine.logging import print_log
 from spconv.pytorch import SparseConvTensor
-from torch import Tensor
+from torch import Tensor, nn
 
 from ...structures import PointLevels, SparseLevel
 from .voxel_to_point import ConvGeometry, map_points_to_levels
@@ -126,6 +126,13 @@ class MultiLevelMinkUNet(MinkUNetBackbone):
             2**(self.num_stages - 1 - i) for i in range(self.num_stages)
         ]
         return tuple(strides[-self.num_levels:])
+
+    @property
+    def last_stage(self) -> nn.Module:
+        """The module that computes the last level (the last decoder
+        stage): the parameters whose gradient share ``LossGradNormHook``
+        logs as ``gradshare_last_<term>``."""
+        return self.decoder[-1]
 
     @property
     def bottleneck_channels(self) -> int:

@@ -25,7 +25,7 @@ from mmdet3d.registry import MODELS
 from mmdet3d.utils import OptConfigType
 from mmengine.runner import amp
 from spconv.pytorch import SparseConvTensor
-from torch import Tensor
+from torch import Tensor, nn
 
 from ...structures import PointLevels, SparseLevel
 from .voxel_to_point import map_points_to_levels, strided_conv_geometries
@@ -123,6 +123,12 @@ class PointSparseEncoder(SparseEncoder):
     def level_strides(self) -> Tuple[Tuple[int, int, int], ...]:
         """(z, y, x) strides of the :meth:`point_levels` levels."""
         return self.stage_strides[-self.num_levels:]
+
+    @property
+    def last_stage(self) -> nn.Module:
+        """The module that computes the last level (the last encoder
+        stage); see ``MultiLevelMinkUNet.last_stage``."""
+        return self.encoder_layers[-1]
 
     @property
     def bottleneck_channels(self) -> int:

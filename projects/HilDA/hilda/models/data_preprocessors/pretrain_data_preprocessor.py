@@ -40,10 +40,11 @@ class HilDAPretrainDataPreprocessor(HilDADataPreprocessor):
     the teacher.
 
     Args:
-        voxelize_prev (bool): Voxelise ``points_prev`` when present. The
-            pre-trainer turns it off when no objective uses t-1 (ablations
-            without temporal diffusion), so the student does not run on
-            scans nobody reads. Defaults to True.
+        voxelize_prev (bool): Voxelise ``points_prev`` when present.
+            ``HilDAPretrainer`` configures it from its diffusion mode
+            (:meth:`HilDAPretrainer.preprocessor_config`): off when no
+            objective reads t-1, so the student does not run on scans
+            nobody reads. Defaults to True.
         **kwargs: The arguments of :class:`HilDADataPreprocessor`.
     """
 

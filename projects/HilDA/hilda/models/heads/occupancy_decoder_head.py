@@ -25,7 +25,8 @@ class OccupancyDecoderHead(OccupancyDiffusionHead):
     ``diffusion_head=dict(type='OccupancyDecoderHead')`` alone: it takes
     every argument of :class:`OccupancyDiffusionHead`; those of the noise
     process (``num_train_timesteps``, ``beta_schedule``,
-    ``prediction_type``, ``x0_loss_weight``, ``clip_x0``,
+    ``prediction_type``, ``x0_loss_weight``, ``x0_weighting``,
+    ``x0_snr_gamma``, ``clip_x0``,
     ``num_noise_draws``, ``scheduler_cfg``, ``noise_per_sample``,
     ``noise_seed``) have no effect on its loss.
 
@@ -98,11 +99,7 @@ class OccupancyDecoderHead(OccupancyDiffusionHead):
         valid = self.valid_samples(batch_size, data_samples, valid,
                                    occ_target.device)
         logits = self.decode(cond, bev_mask)
-        if self.mode == 'masked':
-            weight = bev_mask.float()
-        else:
-            # Weighted 0, not removed: every rank uses every parameter.
-            weight = valid.float().view(-1, 1, 1, 1)
+        weight = self.diffusion_mode.cell_weight(valid, bev_mask)
         target = (occ_target.float() + 1) / 2
         bce = F.binary_cross_entropy_with_logits(
             logits, target, reduction='none')
@@ -134,6 +131,4 @@ class OccupancyDecoderHead(OccupancyDiffusionHead):
                 *[inputs.get(f'{k}_prev') for k in ('feats', 'xyz', 'batch')],
                 bev_mask)
         occ = 2 * torch.sigmoid(self.decode(cond, bev_mask)) - 1
-        if self.mode == 'masked':
-            occ = occ * bev_mask.float()
-        return occ
+        return self.diffusion_mode.output(occ, bev_mask)

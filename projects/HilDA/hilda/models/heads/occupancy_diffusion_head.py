@@ -11,6 +11,8 @@ from torch import Tensor, nn
 from ...structures.bev_grid import bev_grid_shape
 from ..utils import global_mean
 from .bev_pooling import bev_pool, sample_bev_patch_mask
+from .diffusion_modes import (DEFAULT_DIFFUSION_MODE, DIFFUSION_MODES,
+                              build_diffusion_mode)
 from .forward_diffusion import PREDICTION_TYPES, ForwardDiffusion
 from .reverse_diffusion_sampler import ReverseDiffusionSampler
 
@@ -35,15 +37,32 @@ class OccupancyDiffusionHead(BaseModule):
     Loss (the paper's, with ``prediction_type='epsilon'``)::
 
         L = loss_weight * (MSE(pred, eps) + x0_loss_weight
-                           * MSE(x_hat_0, x_occ))
+                           * mean_t w(t) * MSE(x_hat_0, x_occ))
 
     ``'v_prediction'`` and ``'sample'`` replace the first term by the MSE
-    of that parametrisation (the project's options). x_hat_0 is clipped to
-    [-1, 1] (``clip_x0``) before its error is taken: from an epsilon
-    prediction near t = T the error of x_hat_0 is that of epsilon times
-    sqrt((1 - alpha_bar) / alpha_bar), over 100 with the linear schedule,
-    so unclipped the second term would be dominated by the noisiest draws,
-    the opposite of the paper's "helps at low noise".
+    of that parametrisation (the project's options). The paper does not
+    publish how the clean-occupancy term is weighted over the timesteps;
+    it says the term helps at low noise. For an epsilon prediction
+    ``x_hat_0 - x_occ = -sqrt((1 - a_t) / a_t) (pred - eps)`` (``a_t`` =
+    ``alphas_cumprod[t]`` of the diffusers scheduler), so the term is the
+    epsilon MSE times ``w(t) (1 - a_t) / a_t``: unweighted (``'none'``) it
+    is over 1,000 times the epsilon term on average and nearly all of its
+    gradient comes from t > 600. ``x0_weighting`` sets w(t):
+
+    - ``'low_noise'`` (default): ``w = a_t * SNR_t = a_t^2 / (1 - a_t)``;
+      the term becomes ``a_t`` times the epsilon MSE: never larger than
+      the epsilon term, largest at low noise (linear betas, T = 1000: 94 %
+      of its squared gradient from t < 300);
+    - ``'alpha_bar'``: ``w = a_t`` (bounded by the epsilon term, but 95 %
+      of its squared gradient still from t >= 300);
+    - ``'min_snr'``: ``w = min(SNR_t, x0_snr_gamma)`` (min-SNR-gamma,
+      Hang et al. 2023);
+    - ``'none'``: ``w = 1``, the formula as printed.
+
+    x_hat_0 is not clipped in the loss (a clip to [-1, 1] makes the term
+    one-sided: with about 96 % empty cells at -1 it pulls a constant
+    epsilon bias away from 0); sampling clips (:meth:`predict_x0`,
+    :meth:`sample`). ``clip_x0=True`` restores the clipped form.
 
     The BEV condition is built once per sample and repeated for its
     ``num_noise_draws`` draws: the UNet is a small share of a step, the
@@ -88,7 +107,9 @@ class OccupancyDiffusionHead(BaseModule):
         cell_size (float): BEV cell edge (m); must equal the target's.
         num_height_bins (int): Occupancy channels K; must equal the
             target's. 1 is the paper's binary BEV occupancy.
-        mode (str): ``'temporal'`` (paper) or ``'masked'``.
+        mode (str): ``'temporal'`` (paper) or ``'masked'``: a
+            :class:`~.diffusion_modes.DiffusionMode`, held as
+            ``diffusion_mode`` (``mode`` keeps the name).
         pool_reduce (str): ``'mean'`` or ``'max'`` BEV pooling.
         cond_channels (int, optional): Width of the conv that maps the
             concatenated pooled features to the condition; None
@@ -108,8 +129,11 @@ class OccupancyDiffusionHead(BaseModule):
             or ``'sample'``.
         x0_loss_weight (float): lambda of the clean-occupancy term; 0
             leaves it out (epsilon-only ablation). Defaults to 1.0.
-        clip_x0 (bool): Clip x_hat_0 to [-1, 1] in that term (see above).
-            Defaults to True.
+        x0_weighting (str): w(t) of that term (see above): ``'low_noise'``
+            (default), ``'alpha_bar'``, ``'min_snr'`` or ``'none'``.
+        x0_snr_gamma (float): gamma of ``'min_snr'``. Defaults to 5.0.
+        clip_x0 (bool): Clip x_hat_0 to [-1, 1] inside the loss (biased,
+            see above). Defaults to False.
         num_noise_draws (int): (t, noise) draws per sample per step.
             Defaults to 1 (one per sample, DDPM's).
         scheduler_cfg (dict, optional): Extra ``DDPMScheduler`` kwargs.
@@ -124,7 +148,8 @@ class OccupancyDiffusionHead(BaseModule):
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
 
-    MODES = ('temporal', 'masked')
+    MODES = tuple(DIFFUSION_MODES)
+    X0_WEIGHTINGS = ('low_noise', 'alpha_bar', 'min_snr', 'none')
     # Metainfo keys that identify a data sample (first found wins).
     SAMPLE_ID_KEYS = ('token', 'sample_idx')
 
@@ -134,7 +159,7 @@ class OccupancyDiffusionHead(BaseModule):
                                                        51.2, 51.2, 3.0),
                  cell_size: float = 0.8,
                  num_height_bins: int = 1,
-                 mode: str = 'temporal',
+                 mode: str = DEFAULT_DIFFUSION_MODE,
                  pool_reduce: str = 'mean',
                  cond_channels: Optional[int] = 64,
                  block_out_channels: Sequence[int] = (32, 64),
@@ -146,7 +171,9 @@ class OccupancyDiffusionHead(BaseModule):
                  beta_schedule: str = 'linear',
                  prediction_type: str = 'epsilon',
                  x0_loss_weight: float = 1.0,
-                 clip_x0: bool = True,
+                 x0_weighting: str = 'low_noise',
+                 x0_snr_gamma: float = 5.0,
+                 clip_x0: bool = False,
                  num_noise_draws: int = 1,
                  scheduler_cfg: OptConfigType = None,
                  mask_patch_size: int = 4,
@@ -156,8 +183,7 @@ class OccupancyDiffusionHead(BaseModule):
                  noise_seed: int = 0,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if mode not in self.MODES:
-            raise ValueError(f'mode must be one of {self.MODES}, got {mode!r}')
+        self.diffusion_mode = build_diffusion_mode(mode)
         if pool_reduce not in ('mean', 'max'):
             raise ValueError(
                 f"pool_reduce must be 'mean' or 'max', got {pool_reduce!r}")
@@ -170,6 +196,11 @@ class OccupancyDiffusionHead(BaseModule):
         if x0_loss_weight < 0:
             raise ValueError(
                 f'x0_loss_weight must be >= 0, got {x0_loss_weight}')
+        if x0_weighting not in self.X0_WEIGHTINGS:
+            raise ValueError(f'x0_weighting must be one of '
+                             f'{self.X0_WEIGHTINGS}, got {x0_weighting!r}')
+        if x0_snr_gamma <= 0:
+            raise ValueError(f'x0_snr_gamma must be > 0, got {x0_snr_gamma}')
         self.in_channels = in_channels
         self.point_cloud_range = tuple(float(v) for v in point_cloud_range)
         self.cell_size = cell_size
@@ -180,6 +211,8 @@ class OccupancyDiffusionHead(BaseModule):
         self.mask_ratio = mask_ratio
         self.loss_weight = loss_weight
         self.x0_loss_weight = float(x0_loss_weight)
+        self.x0_weighting = x0_weighting
+        self.x0_snr_gamma = float(x0_snr_gamma)
         self.clip_x0 = clip_x0
         self.grid_shape = bev_grid_shape(self.point_cloud_range, cell_size)
 
@@ -195,8 +228,7 @@ class OccupancyDiffusionHead(BaseModule):
                 f'block_out_channels={block_out_channels}; change the range, '
                 'the cell size or the number of UNet blocks.')
 
-        raw_channels = in_channels * 2 if mode == 'temporal' else \
-            in_channels + 1
+        raw_channels = self.diffusion_mode.condition_channels(in_channels)
         if cond_channels is None:
             self.cond_conv = nn.Identity()
             cond_channels = raw_channels
@@ -300,15 +332,9 @@ class OccupancyDiffusionHead(BaseModule):
             Tensor: (B, cond_channels, H, W).
         """
         bev_t0 = self.pool(feats_t0, xyz_t0, batch_t0, batch_size)
-        if self.mode == 'temporal':
-            if feats_prev is None or xyz_prev is None or batch_prev is None:
-                raise ValueError("mode='temporal' needs the t-1 features, "
-                                 'coordinates and batch indices.')
-            bev_prev = self.pool(feats_prev, xyz_prev, batch_prev, batch_size)
-            raw = torch.cat([bev_prev, bev_t0], dim=1)
-        else:
-            self._check_mask(bev_mask, batch_size)
-            raw = torch.cat([bev_t0, bev_mask.to(bev_t0.dtype)], dim=1)
+        raw = self.diffusion_mode.raw_condition(self.pool, bev_t0, batch_size,
+                                                self.grid_shape, feats_prev,
+                                                xyz_prev, batch_prev, bev_mask)
         return self.cond_conv(raw)
 
     # Denoiser ---------------------------------------------------------------
@@ -331,9 +357,7 @@ class OccupancyDiffusionHead(BaseModule):
         Returns:
             Tensor: (B, K, H, W) float32 predicted epsilon.
         """
-        if self.mode == 'masked':
-            self._check_mask(bev_mask, noisy.shape[0])
-            noisy = noisy * bev_mask.to(noisy.dtype)
+        noisy = self.diffusion_mode.denoiser_input(noisy, bev_mask)
         x = torch.cat([noisy, cond.to(noisy.dtype)], dim=1)
         return self.unet(x, timesteps).sample.float()
 
@@ -412,13 +436,10 @@ class OccupancyDiffusionHead(BaseModule):
         # The condition is computed once and repeated for every draw.
         x0 = x0.repeat_interleave(draws, 0)
         cond = cond.repeat_interleave(draws, 0)
-        if self.mode == 'masked':
+        if bev_mask is not None:
             bev_mask = bev_mask.repeat_interleave(draws, 0)
-            weight = bev_mask.float()
-        else:
-            # Samples without a sequence are weighted 0, not removed: the
-            # UNet still runs on them so every rank uses every parameter.
-            weight = valid.float().repeat_interleave(draws).view(-1, 1, 1, 1)
+        weight = self.diffusion_mode.cell_weight(
+            valid.repeat_interleave(draws), bev_mask)
         noisy = diffusion.add_noise(x0, noise, timesteps)
         pred = self(noisy, timesteps, cond, bev_mask)
         target = diffusion.target(x0, noise, timesteps)
@@ -427,7 +448,8 @@ class OccupancyDiffusionHead(BaseModule):
             x0_hat = diffusion.predict_x0(pred, noisy, timesteps)
             if self.clip_x0:
                 x0_hat = x0_hat.clamp(-1, 1)
-            sums.append(((x0_hat - x0).square() * weight).sum())
+            per_t = self.x0_weight(timesteps).view(-1, 1, 1, 1)
+            sums.append(((x0_hat - x0).square() * weight * per_t).sum())
         count = weight.expand_as(pred).sum()
         means = global_mean(sums, count)
         losses = dict(loss_diffusion=means[0] * self.loss_weight)
@@ -436,6 +458,27 @@ class OccupancyDiffusionHead(BaseModule):
                 means[1] * self.x0_loss_weight * self.loss_weight)
         losses['diff_valid'] = valid.sum().float()
         return losses
+
+    def x0_weight(self, timesteps: Tensor) -> Tensor:
+        """w(t) of the clean-occupancy term (``x0_weighting``), from the
+        scheduler's ``alphas_cumprod``.
+
+        Args:
+            timesteps (Tensor): (N,) long.
+
+        Returns:
+            Tensor: (N,) float32.
+        """
+        alpha_bar = self.scheduler.alphas_cumprod.to(timesteps.device,
+                                                     torch.float32)[timesteps]
+        if self.x0_weighting == 'none':
+            return torch.ones_like(alpha_bar)
+        if self.x0_weighting == 'alpha_bar':
+            return alpha_bar
+        snr = alpha_bar / (1 - alpha_bar)
+        if self.x0_weighting == 'min_snr':
+            return snr.clamp(max=self.x0_snr_gamma)
+        return alpha_bar * snr
 
     def valid_samples(self,
                       batch_size: int,
@@ -449,21 +492,8 @@ class OccupancyDiffusionHead(BaseModule):
         ``temporal_fallback`` (prev, next) has no True (a sample without
         the key counts as a sequence).
         """
-        if valid is not None:
-            valid = torch.as_tensor(valid, dtype=torch.bool, device=device)
-            if valid.shape != (batch_size, ):
-                raise ValueError(f'valid has shape {tuple(valid.shape)}, '
-                                 f'expected ({batch_size},)')
-            return valid if self.mode == 'temporal' else torch.ones_like(valid)
-        flags = [True] * batch_size
-        if self.mode == 'temporal' and data_samples is not None:
-            flags = [
-                not bool(
-                    torch.as_tensor(
-                        s.metainfo.get('temporal_fallback', False)).any())
-                for s in data_samples
-            ]
-        return torch.tensor(flags, dtype=torch.bool, device=device)
+        return self.diffusion_mode.valid_samples(batch_size, data_samples,
+                                                 valid, device)
 
     def draw_noise(self,
                    x0: Tensor,
@@ -541,14 +571,4 @@ class OccupancyDiffusionHead(BaseModule):
             shape,
             cond.device,
             generator=generator)
-        if self.mode == 'masked':
-            sample = sample * bev_mask.float()
-        return sample
-
-    def _check_mask(self, bev_mask: Optional[Tensor], batch_size: int) -> None:
-        expected = (batch_size, 1) + self.grid_shape
-        if bev_mask is None or tuple(bev_mask.shape) != expected:
-            got = None if bev_mask is None else tuple(bev_mask.shape)
-            raise ValueError(f"mode='masked' needs bev_mask of shape "
-                             f'{expected} (from sample_bev_patch_mask), got '
-                             f'{got}.')
+        return self.diffusion_mode.output(sample, bev_mask)

@@ -9,8 +9,11 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from ...structures import PointLevels
+from ..data_preprocessors import HilDAPretrainDataPreprocessor
 from ..heads import voxels_with_points_in
-from ..utils import loss_grad_norms
+from ..heads.diffusion_modes import (DEFAULT_DIFFUSION_MODE,
+                                     build_diffusion_mode)
+from ..utils import loss_grad_norms, loss_grad_shares
 
 
 @MODELS.register_module()
@@ -68,7 +71,8 @@ class HilDAPretrainer(BaseModel):
             the same in both modes, up to BatchNorm's batch statistics
             (each pass normalises with its own).
         data_preprocessor (dict, optional): Usually
-            ``HilDAPretrainDataPreprocessor``.
+            ``HilDAPretrainDataPreprocessor``; its ``voxelize_prev`` is
+            set from the diffusion mode (only ``'temporal'`` reads t-1).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -82,7 +86,9 @@ class HilDAPretrainer(BaseModel):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=self.preprocessor_config(data_preprocessor,
+                                                       diffusion_head),
+            init_cfg=init_cfg)
         self.student = MODELS.build(student)
         self.teacher = MODELS.build(teacher)
         self._check_normalisation()
@@ -93,8 +99,10 @@ class HilDAPretrainer(BaseModel):
             self._restore_teacher_keys, with_module=False)
         self.prev_grad = prev_grad
         # When True, loss() also returns the gradient norm each loss term
-        # sends into the student's last stage (LossGradNormHook).
+        # sends into the student's last stage, and each term's share of the
+        # student's parameter gradient (LossGradNormHook).
         self.log_grad_norms = False
+        self.log_grad_shares = False
 
         self.distill_head = None
         if distill_head is not None:
@@ -121,11 +129,6 @@ class HilDAPretrainer(BaseModel):
             diffusion_head.setdefault('in_channels',
                                       self.student.level_channels[-1])
             self.diffusion_head = MODELS.build(diffusion_head)
-        # Only temporal diffusion reads t-1: skip its voxels otherwise.
-        if hasattr(self.data_preprocessor, 'voxelize_prev'):
-            self.data_preprocessor.voxelize_prev = (
-                self.diffusion_head is not None
-                and self.diffusion_head.mode == 'temporal')
         if not (self.distill_head or self.global_token or self.diffusion_head):
             raise ValueError('every objective is switched off: configure '
                              'at least one of distill_head, global_token, '
@@ -135,11 +138,39 @@ class HilDAPretrainer(BaseModel):
         for key, value in self.teacher.state_dict().items():
             state_dict.setdefault(f'{prefix}teacher.{key}', value)
 
+    @staticmethod
+    def preprocessor_config(data_preprocessor: OptConfigType,
+                            diffusion_head: OptConfigType) -> OptConfigType:
+        """The data preprocessor's config with the scans the objectives
+        read: ``HilDAPretrainDataPreprocessor`` voxelises t-1 only when the
+        diffusion mode uses it (no student pass over scans nobody reads).
+
+        Raises:
+            ValueError: The config sets ``voxelize_prev`` against the mode.
+        """
+        if data_preprocessor is None:
+            return None
+        cls = data_preprocessor.get('type')
+        cls = MODELS.get(cls) if isinstance(cls, str) else cls
+        if not (isinstance(cls, type)
+                and issubclass(cls, HilDAPretrainDataPreprocessor)):
+            return data_preprocessor
+        uses_prev = diffusion_head is not None and build_diffusion_mode(
+            diffusion_head.get('mode', DEFAULT_DIFFUSION_MODE)).uses_prev_scan
+        given = data_preprocessor.get('voxelize_prev')
+        if given is not None and bool(given) != uses_prev:
+            raise ValueError(
+                f'data_preprocessor.voxelize_prev={given} contradicts the '
+                'objectives: the t-1 scan is read only by '
+                "diffusion_head mode='temporal'; leave voxelize_prev out")
+        return dict(data_preprocessor, voxelize_prev=uses_prev)
+
     @property
     def masked_mode(self) -> bool:
-        """Whether the diffusion objective runs in ``'masked'`` mode."""
+        """Whether the diffusion objective hides BEV patches from the
+        student (``'masked'`` mode)."""
         return (self.diffusion_head is not None
-                and self.diffusion_head.mode == 'masked')
+                and self.diffusion_head.diffusion_mode.masks_input)
 
     def _check_normalisation(self) -> None:
         """The images must reach the teacher normalised its own way."""
@@ -291,12 +322,14 @@ class HilDAPretrainer(BaseModel):
         t0 = valid & is_t0
         kwargs = dict(
             feats_t0=levels.gather(-1, t0), xyz_t0=xyz[t0], batch_t0=batch[t0])
+        if not self.diffusion_head.diffusion_mode.uses_prev_scan:
+            return dict(
+                kwargs, feats_prev=None, xyz_prev=None, batch_prev=None)
         prev = valid & ~is_t0
-        masked = self.masked_mode
         kwargs.update(
-            feats_prev=None if masked else levels.gather(-1, prev),
-            xyz_prev=None if masked else xyz[prev],
-            batch_prev=None if masked else batch[prev])
+            feats_prev=levels.gather(-1, prev),
+            xyz_prev=xyz[prev],
+            batch_prev=batch[prev])
         return kwargs
 
     # Losses ---------------------------------------------------------------
@@ -336,10 +369,23 @@ class HilDAPretrainer(BaseModel):
                     data_samples=data_samples,
                     **self.diffusion_inputs(levels, inputs, sizes,
                                             batch_size)))
+        # Set by LossGradNormHook on logging iterations only.
         if self.log_grad_norms:
-            # Set by LossGradNormHook on logging iterations only.
             losses.update(loss_grad_norms(losses, levels.feats[-1]))
+        if self.log_grad_shares:
+            losses.update(loss_grad_shares(losses, self.grad_share_groups()))
         return losses
+
+    def grad_share_groups(self) -> Dict[str, List[Tensor]]:
+        """The parameter groups of ``gradshare_<group>_<term>``: ``last``
+        (the student's ``last_stage``, when it names one) and ``student``
+        (all its parameters)."""
+        groups = {}
+        last_stage = getattr(type(self.student), 'last_stage', None)
+        if last_stage is not None:
+            groups['last'] = list(self.student.last_stage.parameters())
+        groups['student'] = list(self.student.parameters())
+        return groups
 
     def teacher_outputs(
             self, inputs: dict, data_samples: list
