@@ -25,7 +25,8 @@ FINETUNE_CONFIGS = sorted(glob.glob(osp.join(FINETUNE, '*.py')))
 PAPER = osp.join(PRETRAIN, 'hilda_ptv3-dinov2-vitb14_8xb2-amp-50e_nuscenes.py')
 DEMO = osp.join(PRETRAIN, 'hilda_ptv3-demo-effnetlite0_1xb2-150iter_demo.py')
 NUS = osp.join(FINETUNE, 'ptv3_hilda_8xb2-50e_nus-lidarseg.py')
-DEMO_HILDA = osp.join(FINETUNE, 'ptv3-demo_hilda_1xb2-200iter_demo-lidarseg.py')
+DEMO_HILDA = osp.join(FINETUNE,
+                      'ptv3-demo_hilda_1xb2-200iter_demo-lidarseg.py')
 DEMO_SCRATCH = osp.join(FINETUNE, 'ptv3-demo_1xb2-200iter_demo-lidarseg.py')
 
 
@@ -159,8 +160,10 @@ def test_export_loads_into_the_segmentor_without_missing_or_unexpected_keys(
     exported = exported.get('state_dict', exported)
     fresh = build_segmentor(DEMO_HILDA, init_cfg=None)
     result = fresh.backbone.load_state_dict(
-        {k[len('backbone.'):]: v
-         for k, v in exported.items()}, strict=False)
+        {
+            k[len('backbone.'):]: v
+            for k, v in exported.items()
+        }, strict=False)
     assert not result.missing_keys and not result.unexpected_keys
     for key, value in student.state_dict().items():
         torch.testing.assert_close(model.backbone.state_dict()[key], value)

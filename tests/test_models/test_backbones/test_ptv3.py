@@ -10,11 +10,9 @@ from spconv.pytorch import SparseConvTensor
 
 from projects.HilDA.hilda.models.backbones import (MultiLevelPTv3,
                                                    PointTransformerV3)
-from projects.HilDA.hilda.models.layers import (PTv3Block,
-                                                SerializedAttention,
+from projects.HilDA.hilda.models.layers import (PTv3Block, SerializedAttention,
                                                 SerializedPoints)
-from projects.HilDA.hilda.models.utils.serialization import (ORDERS,
-                                                             serialize)
+from projects.HilDA.hilda.models.utils.serialization import ORDERS, serialize
 from tests.helpers.tiny_hilda import tiny_dataset, tiny_model_cfg
 
 # Three stages; patches of 16 so that the samples span several patches,
@@ -72,7 +70,7 @@ def test_forward_gives_voxel_features_of_the_last_stage():
     stages = model.forward_stages(feats, coors)
     assert [lvl.feats.shape[1] for lvl in stages['decoder_feats']] == [20, 12]
     assert [lvl.stride for lvl in stages['decoder_feats']] == [(2, 2, 2),
-                                                              (1, 1, 1)]
+                                                               (1, 1, 1)]
     torch.testing.assert_close(stages['voxel_feats'], out)
     assert stages['bottleneck']['feats'].shape[1] == 24
     assert stages['bottleneck']['stride'] == (4, 4, 4)
@@ -94,7 +92,8 @@ def test_pooling_follows_the_grid():
 def test_output_of_a_voxel_does_not_depend_on_input_order():
     model = tiny().eval()
     feats, coors = voxels()
-    perm = torch.randperm(len(coors), generator=torch.Generator().manual_seed(3))
+    perm = torch.randperm(
+        len(coors), generator=torch.Generator().manual_seed(3))
     out = model(feats, coors)
     out_perm = model(feats[perm], coors[perm])
     torch.testing.assert_close(out_perm, out[perm], atol=1e-5, rtol=1e-4)
@@ -197,8 +196,8 @@ def test_point_levels_give_each_point_its_voxel_at_each_stage():
     assert levels.valid(-1).tolist() == [True, True, False, True, True, True]
     rows = torch.tensor([0, 3, 0, 29, 30, 49])
     torch.testing.assert_close(
-        levels.gather(-1)[[0, 1, 3, 4, 5]], out['voxel_feats'][rows[[0, 1, 3,
-                                                                    4, 5]]])
+        levels.gather(-1)[[0, 1, 3, 4, 5]],
+        out['voxel_feats'][rows[[0, 1, 3, 4, 5]]])
     coarse = out['decoder_feats'][0].coors
     expected = torch.cat([coors[rows, :1], coors[rows, 1:] // 2], 1)
     got = coarse[levels.index[0][[0, 1, 3, 4, 5]]]

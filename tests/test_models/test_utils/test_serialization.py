@@ -4,8 +4,11 @@ import itertools
 import pytest
 import torch
 
-from projects.HilDA.hilda.models.utils.serialization import (
-    ORDERS, encode, hilbert_encode, patch_layout, serialize, z_order_encode)
+from projects.HilDA.hilda.models.utils.serialization import (ORDERS, encode,
+                                                             hilbert_encode,
+                                                             patch_layout,
+                                                             serialize,
+                                                             z_order_encode)
 
 
 def cube(depth):
@@ -21,8 +24,8 @@ def morton_reference(x, y, z, depth):
         return 0
     half = 1 << (depth - 1)
     octant = 4 * (x >= half) + 2 * (y >= half) + (z >= half)
-    return octant * 8**(depth - 1) + morton_reference(
-        x % half, y % half, z % half, depth - 1)
+    return octant * 8**(depth - 1) + morton_reference(x % half, y % half,
+                                                      z % half, depth - 1)
 
 
 def hilbert_reference(cell, depth):
@@ -66,8 +69,8 @@ def test_z_order_equals_recursive_definition(depth):
 @pytest.mark.parametrize('depth', [1, 2, 3])
 def test_hilbert_equals_scalar_reference(depth):
     cells = cube(depth)
-    expected = torch.tensor([hilbert_reference(c.tolist(), depth)
-                             for c in cells])
+    expected = torch.tensor(
+        [hilbert_reference(c.tolist(), depth) for c in cells])
     assert torch.equal(hilbert_encode(cells, depth), expected)
 
 
@@ -112,8 +115,9 @@ def unique_voxels(num=200, batch_size=3, seed=0):
         torch.randint(0, batch_size, (num, 1), generator=gen),
         torch.randint(0, 40, (num, 3), generator=gen)
     ], 1)
-    return torch.unique(coors, dim=0)[torch.randperm(
-        len(torch.unique(coors, dim=0)), generator=gen)]
+    return torch.unique(
+        coors,
+        dim=0)[torch.randperm(len(torch.unique(coors, dim=0)), generator=gen)]
 
 
 def test_serialize_each_voxel_once_and_inverse_restores():
@@ -134,7 +138,8 @@ def test_serialize_each_voxel_once_and_inverse_restores():
 
 def test_serialize_does_not_depend_on_input_order():
     coors = unique_voxels()
-    perm = torch.randperm(len(coors), generator=torch.Generator().manual_seed(1))
+    perm = torch.randperm(
+        len(coors), generator=torch.Generator().manual_seed(1))
     a, b = serialize(coors, ORDERS), serialize(coors[perm], ORDERS)
     for k in range(4):
         assert torch.equal(coors[a.order[k]], coors[perm][b.order[k]])

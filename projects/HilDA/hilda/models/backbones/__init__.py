@@ -8,6 +8,6 @@ from .voxel_to_point import (ConvGeometry, conv_output_coors,
 
 __all__ = [
     'MultiLevelMinkUNet', 'MultiLevelPTv3', 'PointSparseEncoder',
-    'PointTransformerV3', 'ConvGeometry',
-    'conv_output_coors', 'match_coors', 'map_points_to_levels'
+    'PointTransformerV3', 'ConvGeometry', 'conv_output_coors', 'match_coors',
+    'map_points_to_levels'
 ]

@@ -105,7 +105,8 @@ class PointTransformerV3(BaseModule):
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         num_stages = len(enc_depths)
-        per_stage = dict(enc_channels=enc_channels, enc_num_heads=enc_num_heads)
+        per_stage = dict(
+            enc_channels=enc_channels, enc_num_heads=enc_num_heads)
         between_stages = dict(
             strides=strides,
             dec_depths=dec_depths,
@@ -210,8 +211,7 @@ class PointTransformerV3(BaseModule):
     @staticmethod
     def _run_blocks(blocks: nn.ModuleList, points: SerializedPoints) -> None:
         for i, block in enumerate(blocks):
-            points.feats = block(points,
-                                 i % len(points.serialization.names))
+            points.feats = block(points, i % len(points.serialization.names))
 
     def forward_stages(self, voxel_features: Tensor,
                        coors: Tensor) -> Dict[str, Union[Tensor, list, dict]]:

@@ -51,5 +51,4 @@ class GridUnpooling(BaseModule):
         Returns:
             Tensor: (M, C_out) features of the finer voxels.
         """
-        return self.proj_skip(skip) + self.proj(feats).index_select(
-            0, inverse)
+        return self.proj_skip(skip) + self.proj(feats).index_select(0, inverse)

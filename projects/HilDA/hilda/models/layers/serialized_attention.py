@@ -1,8 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
-import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmdet3d.utils import OptMultiConfig
+from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from .serialized_points import SerializedPoints

@@ -48,8 +48,8 @@ class SerializedPoints:
 
     def sparse_with(self, feats: Optional[Tensor] = None) -> SparseConvTensor:
         """:attr:`sparse` holding ``feats`` (default :attr:`feats`)."""
-        return self.sparse.replace_feature(
-            self.feats if feats is None else feats)
+        return self.sparse.replace_feature(self.feats if feats is
+                                           None else feats)
 
     def patch_layout(self, patch_size: int) -> PatchLayout:
         """The stage's patches of ``patch_size`` (computed once)."""

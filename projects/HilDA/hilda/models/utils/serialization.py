@@ -169,12 +169,15 @@ def serialize(coors: Tensor, orders: Sequence[str]) -> Serialization:
     coors = coors.long()
     depth = grid_depth(coors[:, 1:])
     batch = coors[:, 0]
-    codes: List[Tensor] = [encode(coors[:, 1:], batch, depth, o) for o in orders]
+    codes: List[Tensor] = [
+        encode(coors[:, 1:], batch, depth, o) for o in orders
+    ]
     codes = torch.stack(codes) if codes else coors.new_zeros((0, len(coors)))
     order = torch.argsort(codes, dim=1)
     positions = torch.arange(len(coors), device=coors.device)
     inverse = torch.empty_like(order).scatter_(
-        1, order, positions.expand_as(order).contiguous())
+        1, order,
+        positions.expand_as(order).contiguous())
     return Serialization(codes, order, inverse, tuple(orders))
 
 
