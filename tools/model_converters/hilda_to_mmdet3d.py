@@ -9,6 +9,8 @@ Examples:
     # CenterPoint: load_from=OUT (SparseEncoder is not a BaseModule)
     python tools/model_converters/hilda_to_mmdet3d.py CKPT OUT \
         --target centerpoint
+    # PTv3 segmentor (configs/finetune/ptv3/): backbone init_cfg as MinkUNet
+    python tools/model_converters/hilda_to_mmdet3d.py CKPT OUT --target ptv3
 
 The output gets a ``<OUT>.sha256`` sidecar (``sha256sum -c OUT.sha256``
 checks it); ``verify_checkpoint(OUT)`` from

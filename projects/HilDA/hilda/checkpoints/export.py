@@ -27,6 +27,7 @@ TARGET_PREFIXES = dict(
     cylinder3d='backbone.',
     centerpoint='pts_middle_encoder.',  # MVXTwoStageDetector/CenterPoint
     second='middle_encoder.',  # VoxelNet (SECOND, PointPillars)
+    ptv3='backbone.',  # MinkUNet segmentor with PointTransformerV3
 )
 STUDENT_PREFIX = 'student.'
 

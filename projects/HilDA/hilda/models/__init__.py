@@ -1,5 +1,6 @@
 # Copyright (c) HilDA authors. All rights reserved.
-from .backbones import MultiLevelMinkUNet, PointSparseEncoder
+from .backbones import (MultiLevelMinkUNet, MultiLevelPTv3, PointSparseEncoder,
+                        PointTransformerV3)
 from .data_preprocessors import (HilDADataPreprocessor,
                                  HilDAPretrainDataPreprocessor,
                                  points_voxel_coors, sparse_shape_from_range,
@@ -12,12 +13,12 @@ from .pretrainers import HilDAPretrainer
 from .teachers import BaseImageTeacher, DINOv2Teacher, EfficientNetLiteTeacher
 
 __all__ = [
-    'MultiLevelMinkUNet', 'PointSparseEncoder', 'points_voxel_coors',
-    'sparse_shape_from_range', 'voxelize_for_sparse_encoder',
-    'HilDADataPreprocessor', 'HilDAPretrainDataPreprocessor',
-    'OccupancyDiffusionHead', 'bev_pool', 'sample_bev_patch_mask',
-    'GlobalTokenHead', 'HierarchicalDistillHead', 'CosineDistanceLoss',
-    'FeatureMSELoss', 'NormalizedL2Loss', 'SuperpixelInfoNCELoss',
-    'HilDAPretrainer', 'BaseImageTeacher', 'DINOv2Teacher',
-    'EfficientNetLiteTeacher'
+    'MultiLevelMinkUNet', 'MultiLevelPTv3', 'PointSparseEncoder',
+    'PointTransformerV3', 'points_voxel_coors', 'sparse_shape_from_range',
+    'voxelize_for_sparse_encoder', 'HilDADataPreprocessor',
+    'HilDAPretrainDataPreprocessor', 'OccupancyDiffusionHead', 'bev_pool',
+    'sample_bev_patch_mask', 'GlobalTokenHead', 'HierarchicalDistillHead',
+    'CosineDistanceLoss', 'FeatureMSELoss', 'NormalizedL2Loss',
+    'SuperpixelInfoNCELoss', 'HilDAPretrainer', 'BaseImageTeacher',
+    'DINOv2Teacher', 'EfficientNetLiteTeacher'
 ]
