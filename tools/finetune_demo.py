@@ -34,6 +34,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from projects.HilDA.analysis.progress import ChildRunProgress  # noqa: E402
+from projects.HilDA.hilda.checkpoints import \
+    check_exported_weights  # noqa: E402
+from projects.HilDA.hilda.errors import HilDAError  # noqa: E402
 
 CONFIGS = dict(
     scratch=osp.join(REPO, 'configs', 'finetune',
@@ -184,6 +187,12 @@ def main(argv=None):
         sys.exit(f'finetune_demo.py: error: {args.pretrained} does not '
                  'exist (export it with tools/model_converters/'
                  'hilda_to_mmdet3d.py --target minkunet)')
+    # Before the from-scratch run, which would otherwise train and test
+    # in full before the HilDA run meets a wrong file.
+    try:
+        check_exported_weights(args.pretrained, 'minkunet')
+    except HilDAError as e:
+        sys.exit(f'finetune_demo.py: error: {e}')
     for split in ('train', 'val'):
         info = osp.join(args.data_root, f'nuscenes_infos_{split}.pkl')
         if not osp.isfile(info):

@@ -12,7 +12,9 @@ Examples:
 
 The output gets a ``<OUT>.sha256`` sidecar (``sha256sum -c OUT.sha256``
 checks it); ``verify_checkpoint(OUT)`` from
-``projects.HilDA.hilda.checkpoints.integrity`` checks it in Python.
+``projects.HilDA.hilda.checkpoints.integrity`` checks it in Python. The
+input is checked first (zip CRC, its sidecar, a readable checkpoint whose
+student is a ``--target`` backbone); a problem ends in one line on stderr.
 """
 import argparse
 import os.path as osp
@@ -21,10 +23,11 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from projects.HilDA.hilda.apis import run_tool
 from projects.HilDA.hilda.checkpoints import TARGET_PREFIXES, export_student
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='HilDA pre-training checkpoint')
     parser.add_argument('dst', help='output checkpoint')
@@ -33,13 +36,10 @@ def main():
         choices=sorted(TARGET_PREFIXES),
         default='minkunet',
         help='downstream model the weights are for')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not osp.isfile(args.src):
         sys.exit(f'hilda_to_mmdet3d.py: error: {args.src} does not exist')
-    try:
-        counts = export_student(args.src, args.dst, args.target)
-    except ValueError as e:
-        sys.exit(f'hilda_to_mmdet3d.py: error: {args.src}: {e}')
+    counts = export_student(args.src, args.dst, args.target)
     print(f'kept {counts["kept"]} student keys as '
           f'"{TARGET_PREFIXES[args.target]}*", dropped {counts["dropped"]} '
           f'(teacher, heads, diffusion); wrote {args.dst} '
@@ -47,4 +47,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'hilda_to_mmdet3d.py')

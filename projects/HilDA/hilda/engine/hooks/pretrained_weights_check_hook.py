@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ...checkpoints import (SIDECAR_SUFFIX, is_sparse_conv_weight,
                             recorded_sha256, spconv2_weight, verify_checkpoint)
 from ...errors import HilDAError
+from ...utils.mmengine_compat import train_loop_or_cfg
 
 
 class PretrainedWeightsError(HilDAError, RuntimeError):
@@ -219,8 +220,7 @@ class PretrainedWeightsCheckHook(Hook):
         """Check the file before the weights are loaded from it."""
         # Runner.train builds the train loop before before_run; test/val
         # leave it a config (or None) and load no pre-trained weights.
-        loop = getattr(runner, '_train_loop', BaseLoop)
-        if loop is not BaseLoop and not isinstance(loop, BaseLoop):
+        if not isinstance(train_loop_or_cfg(runner), BaseLoop):
             return
         if runner.cfg.get('resume'):
             return
