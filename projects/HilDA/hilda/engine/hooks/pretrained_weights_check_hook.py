@@ -26,8 +26,9 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, CheckpointLoader
 from torch import Tensor, nn
 
-from ...checkpoints import (SIDECAR_SUFFIX, is_sparse_conv_weight,
-                            recorded_sha256, spconv2_weight, verify_checkpoint)
+from ...checkpoints import (SIDECAR_SUFFIX, check_checkpoint_file,
+                            is_sparse_conv_weight, recorded_sha256,
+                            spconv2_weight)
 from ...errors import HilDAError
 from ...utils.mmengine_compat import train_loop_or_cfg
 
@@ -227,7 +228,8 @@ class PretrainedWeightsCheckHook(Hook):
         target = self._target(runner)
         checkpoint, prefix, where = self._source(runner, target)
         if osp.isfile(checkpoint):
-            verify_checkpoint(checkpoint, require=self.require_sidecar)
+            check_checkpoint_file(
+                checkpoint, require_sidecar=self.require_sidecar)
             if recorded_sha256(checkpoint) is None:
                 print_log(
                     f'PretrainedWeightsCheckHook: {checkpoint} has no '
