@@ -8,6 +8,7 @@ from mmdet3d.datasets import NuScenesDataset
 from mmdet3d.registry import DATASETS
 from mmengine.logging import print_log
 
+from ..utils.mmengine_compat import dataset_metainfo
 from .info_format import (INFO_VERSION, LOAD_ERRORS, InfoFileError,
                           check_data_list, check_raw_info, read_error,
                           sample_name)
@@ -142,7 +143,7 @@ class HilDANuScenesDataset(NuScenesDataset):
     def parse_data_info(self, info: dict) -> dict:
         """Check the info version, then parse like ``NuScenesDataset`` and
         resolve the lidarseg path when there is one."""
-        version = self._metainfo.get('info_version')
+        version = dataset_metainfo(self).get('info_version')
         if str(version) not in SUPPORTED_INFO_VERSIONS:
             raise InfoFileError(
                 f'{self.ann_file}: info_version {version!r} is not '

@@ -28,6 +28,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from mmengine.fileio import get
 
+from ..utils.mmengine_compat import dataset_metainfo
 from .info_format import InfoFileError
 
 # (module, name) pairs the info unpickler may build: numpy arrays, scalars
@@ -164,8 +165,9 @@ def load_data_list_safely(dataset) -> List[dict]:
                         f'dict, but got {type(annotations).__name__}')
     if 'data_list' not in annotations or 'metainfo' not in annotations:
         raise ValueError('annotations must have data_list and metainfo keys')
+    metainfo = dataset_metainfo(dataset)
     for key, value in annotations['metainfo'].items():
-        dataset._metainfo.setdefault(key, value)
+        metainfo.setdefault(key, value)
     data_list = []
     for raw in annotations['data_list']:
         parsed = dataset.parse_data_info(raw)

@@ -36,6 +36,10 @@ PRIVATE_ATTRIBUTES: Dict[Tuple[str, str], str] = {
     'the raw config tree (check --cfg-options keys)',
     ('mmengine.model.ImgDataPreprocessor', '_enable_normalize'):
     'whether the data preprocessor normalises images for the teacher',
+    ('mmengine.dataset.BaseDataset', '_metainfo'):
+    'the meta information an info file adds to a dataset (read safely)',
+    ('mmengine.logging.HistoryBuffer', '_statistics_methods'):
+    'which HistoryBuffer methods a checkpoint may name (weights_only)',
 }
 
 # Marks an object whose method was replaced by :func:`replace_method`.
@@ -73,6 +77,20 @@ def normalizes_images(preprocessor) -> bool:
     return bool(preprocessor._enable_normalize)
 
 
+def dataset_metainfo(dataset) -> dict:
+    """``dataset._metainfo``: the (mutable) meta information of an
+    mmengine ``BaseDataset``, which ``load_data_list`` fills from the info
+    file."""
+    return dataset._metainfo
+
+
+def history_buffer_statistics() -> dict:
+    """``HistoryBuffer._statistics_methods``: the statistics methods
+    registered on mmengine's ``HistoryBuffer`` (name -> function)."""
+    from mmengine.logging import HistoryBuffer
+    return HistoryBuffer._statistics_methods
+
+
 def replace_method(obj: Any, name: str,
                    make_wrapper: Callable[[Callable], Callable]) -> bool:
     """Replace ``obj.<name>`` (on this object only) by
@@ -95,6 +113,8 @@ def _instances() -> Dict[str, Any]:
 
     import torch
     from mmengine.config import Config
+    from mmengine.dataset import BaseDataset
+    from mmengine.logging import HistoryBuffer
     from mmengine.model import BaseModel, ImgDataPreprocessor
     from mmengine.runner import Runner
 
@@ -125,6 +145,9 @@ def _instances() -> Dict[str, Any]:
         'mmengine.runner.IterBasedTrainLoop': runner.train_loop,
         'mmengine.config.Config': Config(dict(a=1)),
         'mmengine.model.ImgDataPreprocessor': ImgDataPreprocessor(),
+        'mmengine.dataset.BaseDataset': BaseDataset(lazy_init=True),
+        # A class attribute: checked on the class.
+        'mmengine.logging.HistoryBuffer': HistoryBuffer,
     }
 
 
@@ -151,5 +174,6 @@ def check_mmengine_compat() -> None:
 __all__ = [
     'PRIVATE_ATTRIBUTES', 'MMEngineCompatError', 'train_loop_or_cfg',
     'is_resuming', 'loop_iter', 'raw_cfg_dict', 'normalizes_images',
-    'replace_method', 'check_mmengine_compat', 'patch_spconv_for_cpu'
+    'dataset_metainfo', 'history_buffer_statistics', 'replace_method',
+    'check_mmengine_compat', 'patch_spconv_for_cpu'
 ]
