@@ -6,7 +6,6 @@ root on PYTHONPATH. Config and option mistakes end in one line on stderr.
 """
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 
@@ -20,11 +19,11 @@ from mmengine.logging import print_log
 from projects.HilDA.hilda.apis import (ConfigError, add_common_args,
                                        apply_common_args,
                                        apply_skip_bad_samples, build_runner,
-                                       check_train_cfg, finish_args,
-                                       load_config, run_tool, setup_launcher)
+                                       check_train_cfg, check_work_dir_free,
+                                       finish_args, load_config, run_tool,
+                                       setup_launcher)
 from projects.HilDA.hilda.checkpoints import (check_resume_checkpoint,
                                               find_resume_checkpoint)
-from projects.HilDA.hilda.utils import WorkDirLock
 
 
 def parse_args(argv=None):
@@ -129,19 +128,9 @@ def build_cfg(args):
     # --cfg-options skip_bad_samples=True wraps the training set.
     cfg = apply_skip_bad_samples(cfg)
     setup_launcher(cfg, args.launcher)
+    # Before the Runner writes its config dump into the work dir.
     check_work_dir_free(cfg)
     return cfg
-
-
-def check_work_dir_free(cfg) -> None:
-    """Refuse a work dir another run holds before the Runner is built (it
-    writes the config dump there; the lock is taken when training starts).
-    """
-    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
-    if (hook.get('type') == 'AtomicCheckpointHook'
-            and hook.get('lock_work_dir', True)
-            and os.environ.get('RANK', '0') == '0'):
-        WorkDirLock(cfg.work_dir).check_free()
 
 
 def main(argv=None):
