@@ -34,7 +34,7 @@ def test_backbone_only_checkpoint_is_refused_naming_the_head(tmp_path):
     with pytest.raises(PartialCheckpointError) as err:
         check_checkpoint_covers_model(model, path)
     msg = str(err.value)
-    assert msg.startswith(f'{path} lacks 2 of the model\'s 7 weights')
+    assert msg.startswith(f'{path} lacks 2 of the model\'s 9 weights')
     assert '(in decode_head;' in msg and '--allow-partial-load' in msg
 
 
@@ -74,6 +74,6 @@ def test_test_tool_refuses_partial_checkpoint_unless_allowed(
         tool.main(argv)
         assert runner.tested
     else:
-        with pytest.raises(PartialCheckpointError, match='lacks 7 of'):
+        with pytest.raises(PartialCheckpointError, match='lacks 9 of'):
             tool.main(argv)
         assert not runner.tested

@@ -35,7 +35,7 @@ def test_payload_is_refused_and_does_not_run(tmp_path):
     with pytest.raises(UnsafeInfoError) as err:
         load_info_file(path)
     assert str(err.value).startswith(f'{path}: the info file asks the '
-                                     'unpickler for builtins.open')
+                                     'unpickler for io.open')
     assert not osp.exists(marker)
     # What plain pickle (mmengine.load) does with the same file.
     load_info_file(path, allow_unsafe_pickle=True)

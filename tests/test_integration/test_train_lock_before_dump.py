@@ -3,6 +3,7 @@
 writes anything there (its config dump)."""
 import os
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,7 +16,12 @@ def test_locked_work_dir_is_refused_before_the_config_dump(
         tmp_path, monkeypatch):
     tool = load_tool('train.py')
     built = []
-    monkeypatch.setattr(tool, 'build_runner', built.append)
+
+    def build_runner(cfg):
+        built.append(cfg)
+        return SimpleNamespace(train=lambda: None)
+
+    monkeypatch.setattr(tool, 'build_runner', build_runner)
     work = tmp_path / 'work'
     child = hold_in_child(work)
     try:

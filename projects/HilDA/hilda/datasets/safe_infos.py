@@ -39,10 +39,12 @@ _NUMPY_GLOBALS = frozenset(
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray')
     for name in ('_reconstruct', 'scalar')) | {('numpy', 'ndarray'),
                                                ('numpy', 'dtype')}
-_PLAIN_GLOBALS = frozenset({('builtins', 'set'), ('builtins', 'frozenset'),
-                            ('builtins', 'complex'), ('builtins', 'slice'),
-                            ('collections', 'OrderedDict'),
-                            ('_codecs', 'encode')})
+# builtins is __builtin__ in protocol 2 (mmengine's dump).
+_PLAIN_GLOBALS = frozenset(
+    (module, name) for module in ('builtins', '__builtin__')
+    for name in ('set', 'frozenset', 'complex', 'slice')) | {
+        ('collections', 'OrderedDict'), ('_codecs', 'encode')
+    }
 ALLOWED_GLOBALS = _NUMPY_GLOBALS | _PLAIN_GLOBALS
 
 
