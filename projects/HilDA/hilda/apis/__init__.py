@@ -1,7 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """What the tools run: CLI flags and their checks, the launcher, the
-registry report, the skip-bad-samples wiring and the work-dir check (the top layer: it may
-import every other one, none imports it)."""
+registry report, the skip-bad-samples wiring and the work-dir check (the
+top layer: it may import every other one, none imports it)."""
 from ..errors import ConfigError
 from .cli import (CheckedDictAction, add_common_args, apply_common_args,
                   build_runner, finish_args, run_tool)

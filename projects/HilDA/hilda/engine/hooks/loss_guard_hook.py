@@ -12,10 +12,10 @@ the run's objects when training starts:
   before ``optimizer.step``; a bad step either raises
   :class:`NonFiniteLossError` or is dropped without touching the weights;
 * the model's ``parse_losses`` is wrapped to remember the per-term losses
-  of the step (a skipped step's non-finite values are kept out of the log,
-  whose window mean would show NaN for the next iterations), and ``before_train_iter`` remembers the sample ids (token,
-  LiDAR path) of the batch, so the message says which term and which
-  samples;
+  of the step (a skipped step's non-finite values are kept out of the
+  log, whose window mean would show NaN for the next iterations), and
+  ``before_train_iter`` remembers the sample ids (token, LiDAR path) of
+  the batch, so the message says which term and which samples;
 * ``before_save_checkpoint`` refuses to write weights that are not finite.
 
 A skipped step leaves the model exactly as it was before the step: the
@@ -26,7 +26,8 @@ is dropped.
 
 The methods are replaced on the live objects through
 :func:`~...utils.mmengine_compat.replace_method` (mmengine has no hook
-between the loss and the backward pass). This works with any optim wrapper type a config names (``OptimWrapper``,
+between the loss and the backward pass). This works with any optim
+wrapper type a config names (``OptimWrapper``,
 ``AmpOptimWrapper``: its GradScaler already skips inf/NaN gradients, so
 only the loss is checked there) and needs no change to the model. In a
 distributed run the ranks agree on the decision (one all-reduce of a flag),
