@@ -43,7 +43,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--extra-tag',
         default='nuscenes',
-        help='file name prefix: {extra_tag}_infos_{split}.pkl')
+        help='file name prefix: {extra_tag}_infos_{split}.{format}')
+    parser.add_argument(
+        '--format',
+        choices=['pkl', 'json'],
+        default='pkl',
+        help='pkl (mmdet3d\'s format) or json (same content, a format that '
+        'cannot carry code; the datasets read both)')
     parser.add_argument(
         '--max-sweeps',
         type=int,
@@ -65,7 +71,8 @@ def main(argv=None):
         out_dir=args.out_dir,
         extra_tag=args.extra_tag,
         max_sweeps=args.max_sweeps,
-        check_files=not args.skip_file_check)
+        check_files=not args.skip_file_check,
+        file_format=args.format)
 
 
 if __name__ == '__main__':

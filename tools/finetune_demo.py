@@ -34,6 +34,8 @@ sys.path.insert(0, REPO)
 
 from projects.HilDA.analysis import jobs  # noqa: E402
 from projects.HilDA.hilda.apis import run_tool  # noqa: E402
+from projects.HilDA.hilda.checkpoints import \
+    check_exported_weights  # noqa: E402
 from projects.HilDA.hilda.errors import ConfigError, HilDAError  # noqa: E402
 
 CONFIGS = dict(
@@ -177,6 +179,9 @@ def main(argv=None):
         raise HilDAError(f'{args.pretrained} does not exist (export it with '
                          'tools/model_converters/hilda_to_mmdet3d.py '
                          '--target minkunet)')
+    # Before the from-scratch run, which would otherwise train and test
+    # in full before the HilDA run meets a wrong file.
+    check_exported_weights(args.pretrained, 'minkunet')
     for split in ('train', 'val'):
         info = osp.join(args.data_root, f'nuscenes_infos_{split}.pkl')
         if not osp.isfile(info):

@@ -11,11 +11,14 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import ConfigDict
+from mmengine.model import is_model_wrapper
 
 from projects.HilDA.hilda.apis import (ConfigError, add_common_args,
                                        apply_common_args, build_runner,
                                        finish_args, load_config, run_tool,
                                        setup_launcher)
+from projects.HilDA.hilda.checkpoints import (check_checkpoint_covers_model,
+                                              check_checkpoint_file)
 
 TASKS = [
     'mono_det', 'multi-view_det', 'lidar_det', 'lidar_seg',
@@ -46,6 +49,11 @@ def parse_args(argv=None):
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--tta', action='store_true', help='Test time augmentation')
+    parser.add_argument(
+        '--allow-partial-load',
+        action='store_true',
+        help='test a checkpoint that lacks some of the model\'s weights '
+        '(they stay randomly initialised); refused by default')
     add_common_args(parser)
     return finish_args(parser.parse_args(argv))
 
@@ -74,6 +82,7 @@ def build_cfg(args):
     cfg = apply_common_args(load_config(args.config, args.cfg_options), args)
     if not osp.isfile(args.checkpoint):
         raise ConfigError(f'checkpoint {args.checkpoint} does not exist')
+    check_checkpoint_file(args.checkpoint)
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:
@@ -92,7 +101,12 @@ def build_cfg(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    build_runner(build_cfg(args)).test()
+    runner = build_runner(build_cfg(args))
+    if not args.allow_partial_load:
+        wrapped = args.tta or is_model_wrapper(runner.model)
+        model = runner.model.module if wrapped else runner.model
+        check_checkpoint_covers_model(model, args.checkpoint)
+    runner.test()
 
 
 if __name__ == '__main__':

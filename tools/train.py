@@ -19,8 +19,9 @@ from mmengine.logging import print_log
 from projects.HilDA.hilda.apis import (ConfigError, add_common_args,
                                        apply_common_args,
                                        apply_skip_bad_samples, build_runner,
-                                       check_train_cfg, finish_args,
-                                       load_config, run_tool, setup_launcher)
+                                       check_train_cfg, check_work_dir_free,
+                                       finish_args, load_config, run_tool,
+                                       setup_launcher)
 from projects.HilDA.hilda.checkpoints import (check_resume_checkpoint,
                                               find_resume_checkpoint)
 
@@ -127,6 +128,8 @@ def build_cfg(args):
     # --cfg-options skip_bad_samples=True wraps the training set.
     cfg = apply_skip_bad_samples(cfg)
     setup_launcher(cfg, args.launcher)
+    # Before the Runner writes its config dump into the work dir.
+    check_work_dir_free(cfg)
     return cfg
 
 

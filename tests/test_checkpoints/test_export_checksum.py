@@ -21,7 +21,11 @@ from tests.conftest import REPO_ROOT
 def pretrain_checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     holder = nn.Module()
-    holder.student = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
+    # The parts of a MinkUNet (the export checks the --target architecture).
+    holder.student = nn.Module()
+    holder.student.conv_input = nn.Linear(4, 8)
+    holder.student.encoder = nn.Sequential(nn.BatchNorm1d(8))
+    holder.student.decoder = nn.Sequential(nn.Linear(8, 8))
     holder.distill_neck = nn.Linear(8, 3)
     path = tmp_path_factory.mktemp('ckpt') / 'iter_4.pth'
     save_checkpoint(dict(state_dict=holder.state_dict()), str(path))
@@ -43,9 +47,11 @@ def test_export_writes_a_sidecar_that_verifies(pretrain_checkpoint, tmp_path):
     assert verify_checkpoint(out) == digest
     state = load_verified_checkpoint(out)['state_dict']
     assert set(state) == {
-        'backbone.0.weight', 'backbone.0.bias', 'backbone.1.weight',
-        'backbone.1.bias', 'backbone.1.running_mean', 'backbone.1.running_var',
-        'backbone.1.num_batches_tracked'
+        'backbone.conv_input.weight', 'backbone.conv_input.bias',
+        'backbone.encoder.0.weight', 'backbone.encoder.0.bias',
+        'backbone.encoder.0.running_mean', 'backbone.encoder.0.running_var',
+        'backbone.encoder.0.num_batches_tracked', 'backbone.decoder.0.weight',
+        'backbone.decoder.0.bias'
     }
     # Reproducible: exporting the same checkpoint again gives the same bytes.
     again = export_student(pretrain_checkpoint, out, 'minkunet')
@@ -57,7 +63,7 @@ def test_tampered_weights_fail_with_both_hashes(pretrain_checkpoint, tmp_path):
     out = str(tmp_path / 'student.pth')
     digest = export_student(pretrain_checkpoint, out, 'minkunet')['sha256']
     state = torch.load(out, weights_only=True)
-    state['state_dict']['backbone.0.weight'][0, 0] += 1e-3
+    state['state_dict']['backbone.conv_input.weight'][0, 0] += 1e-3
     torch.save(state, out)  # e.g. edited by hand; the sidecar is stale
     tampered = hashlib.sha256(open(out, 'rb').read()).hexdigest()
     with pytest.raises(ChecksumError) as err:

@@ -600,3 +600,24 @@ def test_cli_reports_one_line(tmp_path):
     assert '\n' not in message
     assert message.startswith('create_hilda_infos.py: error: nuScenes root '
                               'path not found'), message
+
+
+def test_json_format_holds_the_same_infos(infos, nus_root, tmp_path):
+    """--format json writes what the .pkl holds, in a format that cannot
+    carry code; the plugin's info reader gives back the same content."""
+    from projects.HilDA.hilda.datasets.safe_infos import load_info_file
+    load_tool('create_hilda_infos.py').main([
+        '--root-path', nus_root, '--version', VERSION, '--out-dir',
+        str(tmp_path), '--extra-tag', 'hilda', '--max-sweeps', '10',
+        '--format', 'json'
+    ])
+    assert sorted(os.listdir(tmp_path)) == [
+        'hilda_infos_train.json', 'hilda_infos_val.json'
+    ]
+
+    def same(a, b):  # NaN (unknown velocities) != NaN: compare the text
+        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+    for split in ('train', 'val'):
+        path = str(tmp_path / f'hilda_infos_{split}.json')
+        assert same(load_info_file(path), infos[split])

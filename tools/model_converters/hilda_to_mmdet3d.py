@@ -14,7 +14,9 @@ Examples:
 
 The output gets a ``<OUT>.sha256`` sidecar (``sha256sum -c OUT.sha256``
 checks it); ``verify_checkpoint(OUT)`` from
-``projects.HilDA.hilda.checkpoints.integrity`` checks it in Python.
+``projects.HilDA.hilda.checkpoints.integrity`` checks it in Python. The
+input is checked first (zip CRC, its sidecar, a readable checkpoint whose
+student is a ``--target`` backbone); a problem ends in one line on stderr.
 """
 import argparse
 import os.path as osp
@@ -28,7 +30,7 @@ from projects.HilDA.hilda.checkpoints import TARGET_PREFIXES, export_student
 from projects.HilDA.hilda.errors import HilDAError  # noqa: E402
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='HilDA pre-training checkpoint')
     parser.add_argument('dst', help='output checkpoint')
@@ -37,7 +39,7 @@ def main():
         choices=sorted(TARGET_PREFIXES),
         default='minkunet',
         help='downstream model the weights are for')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not osp.isfile(args.src):
         raise ConfigError(f'{args.src} does not exist')
     try:

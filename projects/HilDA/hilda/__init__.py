@@ -15,7 +15,8 @@ from .evaluation import *  # noqa: F401,F403
 from .evaluation import __all__ as _evaluation_all
 from .models import *  # noqa: F401,F403
 from .models import __all__ as _models_all
-from .utils import patch_spconv_for_cpu
+# Runtime patches are listed in utils/mmengine_compat.py.
+from .utils.mmengine_compat import patch_spconv_for_cpu
 from .version import __version__
 
 patch_spconv_for_cpu()

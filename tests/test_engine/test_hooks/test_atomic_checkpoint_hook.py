@@ -9,6 +9,7 @@ import torch
 from mmengine.fileio import LocalBackend
 from mmengine.runner import Runner
 
+from projects.HilDA.hilda.checkpoints import check_checkpoint_file
 from projects.HilDA.hilda.engine.hooks import atomic_checkpoint_hook
 from projects.HilDA.hilda.utils.work_dir_lock import _host
 from tests.helpers.reliability import tiny_runner_cfg
@@ -67,8 +68,8 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     # A hard kill would leave the temporary file; exceptions clean it up
     # (the work-dir lock of the run that died stays).
     assert sorted(os.listdir(work)) == sorted([
-        'iter_2.pth', 'last_checkpoint', '.hilda-run.lock',
-        *[d for d in os.listdir(work) if d[0].isdigit()]
+        'iter_2.pth', 'iter_2.pth.sha256', 'last_checkpoint',
+        '.hilda-run.lock', *[d for d in os.listdir(work) if d[0].isdigit()]
     ])
     assert open(work / 'last_checkpoint').read() == str(work / 'iter_2.pth')
     ckpt = torch.load(work / 'iter_2.pth', weights_only=True)
@@ -85,6 +86,10 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert not left.exists()
     assert sorted(p for p in os.listdir(work)
                   if p.endswith('.pth')) == ['iter_4.pth']
+    # Each checkpoint has its SHA-256 sidecar; iter_2's went with it.
+    assert sorted(p for p in os.listdir(work)
+                  if p.endswith('.sha256')) == ['iter_4.pth.sha256']
+    check_checkpoint_file(str(work / 'iter_4.pth'), require_sidecar=True)
 
 
 def test_plain_mmengine_write_would_leave_a_partial_file(

@@ -6,12 +6,13 @@ import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
+from unittest.mock import MagicMock
 
 import pytest
 import torch
 from mmdet3d.registry import MODELS
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
+from mmengine.runner import BaseLoop, load_checkpoint
 from torch import nn
 
 from projects.HilDA.hilda.engine import (PretrainedWeightsCheckHook,
@@ -45,7 +46,11 @@ def segmentor(checkpoint, prefix):
 
 
 def fake_runner(model, load_from=None):
-    return SimpleNamespace(model=model, cfg=Config(dict(load_from=load_from)))
+    # A training run: its train loop is built (a BaseLoop) by before_run.
+    return SimpleNamespace(
+        model=model,
+        cfg=Config(dict(load_from=load_from)),
+        _train_loop=MagicMock(spec=BaseLoop))
 
 
 def test_right_prefix_passes_and_reports_everything_loaded(minkunet_export):

@@ -99,11 +99,21 @@ VARIANTS = _variants(
     ('finest level only (stride 16)', _ablation('hilda-finestonly')),
     ('HilDA, t-1 without gradient', _ablation('hilda-noprevgrad')),
     ('diffusion, epsilon MSE only (lambda = 0)', _ablation('hilda-epsonly')),
+    # The weight study (docs/objectives.md): CLS weight with no diffusion,
+    # raw and standardised target; diffusion weight with no CLS.
+    *((f'no diffusion, CLS weight {w}{std}',
+       _ablation(f'hilda-nodiff-cls{tag}{suffix}'))
+      for suffix, std in (('', ''), ('-std', ', standardised'))
+      for tag, w in (('003', 0.03), ('01', 0.1), ('05', 0.5))),
+    *((f'no CLS, diffusion weight {w}', _ablation(f'hilda-nocls-diff{tag}'))
+      for tag, w in (('003', 0.03), ('01', 0.1), ('05', 0.5))),
 )
+WEIGHT_STUDY = tuple(v for v in VARIANTS
+                     if v.startswith(('hilda-nodiff-cls', 'hilda-nocls-diff')))
 REFERENCE = config_name(FULL_CONFIG)  # 'hilda'
 # Settings and follow-up rows rather than the paper's ablations: run on
 # request (--variants).
-OPTIONAL = ('hilda-noprevgrad', 'hilda-epsonly')
+OPTIONAL = ('hilda-noprevgrad', 'hilda-epsonly', *WEIGHT_STUDY)
 QUESTIONS = OrderedDict(
     components=('The paper\'s component rows', [
         RANDOM, 'hilda-lastlevel', 'hilda-lastlevel-diff', 'hilda-multilevel',
@@ -118,6 +128,8 @@ QUESTIONS = OrderedDict(
             [REFERENCE, 'hilda-4levels', 'hilda-onlylast',
              'hilda-finestonly']),
     settings=('Project settings', [REFERENCE, 'hilda-noprevgrad']),
+    weights=('Loss weights: CLS without diffusion, diffusion without CLS',
+             ['hilda-multilevel', *WEIGHT_STUDY, REFERENCE]),
 )
 # The teacher-feature cache is written with this variant's config: its four
 # levels include every other variant's (a cache serves any subset).

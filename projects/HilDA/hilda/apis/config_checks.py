@@ -16,6 +16,7 @@ from mmengine.logging import print_log
 
 from ..errors import ConfigError
 from .derived_settings import apply_derived_settings, top_level_values
+from ..utils.mmengine_compat import raw_cfg_dict
 
 PLUGIN = 'projects.HilDA.hilda'
 PLUGIN_IMPORT_HINT = (f"custom_imports = dict(imports=['{PLUGIN}'], "
@@ -33,7 +34,7 @@ def _check_option_key(cfg: Config, key: str) -> bool:
     Returns:
         bool: True when the key is new (added, not overridden).
     """
-    node: Any = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    node: Any = raw_cfg_dict(cfg) if isinstance(cfg, Config) else cfg
     parts = key.split('.')
     for depth, part in enumerate(parts):
         where = '.'.join(parts[:depth + 1])

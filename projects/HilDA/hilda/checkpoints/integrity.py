@@ -1,5 +1,5 @@
 # Copyright (c) HilDA authors. All rights reserved.
-"""SHA-256 sidecars for exported weights, and atomic file writes.
+"""SHA-256 sidecars, zip CRC checks and atomic file writes for checkpoints.
 
 Exported weights get a sidecar ``<file>.sha256`` in ``sha256sum`` format
 (``<64 hex>  <file name>``), so ``sha256sum -c <file>.sha256`` checks them
@@ -7,12 +7,20 @@ without Python, and :func:`verify_checkpoint` checks them before loading.
 A sidecar keeps the file name the user chose (configs refer to it); the
 OpenMMLab ``-<hash8>.pth`` naming of published models is accepted too:
 when a name ends in ``-<8 hex>.pth`` those 8 characters must match.
+
+Training checkpoints get a sidecar too (``AtomicCheckpointHook``), and
+every torch checkpoint is a zip archive whose records carry a CRC-32:
+:func:`check_checkpoint_file` checks both (the sidecar when there is one)
+before a checkpoint is resumed, tested or exported, so one flipped byte is
+refused with the file's name instead of being loaded as a wrong weight.
 """
 import hashlib
 import os
 import os.path as osp
 import re
 import tempfile
+import zipfile
+import zlib
 from typing import Callable, Optional
 
 import torch
@@ -149,7 +157,7 @@ def verify_checkpoint(path: str, require: bool = True) -> str:
         raise ChecksumError(
             f'{path}: SHA-256 {actual} does not match {recorded} recorded in '
             f'{path}{SIDECAR_SUFFIX}: the file was modified or corrupted '
-            'after export')
+            'after it was written')
     match = _HASH8_NAME.search(osp.basename(path))
     if match and not actual.startswith(match.group(1)):
         raise ChecksumError(
@@ -170,3 +178,40 @@ def load_verified_checkpoint(path: str,
     """:func:`verify_checkpoint`, then ``torch.load(weights_only=True)``."""
     verify_checkpoint(path, require=require)
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def zip_crc_problem(path: str) -> Optional[str]:
+    """Why the zip archive ``path`` fails its CRC-32 check, or None.
+
+    Reads every record (the whole file) and compares it with the CRC-32
+    stored in the archive, which ``torch.save`` writes and ``torch.load``
+    never checks.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        return f'is not an intact zip archive ({e})'
+    if bad is not None:
+        return (f'record {bad} fails its zip CRC-32 check: the file was '
+                'modified or corrupted after it was written')
+    return None
+
+
+def check_checkpoint_file(path: str, require_sidecar: bool = False) -> None:
+    """Check a torch checkpoint before use: zip CRC-32 of every record and,
+    when it has one, its ``.sha256`` sidecar.
+
+    Args:
+        path (str): The checkpoint.
+        require_sidecar (bool): Also refuse a file without a sidecar or
+            ``-<hash8>`` name. Defaults to False.
+
+    Raises:
+        ChecksumError: Naming ``path`` and what failed.
+    """
+    if zipfile.is_zipfile(path):
+        problem = zip_crc_problem(path)
+        if problem is not None:
+            raise ChecksumError(f'{path} {problem}')
+    verify_checkpoint(path, require=require_sidecar)

@@ -19,6 +19,8 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 
+from ..utils.mmengine_compat import history_buffer_statistics
+
 _DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
 _registered = False
 
@@ -31,7 +33,7 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
     """
     # The defaults are registered lazily (on the first HistoryBuffer), so
     # they are listed here too.
-    allowed = _DEFAULT_STATISTICS | set(HistoryBuffer._statistics_methods)
+    allowed = _DEFAULT_STATISTICS | set(history_buffer_statistics())
     if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(

@@ -8,9 +8,11 @@ from mmdet3d.datasets import NuScenesDataset
 from mmdet3d.registry import DATASETS
 from mmengine.logging import print_log
 
+from ..utils.mmengine_compat import dataset_metainfo
 from .info_format import (INFO_VERSION, LOAD_ERRORS, InfoFileError,
                           check_data_list, check_raw_info, read_error,
                           sample_name)
+from .safe_infos import load_data_list_safely
 from .transforms.loading import RIGID_TOL, BadSampleError, check_rigid
 
 SUPPORTED_INFO_VERSIONS = (INFO_VERSION, )
@@ -146,6 +148,12 @@ class HilDANuScenesDataset(NuScenesDataset):
             diffusion mode, which needs no sequence. Defaults to True.
         rigid_tol (float): Tolerance of the pose checks, see
             :func:`~.transforms.loading.check_rigid`. Defaults to 1e-3.
+        allow_unsafe_pickle (bool): Read a ``.pkl`` info file with plain
+            ``pickle`` (runs any code it carries); by default only plain
+            values and numpy arrays are built, see :mod:`.safe_infos`.
+            Defaults to False.
+        allow_paths_outside_data_root (bool): Accept sample paths outside
+            ``data_root``. Defaults to False.
         filter_empty_gt (bool): Defaults to False: pre-training needs no
             boxes.
         modality (dict): Defaults to LiDAR and cameras.
@@ -163,7 +171,11 @@ class HilDANuScenesDataset(NuScenesDataset):
                  filter_empty_gt: bool = False,
                  modality: dict = dict(use_lidar=True, use_camera=True),
                  temporal_checks: Optional[dict] = None,
+                 allow_unsafe_pickle: bool = False,
+                 allow_paths_outside_data_root: bool = False,
                  **kwargs) -> None:
+        self.allow_unsafe_pickle = allow_unsafe_pickle
+        self.allow_paths_outside_data_root = allow_paths_outside_data_root
         self.temporal = temporal
         self.rigid_tol = rigid_tol
         self.missing_neighbours = 0
@@ -183,7 +195,7 @@ class HilDANuScenesDataset(NuScenesDataset):
         if not self.backend_args and not osp.isfile(self.ann_file):
             raise InfoFileError(f'info file {self.ann_file} does not exist')
         try:
-            data_list = super().load_data_list()
+            data_list = load_data_list_safely(self)
         except LOAD_ERRORS as e:
             raise read_error(
                 self.ann_file, e, '; convert raw nuScenes with '
@@ -199,7 +211,7 @@ class HilDANuScenesDataset(NuScenesDataset):
     def parse_data_info(self, info: dict) -> dict:
         """Check the info version, then parse like ``NuScenesDataset`` and
         resolve the lidarseg path when there is one."""
-        version = self._metainfo.get('info_version')
+        version = dataset_metainfo(self).get('info_version')
         if str(version) not in SUPPORTED_INFO_VERSIONS:
             raise InfoFileError(
                 f'{self.ann_file}: info_version {version!r} is not '

@@ -25,6 +25,7 @@ from mmengine.logging import print_log
 from ..errors import HilDAError
 from .info_format import (LOAD_ERRORS, InfoFileError, check_data_list,
                           check_raw_info, read_error)
+from .safe_infos import load_data_list_safely
 
 NUSCENES_LIDARSEG_CLASSES = ('barrier', 'bicycle', 'bus', 'car',
                              'construction_vehicle', 'motorcycle',
@@ -177,6 +178,10 @@ class NuScenesLidarSegDataset(Seg3DDataset):
             absolute. Only those samples are used. Defaults to None (all).
         scene_idxs (np.ndarray | str, optional): As ``Seg3DDataset``.
         test_mode (bool): Defaults to False.
+        allow_unsafe_pickle (bool): See :mod:`.safe_infos`. Defaults to
+            False.
+        allow_paths_outside_data_root (bool): See :mod:`.safe_infos`.
+            Defaults to False.
         **kwargs: The rest of :class:`mmdet3d.datasets.Seg3DDataset`'s
             arguments.
     """
@@ -203,7 +208,11 @@ class NuScenesLidarSegDataset(Seg3DDataset):
                  subset_file: Optional[str] = None,
                  scene_idxs: Optional[Union[str, np.ndarray]] = None,
                  test_mode: bool = False,
+                 allow_unsafe_pickle: bool = False,
+                 allow_paths_outside_data_root: bool = False,
                  **kwargs) -> None:
+        self.allow_unsafe_pickle = allow_unsafe_pickle
+        self.allow_paths_outside_data_root = allow_paths_outside_data_root
         metainfo = copy.deepcopy(dict(metainfo)) if metainfo else {}
         # Seg3DDataset needs the class names to build its maps and palette.
         metainfo.setdefault('classes', list(self.METAINFO['classes']))
@@ -252,7 +261,7 @@ class NuScenesLidarSegDataset(Seg3DDataset):
         file (and sample).
         """
         try:
-            data_list = super().load_data_list()
+            data_list = load_data_list_safely(self)
         except LOAD_ERRORS as e:
             raise read_error(self.ann_file, e) from e
         check_data_list(self.ann_file, data_list)

@@ -159,6 +159,26 @@ class WorkDirLock:
         self._file = f
         _HELD[osp.realpath(self.path)] = self
 
+    def check_free(self) -> None:
+        """Raise :class:`WorkDirLockedError` when another run holds the
+        lock; takes nothing.
+
+        For tools to call before they write into the work dir: mmengine's
+        Runner dumps the config there when it is built, before the run
+        takes the lock (``AtomicCheckpointHook.before_train``).
+        """
+        if not osp.isfile(self.path) or osp.realpath(self.path) in _HELD:
+            return
+        previous = self._holder()
+        try:
+            f = open(self.path)
+        except FileNotFoundError:  # released meanwhile
+            return
+        try:
+            self._lock_file(f, previous)
+        finally:
+            f.close()  # closing gives a flock taken here back
+
     def _lock_file(self, f, previous: dict) -> bool:
         """flock ``f``; False when the path no longer names its file."""
         try:

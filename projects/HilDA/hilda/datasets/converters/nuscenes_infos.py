@@ -408,7 +408,8 @@ def create_nuscenes_infos(root_path: str,
                           extra_tag: str = 'nuscenes',
                           max_sweeps: int = 10,
                           check_files: bool = True,
-                          progress: bool = True) -> Dict[str, str]:
+                          progress: bool = True,
+                          file_format: str = 'pkl') -> Dict[str, str]:
     """Write ``{extra_tag}_infos_{split}.pkl`` for every split of a version.
 
     ``v1.0-trainval`` and ``v1.0-mini`` give ``train`` and ``val`` (mini:
@@ -424,12 +425,18 @@ def create_nuscenes_infos(root_path: str,
         check_files (bool): Raise if a keyframe's LiDAR file is missing.
             Defaults to True.
         progress (bool): Show a progress bar over the samples.
+        file_format (str): ``'pkl'`` (mmdet3d's format) or ``'json'`` (the
+            same content in a format that cannot carry code; the datasets
+            read both). Defaults to 'pkl'.
 
     Returns:
         dict[str, str]: Split name -> path of the written file.
     """
     if max_sweeps < 0:
         raise NuScenesInfoError(f'max_sweeps must be >= 0, got {max_sweeps}')
+    if file_format not in ('pkl', 'json'):
+        raise NuScenesInfoError(
+            f"file_format must be 'pkl' or 'json', got {file_format!r}")
     nusc = load_nuscenes(root_path, version)
     splits = split_scene_tokens(nusc, version)
     lidarseg_files = lidarseg_file_names(nusc)
@@ -461,7 +468,8 @@ def create_nuscenes_infos(root_path: str,
     # Written after the bar closes so the log lines do not break it.
     paths = {}
     for split, data_list in data_lists.items():
-        paths[split] = osp.join(out_dir, f'{extra_tag}_infos_{split}.pkl')
+        paths[split] = osp.join(out_dir,
+                                f'{extra_tag}_infos_{split}.{file_format}')
         mmengine.dump(
             dict(metainfo=nuscenes_metainfo(version), data_list=data_list),
             paths[split])

@@ -15,7 +15,9 @@ truncated file under the final name, an empty ``last_checkpoint`` or, with
   same directory, fsync, then ``os.replace`` onto the final name;
 * ``last_checkpoint`` replaced atomically too, and only after the new
   checkpoint is complete;
-* old checkpoints removed only after that;
+* a ``<checkpoint>.sha256`` sidecar written next to each checkpoint
+  (local storage), which resume, test and export check;
+* old checkpoints (and their sidecars) removed only after that;
 * the work dir locked for the run (:class:`~hilda.utils.WorkDirLock`): a
   second run in the same work dir stops with an error naming the first
   (pid, host); a lock left by a killed run is taken over, with a log line;
@@ -40,7 +42,9 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from ...checkpoints.integrity import atomic_write
+from ...checkpoints.integrity import (SIDECAR_SUFFIX, atomic_write,
+                                      write_sidecar)
+from ...utils.mmengine_compat import is_resuming
 from ...utils.work_dir_lock import WorkDirLock, stale_temporary_files
 
 ATOMIC_BACKEND = 'atomic_local'
@@ -128,7 +132,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         super().after_load_checkpoint(runner, checkpoint)
         old = (checkpoint.get('meta') or {}).get(SETTINGS_KEY)
-        if not getattr(runner, '_resume', False) or not old:
+        if not is_resuming(runner) or not old:
             return
         new = self._train_settings(runner)
         changed = [
@@ -213,6 +217,8 @@ class AtomicCheckpointHook(CheckpointHook):
             **self.args)
         if not is_main_process():
             return
+        if '://' not in str(self.last_ckpt):
+            write_sidecar(str(self.last_ckpt))
         AtomicLocalBackend().put_text(
             str(self.last_ckpt), osp.join(runner.work_dir, 'last_checkpoint'))
         if remove_step is not None:
@@ -220,5 +226,7 @@ class AtomicCheckpointHook(CheckpointHook):
                 self.out_dir, self.filename_tmpl.format(remove_step))
             if self.file_backend.isfile(old):
                 self.file_backend.remove(old)
+                if self.file_backend.isfile(old + SIDECAR_SUFFIX):
+                    self.file_backend.remove(old + SIDECAR_SUFFIX)
             elif self.file_backend.isdir(old):
                 self.file_backend.rmtree(old)

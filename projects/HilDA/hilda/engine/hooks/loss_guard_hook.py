@@ -12,9 +12,10 @@ the run's objects when training starts:
   before ``optimizer.step``; a bad step either raises
   :class:`NonFiniteLossError` or is dropped without touching the weights;
 * the model's ``parse_losses`` is wrapped to remember the per-term losses
-  of the step, and ``before_train_iter`` remembers the sample ids (token,
-  LiDAR path) of the batch, so the message says which term and which
-  samples;
+  of the step (a skipped step's non-finite values are kept out of the
+  log, whose window mean would show NaN for the next iterations), and
+  ``before_train_iter`` remembers the sample ids (token, LiDAR path) of
+  the batch, so the message says which term and which samples;
 * ``before_save_checkpoint`` refuses to write weights that are not finite.
 
 A skipped step leaves the model exactly as it was before the step: the
@@ -23,7 +24,10 @@ and ``num_batches_tracked``) with the bad batch, so with ``action='skip'``
 the buffers are copied in ``before_train_iter`` and put back when the step
 is dropped.
 
-This works with any optim wrapper type a config names (``OptimWrapper``,
+The methods are replaced on the live objects through
+:func:`~...utils.mmengine_compat.replace_method` (mmengine has no hook
+between the loss and the backward pass). This works with any optim
+wrapper type a config names (``OptimWrapper``,
 ``AmpOptimWrapper``: its GradScaler already skips inf/NaN gradients, so
 only the loss is checked there) and needs no change to the model. In a
 distributed run the ranks agree on the decision (one all-reduce of a flag),
@@ -42,6 +46,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 
 from ...errors import HilDAError
+from ...utils.mmengine_compat import replace_method
 
 DEFAULT_ID_KEYS = ('token', 'lidar_path', 'sample_idx')
 
@@ -109,6 +114,7 @@ class LossGuardHook(Hook):
         self._runner = None
         self._batch_ids: List[str] = []
         self._terms: Dict[str, float] = {}
+        self._log_vars: dict = {}
         self._saved_buffers: List[tuple] = []
 
     # Installation ---------------------------------------------------------
@@ -125,55 +131,61 @@ class LossGuardHook(Hook):
         self._guard_parse_losses(model)
 
     def _guard_parse_losses(self, model) -> None:
-        if getattr(model, '_hilda_loss_guard', False):
-            return
-        parse_losses = model.parse_losses
 
-        def guarded_parse_losses(losses):
-            parsed, log_vars = parse_losses(losses)
-            # Per-term values of this step, read only if a check fails.
-            self._terms = {
-                k: _detached(v)
-                for k, v in losses.items() if 'loss' in k
-            }
-            return parsed, log_vars
+        def wrap(parse_losses):
 
-        model.parse_losses = guarded_parse_losses
-        model._hilda_loss_guard = True
+            def guarded_parse_losses(losses):
+                parsed, log_vars = parse_losses(losses)
+                # Per-term values of this step, read only if a check fails;
+                # log_vars is what train_step returns for the log.
+                self._terms = {
+                    k: _detached(v)
+                    for k, v in losses.items() if 'loss' in k
+                }
+                self._log_vars = log_vars
+                return parsed, log_vars
+
+            return guarded_parse_losses
+
+        replace_method(model, 'parse_losses', wrap)
 
     def _guard_optim_wrapper(self, wrapper) -> None:
-        if getattr(wrapper, '_hilda_loss_guard', False):
-            return
-        update_params = wrapper.update_params
         check_grads = self.check_grads and not isinstance(
             wrapper, AmpOptimWrapper)
-        step = wrapper.step
 
-        def guarded_update_params(loss, *args, **kwargs):
-            if not self._all_ranks_finite(loss.detach()):
-                self._bad_step(wrapper, 'loss', loss)
-                return None
-            return update_params(loss, *args, **kwargs)
+        def wrap_update_params(update_params):
 
-        def guarded_step(*args, **kwargs):
-            if check_grads:
-                grads = [
-                    p.grad.detach() for group in wrapper.param_groups
-                    for p in group['params'] if p.grad is not None
-                ]
-                finite = torch.stack([torch.isfinite(g).all() for g in grads
-                                      ]).all() if grads else torch.tensor(True)
-                # A flag is always finite: NaN stands for a bad gradient.
-                flag = torch.where(finite, 0.0, float('nan')).reshape(1)
-                if not self._all_ranks_finite(flag):
-                    self._bad_step(wrapper, 'gradient', None)
+            def guarded_update_params(loss, *args, **kwargs):
+                if not self._all_ranks_finite(loss.detach()):
+                    self._bad_step(wrapper, 'loss', loss)
                     return None
-            self._consecutive = 0
-            return step(*args, **kwargs)
+                return update_params(loss, *args, **kwargs)
 
-        wrapper.update_params = guarded_update_params
-        wrapper.step = guarded_step
-        wrapper._hilda_loss_guard = True
+            return guarded_update_params
+
+        def wrap_step(step):
+
+            def guarded_step(*args, **kwargs):
+                if check_grads:
+                    grads = [
+                        p.grad.detach() for group in wrapper.param_groups
+                        for p in group['params'] if p.grad is not None
+                    ]
+                    finite = torch.stack([
+                        torch.isfinite(g).all() for g in grads
+                    ]).all() if grads else torch.tensor(True)
+                    # A flag is always finite: NaN stands for a bad gradient.
+                    flag = torch.where(finite, 0.0, float('nan')).reshape(1)
+                    if not self._all_ranks_finite(flag):
+                        self._bad_step(wrapper, 'gradient', None)
+                        return None
+                self._consecutive = 0
+                return step(*args, **kwargs)
+
+            return guarded_step
+
+        replace_method(wrapper, 'update_params', wrap_update_params)
+        replace_method(wrapper, 'step', wrap_step)
 
     # Checks ---------------------------------------------------------------
     @staticmethod
@@ -218,6 +230,7 @@ class LossGuardHook(Hook):
         # buffers the forward pass changed are put back.
         wrapper.zero_grad()
         self._restore_buffers()
+        self._drop_non_finite_log_vars()
         if self._consecutive > self.max_consecutive_skips:
             raise NonFiniteLossError(
                 f'{msg} ({self._consecutive} bad steps in a row, more than '
@@ -227,6 +240,16 @@ class LossGuardHook(Hook):
             logger='current',
             level=logging.WARNING)
 
+    def _drop_non_finite_log_vars(self) -> None:
+        """Keep a skipped step's NaN/inf out of the logged values: mmengine
+        logs the mean over a window of iterations, so one NaN would show
+        as the loss of the next ``window_size`` iterations."""
+        for key in [
+                k for k, v in self._log_vars.items()
+                if not torch.isfinite(torch.as_tensor(v)).all()
+        ]:
+            del self._log_vars[key]
+
     # Hook points ----------------------------------------------------------
     def before_train_iter(self,
                           runner,
@@ -234,6 +257,7 @@ class LossGuardHook(Hook):
                           data_batch=None) -> None:
         self._batch_ids = _sample_ids(data_batch, self.id_keys)
         self._terms = {}
+        self._log_vars = {}
         if self.action == 'skip':
             self._save_buffers(runner)
 

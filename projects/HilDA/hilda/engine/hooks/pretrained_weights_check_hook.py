@@ -26,9 +26,11 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, CheckpointLoader
 from torch import Tensor, nn
 
-from ...checkpoints import (SIDECAR_SUFFIX, is_sparse_conv_weight,
-                            recorded_sha256, spconv2_weight, verify_checkpoint)
+from ...checkpoints import (SIDECAR_SUFFIX, check_checkpoint_file,
+                            is_sparse_conv_weight, recorded_sha256,
+                            spconv2_weight)
 from ...errors import HilDAError
+from ...utils.mmengine_compat import train_loop_or_cfg
 
 
 class PretrainedWeightsError(HilDAError, RuntimeError):
@@ -219,15 +221,15 @@ class PretrainedWeightsCheckHook(Hook):
         """Check the file before the weights are loaded from it."""
         # Runner.train builds the train loop before before_run; test/val
         # leave it a config (or None) and load no pre-trained weights.
-        loop = getattr(runner, '_train_loop', BaseLoop)
-        if loop is not BaseLoop and not isinstance(loop, BaseLoop):
+        if not isinstance(train_loop_or_cfg(runner), BaseLoop):
             return
         if runner.cfg.get('resume'):
             return
         target = self._target(runner)
         checkpoint, prefix, where = self._source(runner, target)
         if osp.isfile(checkpoint):
-            verify_checkpoint(checkpoint, require=self.require_sidecar)
+            check_checkpoint_file(
+                checkpoint, require_sidecar=self.require_sidecar)
             if recorded_sha256(checkpoint) is None:
                 print_log(
                     f'PretrainedWeightsCheckHook: {checkpoint} has no '

@@ -33,6 +33,8 @@ from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from ...utils.mmengine_compat import loop_iter
+
 CHECKPOINT_KEY = 'hilda_rng_states'
 
 
@@ -159,7 +161,7 @@ class RngStateHook(Hook):
         if self._pending is None:
             return
         loop = runner.train_loop
-        skip = getattr(loop, '_iter', 0)
+        skip = loop_iter(loop)
         if skip > 0 and hasattr(loop, 'dataloader_iterator'):
             loop.dataloader_iterator = _RestoreBeforeBatch(
                 loop, skip, self._pending)

@@ -5,11 +5,12 @@ import torch
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from mmdet3d.utils import ConfigType, OptConfigType, OptMultiConfig
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ImgDataPreprocessor
 from torch import Tensor
 
 from ...structures import PointLevels
 from ..data_preprocessors import HilDAPretrainDataPreprocessor
+from ...utils.mmengine_compat import normalizes_images
 from ..heads import voxels_with_points_in
 from ..heads.diffusion_modes import (DEFAULT_DIFFUSION_MODE,
                                      build_diffusion_mode)
@@ -175,7 +176,8 @@ class HilDAPretrainer(BaseModel):
     def _check_normalisation(self) -> None:
         """The images must reach the teacher normalised its own way."""
         pre = self.data_preprocessor
-        if not getattr(pre, '_enable_normalize', False):
+        if not (isinstance(pre, ImgDataPreprocessor)
+                and normalizes_images(pre)):
             raise ValueError('data_preprocessor must normalise the images '
                              f'with the teacher\'s mean {self.teacher.mean} '
                              f'and std {self.teacher.std}')
