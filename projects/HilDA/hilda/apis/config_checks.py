@@ -15,8 +15,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..errors import ConfigError
-from .derived_settings import apply_derived_settings, top_level_values
 from ..utils.mmengine_compat import raw_cfg_dict
+from .derived_settings import apply_derived_settings, top_level_values
 
 PLUGIN = 'projects.HilDA.hilda'
 PLUGIN_IMPORT_HINT = (f"custom_imports = dict(imports=['{PLUGIN}'], "

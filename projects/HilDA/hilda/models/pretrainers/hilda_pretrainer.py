@@ -9,8 +9,8 @@ from mmengine.model import BaseModel, ImgDataPreprocessor
 from torch import Tensor
 
 from ...structures import PointLevels
-from ..data_preprocessors import HilDAPretrainDataPreprocessor
 from ...utils.mmengine_compat import normalizes_images
+from ..data_preprocessors import HilDAPretrainDataPreprocessor
 from ..heads import voxels_with_points_in
 from ..heads.diffusion_modes import (DEFAULT_DIFFUSION_MODE,
                                      build_diffusion_mode)
