@@ -16,7 +16,10 @@
 #   python tools/model_converters/hilda_to_mmdet3d.py \
 #       work_dirs/hilda_ptv3-dinov2-vitb14_8xb2-amp-50e_nuscenes/epoch_50.pth \
 #       checkpoints/hilda_ptv3_nuscenes.pth --target ptv3
-_base_ = ['./hilda_minkunet34-dinov2-vitb14_8xb2-amp-50e_nuscenes.py']
+_base_ = [
+    './hilda_minkunet34-dinov2-vitb14_8xb2-amp-50e_nuscenes.py',
+    '../_base_/models/ptv3_sizes.py'
+]
 
 voxel_size = 0.05
 
@@ -28,17 +31,5 @@ model = dict(
     student=dict(
         _delete_=True,
         type='MultiLevelPTv3',
-        in_channels=4,
-        orders=('z', 'z-trans', 'hilbert', 'hilbert-trans'),
-        strides=(2, 2, 2, 2),
-        enc_depths=(2, 2, 2, 6, 2),
-        enc_channels=(32, 64, 128, 256, 512),
-        enc_num_heads=(2, 4, 8, 16, 32),
-        enc_patch_size=1024,
-        dec_depths=(2, 2, 2, 2),
-        dec_channels=(64, 64, 128, 256),
-        dec_num_heads=(4, 4, 8, 16),
-        dec_patch_size=1024,
-        drop_path=0.3,
-        shuffle_orders=True,
+        **_base_.ptv3_paper,
         num_levels={{_base_.num_levels}}))

@@ -34,3 +34,30 @@ label_efficient = {
     ]
     for percent, epochs in epochs_per_share.items()
 }
+# The same shares for a warm-up + cosine recipe (PTv3's): the learning rate
+# rises over the first `cosine_warmup_epochs`, then follows a cosine to 1e-3
+# of its peak at the last epoch.
+cosine_warmup_epochs = 2
+label_efficient_cosine = {
+    share: [
+        dataloader, train_cfg_,
+        [
+            dict(
+                type='LinearLR',
+                start_factor=0.1,
+                by_epoch=True,
+                begin=0,
+                end=cosine_warmup_epochs,
+                convert_to_iter_based=True),
+            dict(
+                type='CosineAnnealingLR',
+                by_epoch=True,
+                begin=cosine_warmup_epochs,
+                end=train_cfg_['max_epochs'],
+                T_max=train_cfg_['max_epochs'] - cosine_warmup_epochs,
+                eta_min_ratio=1e-3,
+                convert_to_iter_based=True)
+        ]
+    ]
+    for share, (dataloader, train_cfg_, _) in label_efficient.items()
+}

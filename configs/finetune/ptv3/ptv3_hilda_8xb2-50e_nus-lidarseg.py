@@ -17,7 +17,8 @@
 _base_ = [
     'mmdet3d::_base_/models/minkunet.py',
     '../../_base_/datasets/nuscenes_lidarseg.py',
-    'mmdet3d::_base_/default_runtime.py', '../../_base_/long_run.py'
+    'mmdet3d::_base_/default_runtime.py', '../../_base_/long_run.py',
+    '../../_base_/models/ptv3_sizes.py'
 ]
 
 custom_imports = dict(
@@ -36,19 +37,7 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='PointTransformerV3',
-        in_channels=4,
-        orders=('z', 'z-trans', 'hilbert', 'hilbert-trans'),
-        strides=(2, 2, 2, 2),
-        enc_depths=(2, 2, 2, 6, 2),
-        enc_channels=(32, 64, 128, 256, 512),
-        enc_num_heads=(2, 4, 8, 16, 32),
-        enc_patch_size=1024,
-        dec_depths=(2, 2, 2, 2),
-        dec_channels=(64, 64, 128, 256),
-        dec_num_heads=(4, 4, 8, 16),
-        dec_patch_size=1024,
-        drop_path=0.3,
-        shuffle_orders=True,
+        **_base_.ptv3_paper,
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     decode_head=dict(

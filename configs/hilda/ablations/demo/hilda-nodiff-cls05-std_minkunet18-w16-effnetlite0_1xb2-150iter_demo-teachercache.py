@@ -1,11 +1,9 @@
-# Demo weight study (docs/objectives.md), CLS sweep with diffusion off:
-# multi-level distillation + L_CLS at w_cls = 0.5 on the per-channel
-# standardised teacher CLS (GlobalTokenHead standardize_target).
+# Demo weight study (docs/objectives.md): hilda-nodiff-cls05 (w_cls = 0.5)
+# on the per-channel standardised teacher CLS (GlobalTokenHead
+# standardize_target).
 _base_ = [
-    '../../hilda_minkunet18-w16-effnetlite0_1xb2-150iter_'
+    './hilda-nodiff-cls05_minkunet18-w16-effnetlite0_1xb2-150iter_'
     'demo-teachercache.py'
 ]
 
-model = dict(
-    diffusion_head=None,
-    global_token=dict(standardize_target=True, loss=dict(loss_weight=0.5)))
+model = dict(global_token=dict(standardize_target=True))
