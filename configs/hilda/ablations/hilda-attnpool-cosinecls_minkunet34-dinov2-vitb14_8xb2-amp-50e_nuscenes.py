@@ -9,4 +9,4 @@ model = dict(
         num_heads=4,
         camera_pooling='mean',
         feature_level='bottleneck',
-        loss=dict(type='CosineDistanceLoss', loss_weight=0.5)))
+        loss=dict(type='CosineDistanceLoss')))

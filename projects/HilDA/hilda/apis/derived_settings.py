@@ -23,6 +23,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..errors import ConfigError
+from ..utils.mmengine_compat import raw_cfg_dict
 
 # One copy of a setting: where it is (a dotted path for the messages),
 # the dict holding it and its key, and how the copy derives from the
@@ -75,7 +76,7 @@ def _model_copies(cfg: Config, parts: List[Tuple[str, str]],
                   derive: Callable[[Any], Any]) -> List[Copy]:
     copies = []
     for holder, key in parts:
-        node = _at(cfg._cfg_dict, holder)
+        node = _at(raw_cfg_dict(cfg), holder)
         if node is not None and key in node:
             copies.append((f'{holder}.{key}', node, key, derive))
     return copies
@@ -84,7 +85,7 @@ def _model_copies(cfg: Config, parts: List[Tuple[str, str]],
 def _step_copies(cfg: Config, type_name: str, key: str,
                  derive: Callable[[Any], Any]) -> List[Copy]:
     return [(f'{where}.{key}', step, key, derive)
-            for where, step in _typed(cfg._cfg_dict, type_name)
+            for where, step in _typed(raw_cfg_dict(cfg), type_name)
             if step.get(key) is not None]
 
 
@@ -137,8 +138,8 @@ def _plain(value: Any) -> Any:
 
 
 def _top_level(cfg: Config, name: str) -> Any:
-    node = _at(cfg._cfg_dict, name.rpartition('.')[0]) if '.' in name \
-        else cfg._cfg_dict
+    node = _at(raw_cfg_dict(cfg), name.rpartition('.')[0]) if '.' in name \
+        else raw_cfg_dict(cfg)
     key = name.rpartition('.')[2]
     if node is None or key not in node:
         return _MISSING

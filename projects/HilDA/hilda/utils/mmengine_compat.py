@@ -116,6 +116,7 @@ def _instances() -> Dict[str, Any]:
     from mmengine.dataset import BaseDataset
     from mmengine.logging import HistoryBuffer
     from mmengine.model import BaseModel, ImgDataPreprocessor
+    from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
     class _Model(BaseModel):
@@ -128,18 +129,21 @@ def _instances() -> Dict[str, Any]:
             return dict(loss=self.linear.weight.sum())
 
     work_dir = tempfile.mkdtemp(prefix='hilda-mmengine-compat-')
-    runner = Runner(
-        model=_Model(),
-        work_dir=work_dir,
-        train_dataloader=dict(
-            dataset=[0],
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            batch_size=1),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
-        train_cfg=dict(by_epoch=False, max_iters=1),
-        default_hooks=dict(logger=None, checkpoint=None),
-        default_scope='mmengine')
+    # The Runner makes its scope the current one; the caller's (e.g.
+    # mmdet3d's) is restored afterwards.
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        runner = Runner(
+            model=_Model(),
+            work_dir=work_dir,
+            train_dataloader=dict(
+                dataset=[0],
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                collate_fn=dict(type='default_collate'),
+                batch_size=1),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+            train_cfg=dict(by_epoch=False, max_iters=1),
+            default_hooks=dict(logger=None, checkpoint=None),
+            default_scope='mmengine')
     return {
         'mmengine.runner.Runner': runner,
         'mmengine.runner.IterBasedTrainLoop': runner.train_loop,
