@@ -214,12 +214,7 @@ class ProjectPointsToImages(BaseTransform):
             results['lidar2img'],
             results['img_shapes'],
             min_depth=self.min_depth,
-            occlusion=self.occlusion,
-            occlusion_stride=self.occlusion_stride,
-            occlusion_margin=self.occlusion_margin,
-            occlusion_rel=self.occlusion_rel,
-            ground=self._ground(points),
-            free_space=self.free_space)['visible']
+            **self._occlusion_test(points))['visible']
 
     def fingerprints(self, results: dict) -> tuple:
         """(scan, calibration) SHA-1 of a sample, see
@@ -228,9 +223,16 @@ class ProjectPointsToImages(BaseTransform):
         return (visibility_cache.scan_sha1(results['points'].tensor.numpy()),
                 visibility_cache.calib_sha1(cam2img, lidar2cam))
 
-    def _ground(self, points: np.ndarray) -> Optional[np.ndarray]:
-        return (self.ground_segmenter(points)
-                if self.ground_segmenter is not None else None)
+    def _occlusion_test(self, points: np.ndarray) -> dict:
+        """The occlusion arguments of ``project_points`` for a scan."""
+        return dict(
+            occlusion=self.occlusion,
+            occlusion_stride=self.occlusion_stride,
+            occlusion_margin=self.occlusion_margin,
+            occlusion_rel=self.occlusion_rel,
+            ground=(self.ground_segmenter(points)
+                    if self.ground_segmenter is not None else None),
+            free_space=self.free_space)
 
     def _cached_seen(self, results: dict) -> np.ndarray:
         scan, calib = self.fingerprints(results)
@@ -257,12 +259,7 @@ class ProjectPointsToImages(BaseTransform):
                 results['lidar2img'],
                 results['img_shapes'],
                 min_depth=self.min_depth,
-                occlusion=self.occlusion,
-                occlusion_stride=self.occlusion_stride,
-                occlusion_margin=self.occlusion_margin,
-                occlusion_rel=self.occlusion_rel,
-                ground=self._ground(points),
-                free_space=self.free_space)
+                **self._occlusion_test(points))
         counts = np.bincount(
             pairs['cam_idx'], minlength=len(results['lidar2img']))
         if (counts == 0).any():
