@@ -7,7 +7,6 @@ Example:
     python tools/benchmarks/pretrain_speed.py \
         configs/hilda/hilda_minkunet18-w16-effnetlite0_1xb2-150iter_demo.py
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -16,28 +15,19 @@ sys.path.insert(0,
 
 from mmdet3d.utils import register_all_modules
 
-from projects.HilDA.analysis.pretrain_speed import pretrain_speed
-from projects.HilDA.hilda.apis import CheckedDictAction, load_config, run_tool
+from projects.HilDA.analysis.pretrain_speed import (pretrain_speed,
+                                                    step_benchmark_parser)
+from projects.HilDA.hilda.apis import load_config, run_tool
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='a HilDA pre-training config')
+    parser = step_benchmark_parser(__doc__.splitlines()[0])
     parser.add_argument('--iters', type=int, default=3)
-    parser.add_argument('--batch-size', type=int, default=None)
-    parser.add_argument('--device', default=None, help='cpu or cuda')
-    parser.add_argument(
-        '--amp', action='store_true', help='autocast (GPU float16)')
     parser.add_argument(
         '--real-frame',
         action='store_true',
         help='batch of the real nuScenes keyframe in ../shared/data '
         '(repeated; it has no neighbours, so t-1/t+1 fall back to t0)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CheckedDictAction,
-        help='override config settings, as in tools/train.py')
     args = parser.parse_args()
 
     register_all_modules(init_default_scope=True)

@@ -17,7 +17,6 @@ Example (paper-scale PTv3, random teacher weights: none can be downloaded):
         configs/hilda/hilda_ptv3-dinov2-vitb14_8xb2-amp-50e_nuscenes.py \
         --cfg-options model.teacher.checkpoint=None
 """
-import argparse
 import os.path as osp
 import sys
 import time
@@ -34,22 +33,13 @@ from projects.HilDA.analysis.pretrain_speed import (PartTimer, _proc_status_mb,
                                                     build, hilda_step,
                                                     load_batch, peak_memory_mb,
                                                     reset_peak_memory,
-                                                    rss_follows_live_memory)
-from projects.HilDA.hilda.apis import CheckedDictAction, load_config
+                                                    rss_follows_live_memory,
+                                                    step_benchmark_parser)
+from projects.HilDA.hilda.apis import load_config, run_tool
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='a HilDA pre-training config')
-    parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--device', default=None, help='cpu or cuda')
-    parser.add_argument(
-        '--amp', action='store_true', help='autocast (GPU float16)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CheckedDictAction,
-        help='override config settings, as in tools/train.py')
+    parser = step_benchmark_parser(__doc__.splitlines()[0], batch_size=1)
     args = parser.parse_args()
 
     register_all_modules(init_default_scope=True)
@@ -89,4 +79,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main, 'pretrain_step_memory.py')

@@ -32,6 +32,7 @@ the heap trimmed before each step (see :func:`rss_follows_live_memory`).
 
 The command line is ``tools/benchmarks/pretrain_speed.py``.
 """
+import argparse
 import copy
 import ctypes
 import resource
@@ -50,6 +51,7 @@ from mmengine.runner import set_random_seed
 from torch import nn
 from tqdm import tqdm
 
+from ..hilda.apis import CheckedDictAction
 from .pipeline_speed import real_frame_overrides
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
@@ -59,6 +61,27 @@ CACHED = 'HilDA step, cached teacher'
 NO_PREV_GRAD = 'cached, t-1 without gradient'
 PLAIN = 'plain student step'
 BOTH = 'plain step on t0+t-1'
+
+
+def step_benchmark_parser(description: str,
+                          batch_size: Optional[int] = None
+                          ) -> argparse.ArgumentParser:
+    """The arguments every training-step benchmark tool takes: a
+    pre-training config, batch size, device, AMP and ``--cfg-options``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='a HilDA pre-training config')
+    parser.add_argument('--batch-size', type=int, default=batch_size)
+    parser.add_argument('--device', default=None, help='cpu or cuda')
+    parser.add_argument(
+        '--amp', action='store_true', help='autocast (GPU float16)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=CheckedDictAction,
+        help='override config settings, as in tools/train.py')
+    return parser
+
+
 PARTS = dict(
     teacher='teacher',
     student='student',
