@@ -14,6 +14,5 @@ _base_ = [
 model = dict(
     student=dict(
         _delete_=True,
-        type='MultiLevelPTv3',
-        **_base_.ptv3_demo,
+        **_base_.ptv3_demo_student,
         num_levels={{_base_.num_levels}}))

@@ -10,12 +10,12 @@ from tests.helpers.tiny_hilda import tiny_config_file
 
 
 def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
-    """Runs the benchmark on the tiny model; checks the report's shape,
-    not its numbers (timings are not tests)."""
+    """Runs the benchmark on the tiny model, compared with itself; checks
+    the report's shape, not its numbers (timings are not tests)."""
     path = tiny_config_file(tmp_path, batch_size=2)
     out = subprocess.run([
         sys.executable, f'{REPO_ROOT}/tools/benchmarks/pretrain_speed.py',
-        path, '--iters', '3'
+        path, '--iters', '3', '--compare', path
     ],
                          capture_output=True,
                          text=True,
@@ -27,7 +27,8 @@ def test_benchmark_reports_every_part_and_the_ratio(tmp_path):
                  'HilDA step, cached teacher', 'ratio HilDA / plain student',
                  'ratio with the teacher cache', 'plain step on t0+t-1',
                  'cached, t-1 without gradient', 'ratio cached, no t-1 grad',
-                 'memory: peak resident set size'):
+                 'memory: peak resident set size', tool.COMPARE_CACHED,
+                 tool.COMPARE_PLAIN, 'its cached-step ratio'):
         assert part in report, part
     ratio = float(report.split('ratio HilDA / plain student')[1].split()[0])
     # HilDA does strictly more than the plain step (a median of 3 rounds,
@@ -84,3 +85,29 @@ def test_ratios_are_medians_of_same_round_ratios():
     assert tool.ratio(rounds, tool.HILDA) == 2.0
     assert tool.median_seconds(rounds, tool.HILDA) == 6.0
     assert tool.median_seconds(rounds, tool.PLAIN) == 1.0
+
+
+def test_compared_config_is_measured_against_the_matching_step(capsys):
+    """The other config's cached step against this config's cached step,
+    its plain step against this plain step, per round."""
+    rounds = [{
+        tool.PLAIN: 1.0,
+        tool.CACHED: 2.0,
+        tool.COMPARE_PLAIN: 3.0,
+        tool.COMPARE_CACHED: 8.0
+    }, {
+        tool.PLAIN: 2.0,
+        tool.CACHED: 4.0,
+        tool.COMPARE_PLAIN: 6.0,
+        tool.COMPARE_CACHED: 16.0
+    }]
+    tool.report_compared(rounds, 'a.py', 'b.py')
+    lines = capsys.readouterr().out.splitlines()
+    cached = next(x for x in lines
+                  if x.strip().startswith(tool.COMPARE_CACHED))
+    plain = next(x for x in lines if x.strip().startswith(tool.COMPARE_PLAIN))
+    assert cached.split()[-3:] == ['4.00', 'x', "a.py's"]
+    assert plain.split()[-3:] == ['3.00', 'x', "a.py's"]
+    own = next(x for x in lines if 'its cached-step ratio' in x)
+    assert own.split()[3] == '2.67'
+    assert 'a.py: 2.00' in own

@@ -187,3 +187,50 @@ def test_rows_are_named_after_their_config_files():
         else:
             assert osp.basename(variant.config).startswith(name + '_')
     assert pt.REFERENCE == 'hilda'
+
+
+def test_ptv3_student_pairs_random_init_and_hilda_with_every_seed(tmp_path):
+    args = args_for(tmp_path, '--student', 'ptv3', '--pretrain-seeds', '0',
+                    '1')
+    assert args.variants == [pt.RANDOM, pt.REFERENCE]
+    runs = pt.plan(args)
+    assert {j['name'] for j in runs['pretrain']} == {'hilda_p0', 'hilda_p1'}
+    assert {'random_p0', 'random_p1'} <= set(runs['after'])
+
+
+def test_ptv3_student_refuses_the_minkunet_ablation_rows(tmp_path):
+    with pytest.raises(pt.ConfigError, match='ptv3 has no row hilda-nodiff'):
+        args_for(tmp_path, '--student', 'ptv3', '--variants', 'hilda',
+                 'hilda-nodiff')
+
+
+def test_ptv3_student_pretrains_and_probes_ptv3(tmp_path):
+    args = args_for(tmp_path, '--student', 'ptv3')
+    pre = pt.pretrain_config('hilda', 1, args, str(tmp_path / 'cache'))
+    assert pre.model.student.type == 'MultiLevelPTv3'
+    assert pre.model.student.enc_channels == (16, 32, 64, 128)
+    cache = [s for s in pre.train_dataloader.dataset.pipeline
+             if s['type'] == 'LoadTeacherFeatures']
+    assert cache[0]['cache_dir'] == str(tmp_path / 'cache')
+    tuned = pt.downstream_config('finetune', 'w.pth', None, 0, args)
+    assert tuned.model.backbone.type == 'PointTransformerV3'
+    assert tuned.model.backbone.init_cfg.checkpoint == 'w.pth'
+    probe = pt.downstream_config('linear', None, None, 0, args)
+    assert probe.model.backbone.type == 'PointTransformerV3'
+    assert probe.model.backbone.init_cfg is None
+    hooks = [h['type'] for h in probe.custom_hooks]
+    assert 'FreezeModulesHook' in hooks
+    assert 'PretrainedWeightsCheckHook' not in hooks
+
+
+def test_ptv3_runs_export_for_ptv3_and_are_not_reused_as_minkunet(tmp_path):
+    from projects.HilDA.analysis.probe_table import run
+    args = args_for(tmp_path, '--student', 'ptv3', '--variants', 'hilda',
+                    '--pretrain-seeds', '0', '--no-flow')
+    job = run.to_job(pt.plan(args)['pretrain'][0], args,
+                     str(tmp_path / 'cache'), {})
+    assert job.spec['target'] == 'ptv3'
+    assert job.budget == dict(iters=150, student='ptv3')
+    minkunet = dict(job.spec, student=pt.DEFAULT_STUDENT)
+    # MinkUNet runs record no student (work dirs from before the option).
+    assert run.budget(minkunet) == dict(iters=150)

@@ -2,6 +2,7 @@
 # and the downstream backbones (PointTransformerV3), so that pre-training and
 # fine-tuning build the same architecture:
 #   student=dict(type='MultiLevelPTv3', **_base_.ptv3_paper, num_levels=2)
+# (ptv3_demo_student is the demo size as a HilDA student).
 # ptv3_paper: PTv3's published outdoor (nuScenes) size: encoder depths
 # (2, 2, 2, 6, 2), channels (32 ... 512), heads (2 ... 32); decoder depths
 # (2, 2, 2, 2), channels (64, 64, 128, 256); pooling strides 2; patches of
@@ -35,3 +36,4 @@ ptv3_demo = dict(
     dec_num_heads=(2, 2, 4),
     dec_patch_size=128,
     drop_path=0.0)
+ptv3_demo_student = dict(type='MultiLevelPTv3', **ptv3_demo)

@@ -21,6 +21,11 @@ On one fixed batch of the config's data set, in one process and one run:
   t0 and t-1 voxels of the HilDA batch: the floor of a HilDA step that
   back-propagates through both scans (L_diffusion conditions on both).
 
+With a second config (``compare``, e.g. the PTv3 student against the
+MinkUNet one), its cached HilDA step and its plain student step join the
+same rounds, each on a batch of its own config, so that the two students'
+step costs are compared in one run (ratios per round, as below).
+
 The variants run in turn, each once per round, after one untimed warm-up
 of each, so that a slower spell of a shared machine hits them all alike.
 Times are medians over the rounds; each ratio is the median over rounds of
@@ -61,11 +66,13 @@ CACHED = 'HilDA step, cached teacher'
 NO_PREV_GRAD = 'cached, t-1 without gradient'
 PLAIN = 'plain student step'
 BOTH = 'plain step on t0+t-1'
+COMPARE_CACHED = 'other: HilDA step, cached'
+COMPARE_PLAIN = 'other: plain student step'
 
 
-def step_benchmark_parser(description: str,
-                          batch_size: Optional[int] = None
-                          ) -> argparse.ArgumentParser:
+def step_benchmark_parser(
+        description: str,
+        batch_size: Optional[int] = None) -> argparse.ArgumentParser:
     """The arguments every training-step benchmark tool takes: a
     pre-training config, batch size, device, AMP and ``--cfg-options``."""
     parser = argparse.ArgumentParser(description=description)
@@ -305,15 +312,36 @@ def plain_step(model, data, amp):
     return step
 
 
+def compared_steps(cfg: Config, device, batch_size: int, amp: bool,
+                   real_frame: bool) -> dict:
+    """The cached HilDA step and the plain student step of a second
+    config, on a batch of its own data, named :data:`COMPARE_CACHED` and
+    :data:`COMPARE_PLAIN`."""
+    if real_frame:
+        real_frame_overrides(cfg.train_dataloader.dataset)
+    dataset, model = build(cfg, device)
+    data, plain_data = load_batch(dataset, model, batch_size,
+                                  PartTimer(device))
+    return {
+        COMPARE_CACHED: hilda_step(model, with_cached_teacher(model, data),
+                                   amp),
+        COMPARE_PLAIN: plain_step(model, plain_data, amp)
+    }
+
+
 def pretrain_speed(cfg: Config,
                    title: str,
                    iters: int = 3,
                    batch_size: Optional[int] = None,
                    device: Optional[str] = None,
                    amp: bool = False,
-                   real_frame: bool = False) -> None:
+                   real_frame: bool = False,
+                   compare: Optional[Config] = None,
+                   compare_title: str = 'compared config') -> None:
     """Time the variants on one batch of ``cfg``'s data and print the
     report (module docstring); ``title`` heads it (e.g. the config file).
+    ``compare``: a second pre-training config whose cached HilDA step and
+    plain student step are timed in the same rounds.
 
     Call ``register_all_modules(init_default_scope=True)`` first, as the
     tool does.
@@ -337,6 +365,9 @@ def pretrain_speed(cfg: Config,
     if temporal:
         steps[BOTH] = plain_step(model, data, amp)
         steps[NO_PREV_GRAD] = hilda_step(model, cached, amp, prev_grad=False)
+    if compare is not None:
+        steps.update(
+            compared_steps(compare, device, batch_size, amp, real_frame))
     # One untimed warm-up of each (allocator, lazy init, optimizer state),
     # then the variants in turn, so that a slower spell of a shared
     # machine hits them all alike.
@@ -356,6 +387,8 @@ def pretrain_speed(cfg: Config,
     run_rounds(steps, timer, 1, desc='memory round')
     report(timer, rounds, title, amp, device, batch_size, list(steps),
            baseline)
+    if compare is not None:
+        report_compared(rounds, title, compare_title)
 
 
 def run_rounds(steps: dict,
@@ -383,10 +416,24 @@ def median_seconds(rounds: Sequence[dict], name: str) -> float:
     return statistics.median(r[name] for r in rounds if name in r)
 
 
-def ratio(rounds: Sequence[dict], name: str) -> float:
-    """Median over rounds of ``name``'s time / the plain step's time in the
-    same round (a slow spell of the machine cancels out)."""
-    return statistics.median(r[name] / r[PLAIN] for r in rounds)
+def ratio(rounds: Sequence[dict], name: str, base: str = PLAIN) -> float:
+    """Median over rounds of ``name``'s time / ``base``'s time (default
+    the plain step) in the same round (a slow spell of the machine cancels
+    out)."""
+    return statistics.median(r[name] / r[base] for r in rounds)
+
+
+def report_compared(rounds: Sequence[dict], title: str,
+                    compare_title: str) -> None:
+    """The second config's steps against this config's, same rounds."""
+    print(f'\n{compare_title} in the same rounds, median seconds')
+    for name, base in ((COMPARE_CACHED, CACHED), (COMPARE_PLAIN, PLAIN)):
+        print(f'  {name:<28s} {median_seconds(rounds, name):8.3f} s  '
+              f'{ratio(rounds, name, base):6.2f} x {title}\'s')
+    print(f'  its cached-step ratio        '
+          f'{ratio(rounds, COMPARE_CACHED, COMPARE_PLAIN):8.2f}'
+          f'   (its cached HilDA step / its plain student step; '
+          f'{title}: {ratio(rounds, CACHED):.2f})')
 
 
 def report(timer, rounds, title, amp, device, batch_size, names, baseline):

@@ -36,6 +36,12 @@ and standard deviation over the pairs). The curve: the first seed's runs of
 :data:`CURVE` keep a checkpoint every ``--curve-every`` iterations, each
 is linear-probed on 100 % of the labels.
 
+The student is MinkUNet18 (the ablation configs' and the downstream
+MinkUNet's); ``--student ptv3`` pre-trains the demo Point Transformer V3
+(:data:`STUDENTS`: random init against full HilDA, downstream PTv3 in an
+``EncoderDecoder3D``, exported with ``--target ptv3``), in its own work
+dir (its runs record the student, so a MinkUNet work dir is not reused).
+
 Runs are resumable: each writes ``result.json`` in its own work dir, and
 a re-run with the same work dir and settings reuses them.
 """
@@ -108,9 +114,43 @@ VARIANTS = _variants(
     *((f'no CLS, diffusion weight {w}', _ablation(f'hilda-nocls-diff{tag}'))
       for tag, w in (('003', 0.03), ('01', 0.1), ('05', 0.5))),
 )
-WEIGHT_STUDY = tuple(v for v in VARIANTS
-                     if v.startswith(('hilda-nodiff-cls', 'hilda-nocls-diff')))
+
+WEIGHT_STUDY = tuple(
+    v for v in VARIANTS
+    if v.startswith(('hilda-nodiff-cls', 'hilda-nocls-diff')))
 REFERENCE = config_name(FULL_CONFIG)  # 'hilda'
+
+
+class Student(NamedTuple):
+    """A student architecture the table pre-trains (``--student``): the
+    pre-training config of each row it has, the downstream configs of
+    each protocol, and the converter's ``--target``."""
+    configs: Dict[str, Optional[str]]
+    downstream: Dict[str, str]
+    target: str
+
+
+PTV3_CONFIG = osp.join(
+    CONFIGS, 'hilda',
+    'hilda_ptv3-demo-effnetlite0_1xb2-150iter_demo-teachercache.py')
+PTV3_DOWNSTREAM = dict(
+    finetune=osp.join(CONFIGS, 'finetune', 'ptv3',
+                      'ptv3-demo_1xb2-200iter_demo-lidarseg.py'),
+    linear=osp.join(
+        CONFIGS, 'finetune', 'ptv3',
+        'ptv3-demo_hilda-linear-probe_1xb2-200iter_'
+        'demo-lidarseg.py'))
+STUDENTS = OrderedDict(
+    minkunet=Student({v: VARIANTS[v].config
+                      for v in VARIANTS}, DOWNSTREAM_CONFIGS, 'minkunet'),
+    # Random init against full HilDA only: the ablation configs are
+    # MinkUNet's.
+    ptv3=Student({
+        RANDOM: None,
+        REFERENCE: PTV3_CONFIG
+    }, PTV3_DOWNSTREAM, 'ptv3'))
+DEFAULT_STUDENT = 'minkunet'
+
 # Settings and follow-up rows rather than the paper's ablations: run on
 # request (--variants).
 OPTIONAL = ('hilda-noprevgrad', 'hilda-epsonly', *WEIGHT_STUDY)
@@ -163,6 +203,13 @@ def build_parser(prog: str = 'probe_table.py') -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', required=True)
     parser.add_argument(
+        '--student',
+        choices=list(STUDENTS),
+        default=DEFAULT_STUDENT,
+        help='the pre-trained and fine-tuned architecture; ptv3 has the '
+        f'rows {" ".join(STUDENTS["ptv3"].configs)} (use its own '
+        '--work-dir)')
+    parser.add_argument(
         '--data-root',
         default=osp.join(REPO, 'data', 'hilda_demo'),
         help='demo data (tools/create_demo_data.py)')
@@ -170,9 +217,8 @@ def build_parser(prog: str = 'probe_table.py') -> argparse.ArgumentParser:
         '--variants',
         nargs='+',
         choices=list(VARIANTS),
-        default=[v for v in VARIANTS if v not in OPTIONAL],
-        help=f'rows to run (default: all but {OPTIONAL}); a question is '
-        'shown when two of its rows ran')
+        help=f'rows to run (default: all the student\'s rows but '
+        f'{OPTIONAL}); a question is shown when two of its rows ran')
     parser.add_argument(
         '--pretrain-seeds',
         type=int,
@@ -184,10 +230,9 @@ def build_parser(prog: str = 'probe_table.py') -> argparse.ArgumentParser:
         '--seeded',
         nargs='+',
         choices=list(VARIANTS),
-        default=list(SEEDED),
         help='rows pre-trained with every --pretrain-seeds seed (default: '
-        f'{" ".join(SEEDED)}); {REFERENCE}, the reference of the paired '
-        'differences, always is')
+        f'those of {" ".join(SEEDED)} that the student has); {REFERENCE}, '
+        'the reference of the paired differences, always is')
     parser.add_argument(
         '--downstream-seeds',
         type=int,
@@ -249,6 +294,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.downstream_seeds < 1 or not args.pretrain_seeds:
         raise ConfigError('at least one pre-training and one downstream '
                           'seed')
+    rows = STUDENTS[args.student].configs
+    if args.variants is None:
+        args.variants = [v for v in rows if v not in OPTIONAL]
+    if args.seeded is None:
+        args.seeded = [v for v in SEEDED if v in rows]
+    missing = [v for v in args.variants + args.seeded if v not in rows]
+    if missing:
+        raise ConfigError(f'--student {args.student} has no row '
+                          f'{" ".join(missing)} (its rows: '
+                          f'{" ".join(rows)})')
     # Every seeded row is paired with the reference's run of the same seed.
     if REFERENCE not in args.seeded:
         args.seeded = [REFERENCE] + list(args.seeded)
@@ -306,7 +361,7 @@ def plan(args) -> Dict[str, List[dict]]:
             student = student_name(variant, pseed)
             iters = curve_iters(variant, pseed, args)
             pre = None
-            if VARIANTS[variant].config is not None:
+            if STUDENTS[args.student].configs[variant] is not None:
                 pre = dict(
                     name=student,
                     kind='pretrain',
@@ -381,7 +436,7 @@ def pretrain_config(variant: str,
     """The variant's config file with what every variant shares here: data
     root, teacher cache, iterations, seed, checkpoint and log interval."""
     from mmengine.config import Config
-    cfg = Config.fromfile(VARIANTS[variant].config)
+    cfg = Config.fromfile(STUDENTS[args.student].configs[variant])
     dataset = cfg.train_dataloader.dataset
     dataset.data_root = args.data_root
     for step in dataset.pipeline:
@@ -400,10 +455,11 @@ def pretrain_config(variant: str,
 
 def downstream_config(protocol: str, checkpoint: Optional[str],
                       split_file: Optional[str], seed: int, args):
-    """mmdet3d's MinkUNet on the demo labels, initialised from
+    """The student's downstream segmentor (mmdet3d's MinkUNet, or PTv3 in
+    an ``EncoderDecoder3D``) on the demo labels, initialised from
     ``checkpoint`` (None: random), trained on ``split_file`` (None: all)."""
     from mmengine.config import Config
-    cfg = Config.fromfile(DOWNSTREAM_CONFIGS[protocol])
+    cfg = Config.fromfile(STUDENTS[args.student].downstream[protocol])
     if protocol == 'finetune' and checkpoint:
         cfg.model.backbone.init_cfg = dict(
             type='Pretrained', checkpoint=checkpoint, prefix='backbone.')

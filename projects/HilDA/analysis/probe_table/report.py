@@ -155,7 +155,8 @@ def format_tables(summary: dict,
     header = '| row | ' + ' | '.join(column_label(c) for c in cols) + ' |'
     rule = '|---|' + '---:|' * len(cols)
     lines = [
-        f'Demo world, held-out scenes. Pre-training {args.pretrain_iters} '
+        f'Demo world, held-out scenes, student {args.student}. '
+        f'Pre-training {args.pretrain_iters} '
         f'iterations (batch 2, teacher cache); downstream '
         f'{args.downstream_iters} iterations (batch 2); flow head '
         f'{args.flow_steps} steps. Pre-training seeds {args.pretrain_seeds} '

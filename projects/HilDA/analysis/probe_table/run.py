@@ -12,8 +12,9 @@ from typing import Dict, List, Optional
 
 from projects.HilDA.hilda.errors import HilDAError
 from ..jobs import Job, run_jobs
-from .plan import (CACHE_VARIANT, REPO, VARIANTS, curve_iters,
-                   downstream_config, downstream_seeds, pretrain_config)
+from .plan import (CACHE_VARIANT, DEFAULT_STUDENT, REPO, STUDENTS, VARIANTS,
+                   curve_iters, downstream_config, downstream_seeds,
+                   pretrain_config)
 
 SPLIT_LINE = re.compile(r'^([\d.]+)%: \d+ samples -> (.+)$', re.M)
 
@@ -49,7 +50,8 @@ def _run_training(job: dict) -> dict:
     if job['kind'] == 'pretrain':
         for it, path in job['exports'].items():
             export_student(
-                osp.join(job['work_dir'], f'iter_{it}.pth'), path, 'minkunet')
+                osp.join(job['work_dir'], f'iter_{it}.pth'), path,
+                job['target'])
         return dict(exports={str(k): v for k, v in job['exports'].items()})
     metrics = runner.val()
     return dict(metrics={k: float(v) for k, v in metrics.items()})
@@ -101,9 +103,14 @@ def job_log(job: dict, args) -> str:
 
 def budget(job: dict) -> dict:
     """What a job's result depends on besides its name: its iterations,
-    and for a flow probe its scans and head steps."""
+    for a flow probe its scans and head steps, and a student other than
+    the default (MinkUNet runs carry none, as they did before students
+    were an option, so that their work dirs stay reusable)."""
     keys = ('iters', 'train_scans', 'val_scans', 'steps')
-    return {k: job[k] for k in keys if k in job}
+    out = {k: job[k] for k in keys if k in job}
+    if job.get('student', DEFAULT_STUDENT) != DEFAULT_STUDENT:
+        out['student'] = job['student']
+    return out
 
 
 def to_job(job: dict,
@@ -115,7 +122,11 @@ def to_job(job: dict,
     config."""
     work_dir = job_dir(job, args)
     os.makedirs(work_dir, exist_ok=True)
-    job = dict(job, work_dir=work_dir)
+    job = dict(
+        job,
+        work_dir=work_dir,
+        student=args.student,
+        target=STUDENTS[args.student].target)
     if job['kind'] == 'flow':
         job = dict(
             job,
