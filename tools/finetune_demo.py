@@ -34,7 +34,6 @@ the finished runs of the same weights, data and iterations (a
 random-init run is reused whatever the weights) and re-runs the others.
 """
 import argparse
-import hashlib
 import json
 import os
 import os.path as osp
@@ -50,10 +49,11 @@ sys.path.insert(0, REPO)
 from projects.HilDA.analysis import jobs  # noqa: E402
 from projects.HilDA.analysis.probe_table import plan as probe_plan  # noqa
 from projects.HilDA.analysis.probe_table import run as probe_run  # noqa
-from projects.HilDA.analysis.probe_table.report import mean_std  # noqa: E402
+# _cell: a mean ± std (n) cell, as in the probe table's tables
+from projects.HilDA.analysis.probe_table.report import _cell, mean_std  # noqa
 from projects.HilDA.hilda.apis import run_tool  # noqa: E402
-from projects.HilDA.hilda.checkpoints import \
-    check_exported_weights  # noqa: E402
+from projects.HilDA.hilda.checkpoints import check_exported_weights  # noqa
+from projects.HilDA.hilda.checkpoints import sha256_file  # noqa: E402
 from projects.HilDA.hilda.errors import ConfigError, HilDAError  # noqa: E402
 
 # protocol: (its label, the label share it runs on (None: --share), the
@@ -184,14 +184,6 @@ def plan(args, pretrained: str) -> List[dict]:
     return runs
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def drop_stale_results(plan_jobs: List[jobs.Job]) -> List[str]:
     """Delete the ``result.json`` of each job whose earlier run had another
     budget (other weights, data or iterations), so that it runs again;
@@ -258,14 +250,6 @@ def scan_count(data_root: str, split_file: Optional[str]) -> str:
     return f'all {len(data_list)} scans'
 
 
-def _cell(stats: tuple, signed: bool = False) -> str:
-    mean, std, n = stats
-    if not n:
-        return '-'
-    sign = '+' if signed else ''
-    return f'{mean:{sign}.1f} ± {std:.1f}'
-
-
 def format_table(pairs: Dict[str, dict], scans: Dict[str, str], args) -> str:
     """The final table: per pair, each init's mIoU (mean ± std over the
     seeds), the per-seed differences and their mean ± std."""
@@ -323,7 +307,7 @@ def main(argv=None):
     pargs = probe_args(args)
     splits = probe_run.label_splits(pargs)
     budget = dict(data_root=pargs.data_root)
-    weights = dict(weights_sha256=file_sha256(pretrained))
+    weights = dict(weights_sha256=sha256_file(pretrained))
     plan_jobs = []
     for run in plan(args, pretrained):
         job = probe_run.to_job(run, pargs, None, splits)

@@ -132,12 +132,12 @@ def test_table_and_summary_show_both_pairs_with_their_spread():
     rows = [[c.strip() for c in line.split('|')[1:-1]]
             for line in table.splitlines()[3:]]
     assert rows[0] == [
-        'linear probe', '100 % (all 60 scans)', '14.5 ± 0.7', 'random init',
-        '8.5 ± 0.7', '+7.0 / +5.0', '+6.0 ± 1.4'
+        'linear probe', '100 % (all 60 scans)', '14.5 ± 0.7 (n=2)',
+        'random init', '8.5 ± 0.7 (n=2)', '+7.0 / +5.0', '+6.0 ± 1.4 (n=2)'
     ]
     assert rows[1] == [
-        'fine-tune', '10 % (6 of 60 scans)', '31.5 ± 2.1', 'scratch',
-        '30.5 ± 0.7', '-1.0 / +3.0', '+1.0 ± 2.8'
+        'fine-tune', '10 % (6 of 60 scans)', '31.5 ± 2.1 (n=2)', 'scratch',
+        '30.5 ± 0.7 (n=2)', '-1.0 / +3.0', '+1.0 ± 2.8 (n=2)'
     ]
     lines = finetune_demo.summary_lines(pairs, args)
     assert lines[0].startswith('linear probe 100 %: HilDA - random init: '
