@@ -18,7 +18,8 @@ head's initialisation and the data order, the same for both inits of a
 pair; every run has ``--iters`` iterations of batch 2. The table shows
 each init's mean ± std over the seeds (one run's spread), the pair's
 difference per seed and its mean ± std, and says whether the difference is
-larger than its spread. The runs are those of
+larger than its spread (its 95 % interval over the seeds, Student's t,
+excludes 0) or within it. The runs are those of
 ``tools/benchmarks/probe_table.py`` (its downstream configs, label splits
 and worker), so the two tools measure the same thing.
 
@@ -222,20 +223,29 @@ def pair_stats(results: Dict[str, dict], protocol: str, args) -> dict:
         diff=mean_std(diffs))
 
 
-def verdict(diffs: List[float], baseline: str) -> str:
-    """Whether a pair's difference is larger than its spread: every seed
-    agrees in sign and the mean exceeds the standard deviation."""
+def interval(diffs: List[float]) -> tuple:
+    """The 95 % confidence interval of the mean difference (Student's t,
+    n - 1 degrees of freedom); needs two seeds."""
+    from scipy.stats import t
     mean, std, n = mean_std(diffs)
-    if n < 2:
+    half = float(t.ppf(0.975, n - 1)) * std / n**0.5
+    return (mean - half, mean + half)
+
+
+def verdict(diffs: List[float], baseline: str) -> str:
+    """Whether a pair's difference is larger than its spread: its 95 %
+    interval over the seeds excludes 0."""
+    if len(diffs) < 2:
         return ('one seed, so its spread is unknown (one run varies by '
                 'several mIoU points; --seeds 3 measures it)')
-    ahead = 'ahead of' if mean > 0 else 'behind'
-    one_sign = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
-    if one_sign and abs(mean) > std:
-        return (f'larger than its spread: HilDA is {ahead} {baseline} in '
-                f'every seed ({n})')
-    return (f'within the spread (std {std:.1f} over {n} seeds): these runs '
-            f'cannot tell HilDA from {baseline}')
+    low, high = interval(diffs)
+    span = f'95 % interval {low:+.1f} to {high:+.1f} over {len(diffs)} seeds'
+    if low > 0 or high < 0:
+        ahead = 'ahead of' if low > 0 else 'behind'
+        return (f'larger than its spread ({span}): HilDA is {ahead} '
+                f'{baseline}')
+    return (f'within the spread ({span}): these runs cannot tell HilDA '
+            f'from {baseline}')
 
 
 def scan_count(data_root: str, split_file: Optional[str]) -> str:

@@ -100,10 +100,15 @@ def test_pair_stats_take_differences_seed_by_seed():
 @pytest.mark.parametrize(
     'diffs, expected',
     [
-        ([3.0, 2.0, 4.0], 'larger than its spread: HilDA is ahead'),
-        ([-3.0, -2.0, -4.0], 'larger than its spread: HilDA is behind'),
+        # mean 3, std 1, n 3: 3 -+ 4.30 / sqrt(3) = +0.5 to +5.5
+        ([3.0, 2.0, 4.0], 'larger than its spread (95 % interval +0.5 to '
+         '+5.5 over 3 seeds): HilDA is ahead of scratch'),
+        ([-3.0, -2.0, -4.0], 'larger than its spread (95 % interval -5.5 to '
+         '-0.5 over 3 seeds): HilDA is behind scratch'),
         ([2.0, -1.0, 1.0], 'within the spread'),
-        ([0.1, 5.0], 'within the spread'),  # one sign, but mean < std
+        # one sign in every seed, but the interval includes 0
+        ([1.0, 5.0, 3.0], 'within the spread (95 % interval -2.0 to +8.0'),
+        ([7.0, 5.0], 'within the spread'),  # two seeds: t = 12.7
         ([4.0], 'one seed')
     ])
 def test_verdict_says_whether_the_difference_exceeds_its_spread(
@@ -112,16 +117,24 @@ def test_verdict_says_whether_the_difference_exceeds_its_spread(
 
 
 def test_table_and_summary_show_both_pairs_with_their_spread():
-    args = demo_args('--seeds', '2')
+    args = demo_args('--seeds', '3')
     results = fake_results({
-        ('hilda', 'linear', 0): 15.0,
-        ('random', 'linear', 0): 8.0,
-        ('hilda', 'linear', 1): 14.0,
-        ('random', 'linear', 1): 9.0,
-        ('hilda', 'finetune', 0): 30.0,
-        ('random', 'finetune', 0): 31.0,
-        ('hilda', 'finetune', 1): 33.0,
-        ('random', 'finetune', 1): 30.0,
+        **{
+            ('hilda', 'linear', s): v
+            for s, v in enumerate((15.0, 14.0, 16.0))
+        },
+        **{
+            ('random', 'linear', s): v
+            for s, v in enumerate((8.0, 9.0, 8.0))
+        },
+        **{
+            ('hilda', 'finetune', s): v
+            for s, v in enumerate((30.0, 33.0, 31.0))
+        },
+        **{
+            ('random', 'finetune', s): v
+            for s, v in enumerate((31.0, 30.0, 29.0))
+        },
     })
     pairs = {
         p: finetune_demo.pair_stats(results, p, args)
@@ -132,18 +145,22 @@ def test_table_and_summary_show_both_pairs_with_their_spread():
     rows = [[c.strip() for c in line.split('|')[1:-1]]
             for line in table.splitlines()[3:]]
     assert rows[0] == [
-        'linear probe', '100 % (all 60 scans)', '14.5 ± 0.7 (n=2)',
-        'random init', '8.5 ± 0.7 (n=2)', '+7.0 / +5.0', '+6.0 ± 1.4 (n=2)'
+        'linear probe', '100 % (all 60 scans)', '15.0 ± 1.0 (n=3)',
+        'random init', '8.3 ± 0.6 (n=3)', '+7.0 / +5.0 / +8.0',
+        '+6.7 ± 1.5 (n=3)'
     ]
     assert rows[1] == [
-        'fine-tune', '10 % (6 of 60 scans)', '31.5 ± 2.1 (n=2)', 'scratch',
-        '30.5 ± 0.7 (n=2)', '-1.0 / +3.0', '+1.0 ± 2.8 (n=2)'
+        'fine-tune', '10 % (6 of 60 scans)', '31.3 ± 1.5 (n=3)', 'scratch',
+        '30.0 ± 1.0 (n=3)', '-1.0 / +3.0 / +2.0', '+1.3 ± 2.1 (n=3)'
     ]
     lines = finetune_demo.summary_lines(pairs, args)
-    assert lines[0].startswith('linear probe 100 %: HilDA - random init: '
-                               '+6.0 ± 1.4 mIoU points (2 seeds): larger')
-    assert lines[1].startswith('fine-tune 10 %: HilDA - scratch: +1.0 ± 2.8 '
-                               'mIoU points (2 seeds): within the spread')
+    assert lines[0] == (
+        'linear probe 100 %: HilDA - random init: +6.7 ± 1.5 mIoU points (3 '
+        'seeds): larger than its spread (95 % interval +2.9 to +10.5 over 3 '
+        'seeds): HilDA is ahead of random init')
+    assert lines[1].startswith(
+        'fine-tune 10 %: HilDA - scratch: +1.3 ± 2.1 mIoU points (3 seeds): '
+        'within the spread (95 % interval -3.8 to +6.5')
 
 
 def test_a_changed_budget_drops_the_earlier_result_only(tmp_path):
