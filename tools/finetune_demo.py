@@ -114,7 +114,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=float,
         default=10.0,
         help='seconds between progress updates')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.protocols = list(dict.fromkeys(args.protocols))  # once each
+    return args
 
 
 def check_args(args) -> None:

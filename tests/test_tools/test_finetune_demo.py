@@ -72,7 +72,7 @@ def test_plan_pairs_each_hilda_run_with_a_random_init_run():
 
 
 def test_plan_runs_only_the_asked_protocols():
-    args = demo_args('--seeds', '1', '--protocols', 'finetune')
+    args = demo_args('--seeds', '1', '--protocols', 'finetune', 'finetune')
     runs = finetune_demo.plan(args, 'w.pth')
     assert [(r['protocol'], r['share'])
             for r in runs] == [('finetune', 10.0)] * 2
