@@ -284,13 +284,15 @@ class LidarRangeImage:
         self.jump = jump
         self.edge_fraction = edge_fraction
         col, elev, rng = self.spherical(points[:, :3])
-        order = np.lexsort((elev, col))
+        # Elevations lie in (-pi/2, pi/2): columns 4 apart never overlap,
+        # so sorting the key sorts by column, then elevation.
+        key = col * 4.0 + elev
+        order = np.argsort(key, kind='stable')
         self.col, self.elev, self.range = col[order], elev[order], rng[order]
         self.ground = (
             np.zeros(len(order), bool) if ground is None else np.asarray(
                 ground, bool)[order])
-        # Elevations lie in (-pi/2, pi/2): columns 4 apart never overlap.
-        self.key = self.col * 4.0 + self.elev
+        self.key = key[order]
         # Each return in its column's vertical plane (horizontal, up).
         self.plane_x = self.range * np.cos(self.elev)
         self.plane_y = self.range * np.sin(self.elev)
@@ -303,8 +305,10 @@ class LidarRangeImage:
         col = np.floor(
             (azim + np.pi) / (2 * np.pi) * self.azimuth_bins).astype(
                 np.int64) % self.azimuth_bins
-        rng = np.linalg.norm(xyz, axis=-1)
-        return col, np.arctan2(xyz[..., 2], horiz), rng
+        # np.linalg.norm's sum, (x^2 + y^2) + z^2, without its overhead.
+        x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
+        rng = np.sqrt(x * x + y * y + z * z)
+        return col, np.arctan2(z, horiz), rng
 
     def column_surface(self, col: np.ndarray, elev: np.ndarray) -> np.ndarray:
         """Surface range in column ``col`` at elevation ``elev`` (1-D)."""
