@@ -11,7 +11,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .free_space_kernels import hidden_limit_table, rays_hidden
+from .projection_kernels import (closest_to_centre, hidden_limit_table,
+                                 rays_hidden)
 
 
 def as_4x4(matrix, name: str = 'matrix') -> np.ndarray:
@@ -120,13 +121,12 @@ def project_points(points: np.ndarray,
     if seen is not None:
         valid = valid & seen
     shapes = np.asarray(img_shapes, dtype=np.float64).reshape(-1, 2)
-    h, w = shapes[:, :1], shapes[:, 1:]
 
     # One camera per point: the one where it is closest to the centre.
-    centre_dist = np.maximum(np.abs(u / w - 0.5), np.abs(v / h - 0.5))
-    centre_dist = np.where(valid, centre_dist, np.inf)
-    best_cam = centre_dist.argmin(0)
-    point_idx = np.nonzero(np.isfinite(centre_dist.min(0)))[0]
+    best_cam = closest_to_centre(
+        np.ascontiguousarray(u), np.ascontiguousarray(v),
+        np.ascontiguousarray(valid), shapes[:, 0].copy(), shapes[:, 1].copy())
+    point_idx = np.nonzero(best_cam >= 0)[0]
     cam_idx = best_cam[point_idx]
     return dict(
         point_idx=point_idx.astype(np.int64),
@@ -460,7 +460,7 @@ class LidarRangeImage:
         surface)``), with ``inf`` rows padded above and below, so that
         :meth:`hidden_along_rays` is one lookup per position
         (``elevation_step`` in radians). Compiled
-        (:func:`~.free_space_kernels.hidden_limit_table`): the same numbers
+        (:func:`~.projection_kernels.hidden_limit_table`): the same numbers
         as :meth:`surface_grid`, without its whole-table temporaries."""
         lo, elev, cos_elev, sin_elev = self.elevation_rows(elevation_step)
         limit = hidden_limit_table(self.col, self.key, self.elev, self.range,
@@ -479,7 +479,7 @@ class LidarRangeImage:
         tested while ``frac[j] < stop[i]``; it is behind when its range
         exceeds ``s + max(margin, rel * s)``, ``s`` from
         :meth:`surface_range`. Compiled
-        (:func:`~.free_space_kernels.rays_hidden`), a ray stops at its
+        (:func:`~.projection_kernels.rays_hidden`), a ray stops at its
         first hidden sample.
 
         Args:

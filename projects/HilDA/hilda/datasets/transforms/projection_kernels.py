@@ -1,7 +1,10 @@
 # Copyright (c) HilDA authors. All rights reserved.
-"""Compiled (numba) loops of the free-space occlusion test.
+"""Compiled (numba) loops of the point-pixel projection.
 
-:func:`~.projection.visible_in_free_space` spends its time in two places:
+The camera choice of :func:`~.projection.project_points` is one pass over
+the points (:func:`closest_to_centre`) instead of several whole-array
+numpy passes. :func:`~.projection.visible_in_free_space` spends its time
+in two places:
 tabulating the range image (every column and elevation row of the scan)
 and testing the samples along every camera ray. As numpy passes both
 compute everything for every cell and every sample and keep large
@@ -178,3 +181,32 @@ def rays_hidden(start, delta, stop, frac, limit, azimuth_bins, lo, step):
             hit |= over & (f < stop[i])
         hidden[i] = hit
     return hidden
+
+
+@numba.njit(cache=True, nogil=True)
+def closest_to_centre(u, v, valid, height, width):
+    """Per point, the valid camera where its pixel is closest to the image
+    centre (``max(|u / w - 0.5|, |v / h - 0.5|)``; the first camera on a
+    tie), -1 where no camera is valid.
+
+    Args:
+        u, v (np.ndarray): (C, N) float64 pixel coordinates.
+        valid (np.ndarray): (C, N) bool.
+        height, width (np.ndarray): (C,) float64 image sizes.
+
+    Returns:
+        np.ndarray: (N,) int64.
+    """
+    num_cams, num = u.shape
+    best_cam = np.full(num, -1, dtype=np.int64)
+    best = np.full(num, np.inf)
+    for c in range(num_cams):
+        for n in range(num):
+            if valid[c, n]:
+                d = max(
+                    abs(u[c, n] / width[c] - 0.5),
+                    abs(v[c, n] / height[c] - 0.5))
+                if d < best[n]:
+                    best[n] = d
+                    best_cam[n] = c
+    return best_cam
