@@ -479,8 +479,8 @@ class LidarRangeImage:
         tested while ``frac[j] < stop[i]``; it is behind when its range
         exceeds ``s + max(margin, rel * s)``, ``s`` from
         :meth:`surface_range`. Compiled
-        (:func:`~.projection_kernels.rays_hidden`), a ray stops at its
-        first hidden sample.
+        (:func:`~.projection_kernels.rays_hidden`, one vectorised loop
+        over the samples of each ray).
 
         Args:
             start (np.ndarray): (M, 3) ray origins, LiDAR frame.
@@ -524,8 +524,7 @@ def visible_in_free_space(points: np.ndarray,
 
     The work is one range image per scan (tabulated once with the
     tolerance folded in, :meth:`LidarRangeImage.hidden_threshold`) and one
-    compiled pass over the rays of all pairs of all cameras, each ray
-    stopping at its first hidden sample
+    compiled pass over the rays of all pairs of all cameras
     (:meth:`LidarRangeImage.hidden_along_rays`); the test depends on the
     camera centres only, so pixel maps (resize, crop, flip) do not change
     it.
