@@ -29,11 +29,18 @@ def test_benchmark_times_every_step_and_the_file_reads(tmp_path):
     transform and times reading the sample's files (numbers are not
     checked: timings are not tests)."""
     dataset_cfg = synthetic_dataset_cfg(tmp_path)
-    rate, times = benchmark(DATASETS.build(dataset_cfg), 3, warmup=1)
+    cpu = {}
+    rate, times = benchmark(
+        DATASETS.build(dataset_cfg), 3, warmup=1, cpu_times=cpu)
     assert rate > 0
     expected = ['get_data_info'] + [t['type'] for t in dataset_cfg.pipeline]
     assert list(times) == expected + [READ_FILES]
     assert all(seconds > 0 for seconds in times.values())
+    # The same steps in CPU time, each no more than its wall-clock time
+    # (one thread) by more than the clocks' resolution.
+    assert list(cpu) == list(times)
+    assert all(cpu[k] <= times[k] + 0.01 for k in times)
+    assert sum(cpu.values()) > 0
 
 
 def test_cli_applies_cfg_options_and_reports_bad_ones(tmp_path):
@@ -57,13 +64,17 @@ def test_cli_applies_cfg_options_and_reports_bad_ones(tmp_path):
     assert out.returncode == 0, out.stderr
     assert 'ProjectPointsToImages' in out.stdout
     assert 'pipeline / read' in out.stdout
+    assert 'samples per CPU-second' in out.stdout
     bad = run_benchmark(DEMO_CFG, '--cfg-options', 'no_equals_sign')
     assert bad.returncode == 2 and 'KEY=VALUE' in bad.stderr
 
 
 def run_benchmark(*args):
     """``tools/benchmarks/data_pipeline.py`` as a user runs it."""
-    return subprocess.run(
-        [sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmarks',
-                                  'data_pipeline.py'), *args],
-        capture_output=True, text=True, cwd=REPO_ROOT)
+    return subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'benchmarks', 'data_pipeline.py'), *args
+    ],
+                          capture_output=True,
+                          text=True,
+                          cwd=REPO_ROOT)

@@ -72,8 +72,9 @@ def main(argv=None):
     elif args.data_root:
         dataset_cfg.data_root = args.data_root
     dataset = DATASETS.build(dataset_cfg)
-    rate, times = benchmark(dataset, args.num_samples)
-    report(name, rate, times)
+    cpu_times = {}
+    rate, times = benchmark(dataset, args.num_samples, cpu_times=cpu_times)
+    report(name, rate, times, cpu_times)
     for workers in args.num_workers or []:
         loader_cfg = cfg.train_dataloader.copy()
         loader_cfg.update(dataset=dataset, num_workers=workers)

@@ -78,9 +78,9 @@ pretrain_pipeline = [
     project_points, point_aug, occupancy_target, pack_inputs
 ]
 
-# Loader: one real keyframe takes a worker about 0.1-0.15 s on a busy core
-# (docs/data_pipeline.md), so 8 workers per GPU give 50+ samples/s, several
-# times what a batch of 2 per step needs; pinned memory and 4 batches in
+# Loader: one real keyframe takes a worker about 75 ms of CPU
+# (docs/data_pipeline.md), so 8 workers per GPU give about 100 samples/s,
+# many times what a batch of 2 per step needs; pinned memory and 4 batches in
 # flight per worker hide the copy and the slower samples.
 train_dataloader = dict(
     batch_size=2,

@@ -4,6 +4,7 @@ explicit occlusion setting and the precomputed visibility cache."""
 import os.path as osp
 
 import mmengine
+import numba
 import numpy as np
 import pytest
 from mmdet3d.registry import TRANSFORMS
@@ -14,11 +15,18 @@ from projects.HilDA.hilda.datasets.transforms.loading import camera_calibration
 from projects.HilDA.hilda.datasets.transforms.projection import (
     LidarRangeImage, camera_centres, camera_visibility, project_points,
     transform_xyz, visible_in_free_space)
+from projects.HilDA.hilda.datasets.transforms.projection_kernels import (
+    TAN_PI_8, closest_to_centre, fast_atan2)
 from tests.conftest import REAL_FRAME_INFO
 from tests.helpers.free_space_reference import reference_free_space
 from tests.helpers.tiny_demo_world import TINY_DEMO, tiny_demo_root
 from tests.test_datasets.test_transforms.test_occlusion import (IMG_SHAPE,
                                                                 street)
+
+
+@numba.njit
+def fast_atan2_array(y, x):
+    return np.array([fast_atan2(y[i], x[i]) for i in range(len(y))])
 
 
 def in_image(points, lidar2img, shapes):
@@ -92,7 +100,35 @@ def test_tabulated_threshold_equals_the_range_image_lookup():
     surface, dist = image.lookup(xyz)
     expected = dist > surface + np.maximum(0.3, 0.02 * surface)
     assert 0.05 < expected.mean() < 0.95
-    np.testing.assert_array_equal(image.behind(*xyz.T), expected)
+    # Rays of one sample each, at the position itself.
+    hidden = image.hidden_along_rays(xyz, np.zeros_like(xyz),
+                                     np.ones(len(xyz)), np.zeros(1))
+    np.testing.assert_array_equal(hidden, expected)
+
+
+def test_fast_atan2_matches_numpy():
+    rng = np.random.default_rng(2)
+    y, x = rng.normal(size=(2, 200000)) * rng.uniform(0.01, 100, (2, 1))
+    # Axes, diagonals (where the reductions switch) and zero.
+    y[:4], x[:4] = [0.0, 1.0, 0.0, -1.0], [1.0, 0.0, -1.0, 0.0]
+    y[4:1000] = x[4:1000] * rng.choice([-1.0, 1.0, TAN_PI_8], 996)
+    np.testing.assert_allclose(
+        fast_atan2_array(y, x), np.arctan2(y, x), rtol=0, atol=1e-13)
+
+
+def test_camera_choice_is_the_valid_camera_nearest_the_centre():
+    rng = np.random.default_rng(3)
+    h, w = np.array([100.0, 200.0, 50.0]), np.array([300.0, 100.0, 80.0])
+    u = rng.uniform(0, 1, (3, 5000)) * w[:, None]
+    v = rng.uniform(0, 1, (3, 5000)) * h[:, None]
+    valid = rng.random((3, 5000)) < 0.5
+    dist = np.maximum(
+        np.abs(u / w[:, None] - 0.5), np.abs(v / h[:, None] - 0.5))
+    dist[~valid] = np.inf
+    expected = np.where(valid.any(0), dist.argmin(0), -1)
+    assert (expected == -1).any() and len(np.unique(expected)) == 4
+    np.testing.assert_array_equal(
+        closest_to_centre(u, v, valid, h, w), expected)
 
 
 def test_stride_never_selects_the_cell_test():

@@ -11,6 +11,9 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .projection_kernels import (closest_to_centre, hidden_limit_table,
+                                 rays_hidden)
+
 
 def as_4x4(matrix, name: str = 'matrix') -> np.ndarray:
     """Return a 3x3 or 4x4 matrix as 4x4 float64; other shapes raise.
@@ -118,13 +121,12 @@ def project_points(points: np.ndarray,
     if seen is not None:
         valid = valid & seen
     shapes = np.asarray(img_shapes, dtype=np.float64).reshape(-1, 2)
-    h, w = shapes[:, :1], shapes[:, 1:]
 
     # One camera per point: the one where it is closest to the centre.
-    centre_dist = np.maximum(np.abs(u / w - 0.5), np.abs(v / h - 0.5))
-    centre_dist = np.where(valid, centre_dist, np.inf)
-    best_cam = centre_dist.argmin(0)
-    point_idx = np.nonzero(np.isfinite(centre_dist.min(0)))[0]
+    best_cam = closest_to_centre(
+        np.ascontiguousarray(u), np.ascontiguousarray(v),
+        np.ascontiguousarray(valid), shapes[:, 0].copy(), shapes[:, 1].copy())
+    point_idx = np.nonzero(best_cam >= 0)[0]
     cam_idx = best_cam[point_idx]
     return dict(
         point_idx=point_idx.astype(np.int64),
@@ -240,6 +242,10 @@ def camera_centres(lidar2img: np.ndarray) -> np.ndarray:
     return -np.linalg.solve(lidar2img[:, :3, :3], lidar2img[:, :3, 3:])[..., 0]
 
 
+# Row spacing of a tabulated range image (radians).
+ELEVATION_STEP = np.deg2rad(0.2)
+
+
 class LidarRangeImage:
     """The scan as the LiDAR saw it: per azimuth column, its returns sorted
     by elevation, to tell how far the surface is in any direction.
@@ -278,13 +284,15 @@ class LidarRangeImage:
         self.jump = jump
         self.edge_fraction = edge_fraction
         col, elev, rng = self.spherical(points[:, :3])
-        order = np.lexsort((elev, col))
+        # Elevations lie in (-pi/2, pi/2): columns 4 apart never overlap,
+        # so sorting the key sorts by column, then elevation.
+        key = col * 4.0 + elev
+        order = np.argsort(key, kind='stable')
         self.col, self.elev, self.range = col[order], elev[order], rng[order]
         self.ground = (
             np.zeros(len(order), bool) if ground is None else np.asarray(
                 ground, bool)[order])
-        # Elevations lie in (-pi/2, pi/2): columns 4 apart never overlap.
-        self.key = self.col * 4.0 + self.elev
+        self.key = key[order]
         # Each return in its column's vertical plane (horizontal, up).
         self.plane_x = self.range * np.cos(self.elev)
         self.plane_y = self.range * np.sin(self.elev)
@@ -297,8 +305,10 @@ class LidarRangeImage:
         col = np.floor(
             (azim + np.pi) / (2 * np.pi) * self.azimuth_bins).astype(
                 np.int64) % self.azimuth_bins
-        rng = np.linalg.norm(xyz, axis=-1)
-        return col, np.arctan2(xyz[..., 2], horiz), rng
+        # np.linalg.norm's sum, (x^2 + y^2) + z^2, without its overhead.
+        x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
+        rng = np.sqrt(x * x + y * y + z * z)
+        return col, np.arctan2(z, horiz), rng
 
     def column_surface(self, col: np.ndarray, elev: np.ndarray) -> np.ndarray:
         """Surface range in column ``col`` at elevation ``elev`` (1-D)."""
@@ -370,19 +380,30 @@ class LidarRangeImage:
                 continuous=(far - near <= self.jump * near) | (g_lo & g_hi))
         return self._gaps
 
-    def surface_grid(self,
-                     neighbours: int = 1,
-                     elevation_step: float = np.deg2rad(0.2)) -> None:
-        """Tabulate :meth:`column_surface` on a regular elevation grid
-        (every column, ``elevation_step`` apart, spanning the returns), with
-        the side-edge rule of :meth:`surface_range` applied, so that
-        :meth:`surface_range` becomes a lookup."""
+    def elevation_rows(self, elevation_step: float):
+        """The rows of a tabulated range image: ``elevation_step`` apart,
+        spanning the returns with one row to spare on each side.
+
+        Returns:
+            tuple: ``lo`` (elevation of row 0) and the rows' elevations,
+            cosines and sines, each (rows,) float64.
+        """
         lo = self.elev.min(initial=0.0) - elevation_step
         rows = int(
             np.ceil((self.elev.max(initial=0.0) - lo) / elevation_step)) + 2
-        cols = np.arange(self.azimuth_bins)
         elev = lo + np.arange(rows) * elevation_step
-        cos_elev, sin_elev = np.cos(elev), np.sin(elev)
+        return lo, elev, np.cos(elev), np.sin(elev)
+
+    def surface_grid(self,
+                     neighbours: int = 1,
+                     elevation_step: float = ELEVATION_STEP) -> None:
+        """Tabulate :meth:`column_surface` on a regular elevation grid
+        (every column, :meth:`elevation_rows`), with the side-edge rule of
+        :meth:`surface_range` applied, so that :meth:`surface_range`
+        becomes a lookup."""
+        lo, elev, cos_elev, sin_elev = self.elevation_rows(elevation_step)
+        rows = len(elev)
+        cols = np.arange(self.azimuth_bins)
 
         def direction(pick):  # trigonometry once per row, not per cell
             row = pick % rows
@@ -428,36 +449,53 @@ class LidarRangeImage:
         surface = np.maximum(grid[col, row], grid[col, row + 1])
         return np.where(inside, surface, np.inf), rng
 
-    def hidden_threshold(self, margin: float, rel: float) -> None:
+    def hidden_threshold(self,
+                         margin: float,
+                         rel: float,
+                         neighbours: int = 1,
+                         elevation_step: float = ELEVATION_STEP) -> None:
         """Tabulate, per column and elevation row, the range beyond which a
-        position is behind the surface (:meth:`surface_range` plus
-        ``max(margin, rel * surface)``), with ``inf`` rows padded above and
-        below, so that :meth:`behind` is one gather per position."""
-        if getattr(self, '_grid', None) is None:
-            self.surface_grid()
-        grid, lo, step = self._grid
-        surface = np.maximum(grid[:, :-1], grid[:, 1:])
-        limit = np.full((len(grid), grid.shape[1] + 1), np.inf)
-        limit[:, 1:-1] = surface + np.maximum(margin, rel * surface)
-        self._limit = (limit.ravel(), limit.shape[1], lo, step)
+        position is behind the surface (:meth:`surface_range` of the table
+        :meth:`surface_grid` would build, plus ``max(margin, rel *
+        surface)``), with ``inf`` rows padded above and below, so that
+        :meth:`hidden_along_rays` is one lookup per position
+        (``elevation_step`` in radians). Compiled
+        (:func:`~.projection_kernels.hidden_limit_table`): the same numbers
+        as :meth:`surface_grid`, without its whole-table temporaries."""
+        lo, elev, cos_elev, sin_elev = self.elevation_rows(elevation_step)
+        limit = hidden_limit_table(self.col, self.key, self.elev, self.range,
+                                   self.plane_x, self.plane_y, self.ground,
+                                   self.azimuth_bins, elev, cos_elev, sin_elev,
+                                   float(self.jump), float(self.edge_fraction),
+                                   int(neighbours), float(margin), float(rel))
+        self._limit = (limit, lo, elevation_step)
 
-    def behind(self, x: np.ndarray, y: np.ndarray,
-               z: np.ndarray) -> np.ndarray:
-        """Bool mask: the positions ``(x, y, z)`` (arrays of one shape)
-        lie behind the surface by more than the tolerance of
-        :meth:`hidden_threshold` (which must run first): ``range > s +
-        max(margin, rel * s)`` with ``s`` from :meth:`surface_range`."""
-        limit, rows, lo, step = self._limit
-        xx_yy = x * x + y * y
-        # The norm as np.linalg.norm sums it, (x^2 + y^2) + z^2.
-        rng = np.sqrt(xx_yy + z * z)
-        col = np.floor((np.arctan2(y, x) + np.pi) / (2 * np.pi) *
-                       self.azimuth_bins).astype(np.int64)
-        col[col == self.azimuth_bins] = 0  # azimuth +pi is column 0
-        # Padded rows: index 0 and rows - 1 hold inf (outside the table).
-        row = np.floor((np.arctan2(z, np.sqrt(xx_yy)) - lo) / step)
-        row = np.clip(row, -1, rows - 2).astype(np.int64) + 1
-        return rng > limit[col * rows + row]
+    def hidden_along_rays(self, start: np.ndarray, delta: np.ndarray,
+                          stop: np.ndarray, frac: np.ndarray) -> np.ndarray:
+        """Which rays have a sample behind the surface by more than the
+        tolerance of :meth:`hidden_threshold` (which must run first).
+
+        Sample ``j`` of ray ``i`` is ``start[i] + frac[j] * delta[i]``,
+        tested while ``frac[j] < stop[i]``; it is behind when its range
+        exceeds ``s + max(margin, rel * s)``, ``s`` from
+        :meth:`surface_range`. Compiled
+        (:func:`~.projection_kernels.rays_hidden`, one vectorised loop
+        over the samples of each ray).
+
+        Args:
+            start (np.ndarray): (M, 3) ray origins, LiDAR frame.
+            delta (np.ndarray): (M, 3) ray vectors.
+            stop (np.ndarray): (M,) fraction where testing stops.
+            frac (np.ndarray): (S,) increasing sample fractions.
+
+        Returns:
+            np.ndarray: (M,) bool.
+        """
+        limit, lo, step = self._limit
+        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa
+        return rays_hidden(
+            as64(start), as64(delta), as64(stop), as64(frac), limit,
+            self.azimuth_bins, float(lo), float(step))
 
 
 def visible_in_free_space(points: np.ndarray,
@@ -469,7 +507,6 @@ def visible_in_free_space(points: np.ndarray,
                           rel: float = 0.02,
                           neighbours: int = 1,
                           elevation_step: float = 0.2,
-                          chunk: int = 1 << 20,
                           **range_image_kwargs) -> np.ndarray:
     """Camera visibility of LiDAR points from the LiDAR's own free space.
 
@@ -487,9 +524,10 @@ def visible_in_free_space(points: np.ndarray,
 
     The work is one range image per scan (tabulated once with the
     tolerance folded in, :meth:`LidarRangeImage.hidden_threshold`) and one
-    gather for the tested samples of all pairs of all cameras; the test
-    depends on the camera centres only, so pixel maps (resize, crop, flip)
-    do not change it.
+    compiled pass over the rays of all pairs of all cameras
+    (:meth:`LidarRangeImage.hidden_along_rays`); the test depends on the
+    camera centres only, so pixel maps (resize, crop, flip) do not change
+    it.
 
     Args:
         points (np.ndarray): (N, >=3) the scan, LiDAR frame (the sensor at
@@ -505,7 +543,6 @@ def visible_in_free_space(points: np.ndarray,
         neighbours (int): See :meth:`LidarRangeImage.surface_range`.
         elevation_step (float): Row spacing of the tabulated range image,
             degrees (:meth:`LidarRangeImage.surface_grid`).
-        chunk (int): Samples tested at once (bounds memory).
         **range_image_kwargs: ``azimuth_bins``, ``jump``, ``edge_fraction``
             of :class:`LidarRangeImage`.
 
@@ -518,21 +555,13 @@ def visible_in_free_space(points: np.ndarray,
     if not len(idx):
         return visible
     image = LidarRangeImage(xyz, ground, **range_image_kwargs)
-    image.surface_grid(neighbours, np.deg2rad(elevation_step))
-    image.hidden_threshold(margin, rel)
+    image.hidden_threshold(margin, rel, neighbours, np.deg2rad(elevation_step))
     start = np.asarray(centres, dtype=np.float64)[cam]
     delta = xyz[idx] - start
     length = np.linalg.norm(delta, axis=1)
     # Fractions along each ray, stopping short of the point's surface.
     stop = 1.0 - np.maximum(margin, rel * length) / np.maximum(length, 1e-9)
     frac = np.arange(1, num_samples + 1) / (num_samples + 1)
-    hidden = np.zeros(len(idx), dtype=bool)
-    step = max(1, chunk // num_samples)
-    for lo in range(0, len(idx), step):
-        sl = slice(lo, lo + step)
-        # (pairs, samples) positions along the rays, one array per axis.
-        behind = image.behind(*(start[sl, k, None] + frac * delta[sl, k, None]
-                                for k in range(3)))
-        hidden[sl] = (behind & (frac < stop[sl, None])).any(1)
+    hidden = image.hidden_along_rays(start, delta, stop, frac)
     visible[cam[~hidden], idx[~hidden]] = True
     return visible
