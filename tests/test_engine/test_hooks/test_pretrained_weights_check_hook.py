@@ -1,9 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
 import copy
-import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 from types import SimpleNamespace
 from unittest.mock import MagicMock
@@ -20,6 +18,7 @@ from projects.HilDA.hilda.engine import (PretrainedWeightsCheckHook,
 from tests.conftest import REPO_ROOT
 from tests.helpers.fake_exports import (DEMO_MINKUNET, DEMO_SPARSE_ENCODER,
                                         fake_export)
+from tests.helpers.subprocesses import run_command
 from tests.helpers.tiny_demo_world import tiny_demo_root
 
 HILDA_DEMO = osp.join(
@@ -125,21 +124,15 @@ def test_load_from_checks_sparse_encoder_of_the_right_export(
 def test_train_py_stops_before_training_on_a_wrong_prefix(
         minkunet_export, tmp_path):
     root = tiny_demo_root() + '/'
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    result = subprocess.run([
+    result = run_command([
         sys.executable,
         osp.join(REPO_ROOT, 'tools', 'train.py'), HILDA_DEMO, '--work-dir',
-        str(tmp_path / 'work'), '--cfg-options',
+        tmp_path / 'work', '--cfg-options',
         f'model.backbone.init_cfg.checkpoint={minkunet_export}',
         'model.backbone.init_cfg.prefix=backbone.encoder.',
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}'
-    ],
-                            cwd=str(tmp_path),
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
+    ], tmp_path)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith('train.py: error: pre-trained weights not '
