@@ -52,6 +52,15 @@ def fake_runner(model, load_from=None):
         _train_loop=MagicMock(spec=BaseLoop))
 
 
+def backbone_check_error(model, stage):
+    """The message of the PretrainedWeightsError that the backbone check
+    raises at ``stage`` ('before_run' or 'before_train')."""
+    hook = PretrainedWeightsCheckHook(module='backbone')
+    with pytest.raises(PretrainedWeightsError) as error:
+        getattr(hook, stage)(fake_runner(model))
+    return str(error.value)
+
+
 def test_right_prefix_passes_and_reports_everything_loaded(minkunet_export):
     hook = PretrainedWeightsCheckHook(module='backbone')
     hook.before_train(fake_runner(segmentor(minkunet_export, 'backbone.')))
@@ -64,11 +73,8 @@ def test_right_prefix_passes_and_reports_everything_loaded(minkunet_export):
 def test_wrong_prefix_loads_nothing_and_raises(minkunet_export):
     # mmengine accepts this prefix (keys start with it) but the stripped
     # names match no backbone tensor: it would train from random weights.
-    model = segmentor(minkunet_export, 'backbone.encoder.')
-    hook = PretrainedWeightsCheckHook(module='backbone')
-    with pytest.raises(PretrainedWeightsError) as error:
-        hook.before_train(fake_runner(model))
-    message = str(error.value)
+    message = backbone_check_error(
+        segmentor(minkunet_export, 'backbone.encoder.'), 'before_train')
     assert minkunet_export in message
     assert 'prefix "backbone.encoder."' in message
     assert ' 0/' in message and '(0.0%)' in message
@@ -188,11 +194,9 @@ def test_prefix_absent_from_the_checkpoint_is_named_before_loading(
         minkunet_export):
     """mmengine's Pretrained loader would stop with a bare AssertionError;
     before_run names the file and the prefix first."""
-    model = unloaded_segmentor(minkunet_export, 'pts_middle_encoder.')
-    hook = PretrainedWeightsCheckHook(module='backbone')
-    with pytest.raises(PretrainedWeightsError) as error:
-        hook.before_run(fake_runner(model))
-    message = str(error.value)
+    message = backbone_check_error(
+        unloaded_segmentor(minkunet_export, 'pts_middle_encoder.'),
+        'before_run')
     assert minkunet_export in message
     assert 'no key starts with "pts_middle_encoder."' in message
 
