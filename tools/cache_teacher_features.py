@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
+from projects.HilDA.hilda.apis import add_cfg_options  # noqa: E402
 from projects.HilDA.hilda.apis import ConfigError, load_config, run_tool
 from projects.HilDA.hilda.datasets.teacher_cache import (  # noqa: E402
     META_FILE, TeacherCacheError, image_fingerprint, info_image_paths,
@@ -81,8 +81,7 @@ def parse_args(argv=None):
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
         help='default: cuda when available')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=CheckedDictAction, default={})
+    add_cfg_options(parser, default={})
     return parser.parse_args(argv)
 
 

@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
+from projects.HilDA.hilda.apis import add_cfg_options  # noqa: E402
 from projects.HilDA.hilda.apis import ConfigError, load_config, run_tool
 from projects.HilDA.hilda.datasets.visibility_cache import (  # noqa: E402
     VisibilityCacheError, read_sample, settings_key, write_meta, write_sample)
@@ -52,8 +52,7 @@ def parse_args(argv=None):
         '--overwrite',
         action='store_true',
         help='recompute samples that already have a valid file')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=CheckedDictAction, default={})
+    add_cfg_options(parser, default={})
     return parser.parse_args(argv)
 
 

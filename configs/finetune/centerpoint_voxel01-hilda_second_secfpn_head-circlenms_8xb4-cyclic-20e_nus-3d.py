@@ -14,7 +14,8 @@
 # re-initialised input layer).
 _base_ = [
     'mmdet3d::centerpoint/centerpoint_voxel01_second_secfpn_'
-    'head-circlenms_8xb4-cyclic-20e_nus-3d.py', '../_base_/long_run.py'
+    'head-circlenms_8xb4-cyclic-20e_nus-3d.py', '../_base_/long_run.py',
+    '../_base_/finetune/hilda_weights.py'
 ]
 
 custom_imports = dict(
@@ -24,9 +25,4 @@ custom_imports = dict(
 # named default hooks, merged into mmdet3d's.
 default_hooks = _base_.hilda_long_run_hooks
 load_from = 'checkpoints/hilda_sparse-encoder_nuscenes_centerpoint.pth'
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='pts_middle_encoder',
-        min_loaded_ratio=1.0)
-]
+custom_hooks = [dict(_base_.hilda_weights_check, module='pts_middle_encoder')]

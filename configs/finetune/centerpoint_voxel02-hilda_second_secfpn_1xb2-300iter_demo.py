@@ -7,12 +7,10 @@
 #       --target centerpoint
 # load_from loads the whole model non-strictly; PretrainedWeightsCheckHook
 # makes sure the encoder really came from the checkpoint.
-_base_ = ['./centerpoint_voxel02_second_secfpn_1xb2-300iter_demo.py']
+_base_ = [
+    './centerpoint_voxel02_second_secfpn_1xb2-300iter_demo.py',
+    '../_base_/finetune/hilda_weights.py'
+]
 
 load_from = 'work_dirs/demo/hilda_sparse-encoder_demo_centerpoint.pth'
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='pts_middle_encoder',
-        min_loaded_ratio=1.0)
-]
+custom_hooks = [dict(_base_.hilda_weights_check, module='pts_middle_encoder')]

@@ -15,7 +15,8 @@ _base_ = [
     'mmdet3d::_base_/models/minkunet.py',
     '../_base_/datasets/nuscenes_lidarseg.py',
     'mmdet3d::_base_/schedules/schedule-3x.py',
-    'mmdet3d::_base_/default_runtime.py', '../_base_/long_run.py'
+    'mmdet3d::_base_/default_runtime.py', '../_base_/long_run.py',
+    '../_base_/finetune/hilda_weights.py'
 ]
 
 custom_imports = dict(
@@ -32,8 +33,7 @@ model = dict(
     backbone=dict(
         encoder_blocks=[2, 3, 4, 6],
         sparseconv_backend='spconv',
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+        init_cfg=dict(_base_.hilda_backbone_init, checkpoint=pretrained)),
     decode_head=dict(num_classes=num_classes, ignore_index=num_classes))
 # Long-run protections (atomic checkpoints, loss guard, RNG state) as
 # named default hooks, merged into mmdet3d's; a checkpoint every epoch, as
@@ -41,9 +41,4 @@ model = dict(
 default_hooks = dict(
     _base_.hilda_long_run_hooks,
     checkpoint=dict(type='AtomicCheckpointHook', interval=1))
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='backbone',
-        min_loaded_ratio=1.0)
-]
+custom_hooks = [dict(_base_.hilda_weights_check, module='backbone')]

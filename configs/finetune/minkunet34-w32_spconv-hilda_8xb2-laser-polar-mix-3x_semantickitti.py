@@ -8,7 +8,7 @@
 _base_ = [
     'mmdet3d::minkunet/'
     'minkunet34_w32_spconv_8xb2-laser-polar-mix-3x_semantickitti.py',
-    '../_base_/long_run.py'
+    '../_base_/long_run.py', '../_base_/finetune/hilda_weights.py'
 ]
 
 custom_imports = dict(
@@ -17,14 +17,8 @@ custom_imports = dict(
 pretrained = 'checkpoints/hilda_minkunet34_w32_nuscenes.pth'
 model = dict(
     backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+        init_cfg=dict(_base_.hilda_backbone_init, checkpoint=pretrained)))
 # Long-run protections (atomic checkpoints, loss guard, RNG state) as
 # named default hooks, merged into mmdet3d's.
 default_hooks = _base_.hilda_long_run_hooks
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='backbone',
-        min_loaded_ratio=1.0)
-]
+custom_hooks = [dict(_base_.hilda_weights_check, module='backbone')]

@@ -8,7 +8,7 @@
 #   bash tools/dist_train.sh configs/finetune/THIS_FILE.py 8
 _base_ = [
     'mmdet3d::second/second_hv_secfpn_8xb6-80e_kitti-3d-3class.py',
-    '../_base_/long_run.py'
+    '../_base_/long_run.py', '../_base_/finetune/hilda_weights.py'
 ]
 
 custom_imports = dict(
@@ -18,9 +18,4 @@ load_from = 'checkpoints/hilda_sparse-encoder_second.pth'
 # Long-run protections (atomic checkpoints, loss guard, RNG state) as
 # named default hooks, merged into mmdet3d's.
 default_hooks = _base_.hilda_long_run_hooks
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='middle_encoder',
-        min_loaded_ratio=1.0)
-]
+custom_hooks = [dict(_base_.hilda_weights_check, module='middle_encoder')]

@@ -16,8 +16,9 @@ CAMS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
 CAM_YAWS = (0, -60, 60, 180, 120, -120)
 IMG_W, IMG_H = 64, 48
 CAM2IMG = [[40.0, 0.0, 32.0], [0.0, 40.0, 24.0], [0.0, 0.0, 1.0]]
-LIDAR2EGO = np.array([[0, -1, 0, 0.9], [1, 0, 0, 0], [0, 0, 1, 1.8],
-                      [0, 0, 0, 1]], dtype=np.float64)
+LIDAR2EGO = np.array(
+    [[0, -1, 0, 0.9], [1, 0, 0, 0], [0, 0, 1, 1.8], [0, 0, 0, 1]],
+    dtype=np.float64)
 
 
 def pose(yaw_deg, x, y, z=0.0):
@@ -30,15 +31,17 @@ def pose(yaw_deg, x, y, z=0.0):
 
 def lidar2cam(yaw_deg):
     """LiDAR (x fwd, y left, z up in ego terms) to an OpenCV camera."""
-    ego2cam_axes = np.array([[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0],
-                             [0, 0, 0, 1]], dtype=np.float64)
+    ego2cam_axes = np.array(
+        [[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1]],
+        dtype=np.float64)
     cam2ego = pose(yaw_deg, 0, 0, 1.5)
     return ego2cam_axes @ np.linalg.inv(cam2ego) @ LIDAR2EGO
 
 
 def world_points(rng, num=3000):
     ground = np.c_[rng.uniform(-30, 30, (num, 2)), np.zeros(num)]
-    wall = np.c_[rng.uniform(-10, 10, num // 3), np.full(num // 3, 8.0),
+    wall = np.c_[rng.uniform(-10, 10, num // 3),
+                 np.full(num // 3, 8.0),
                  rng.uniform(0, 4, num // 3)]
     return np.concatenate([ground, wall])
 
@@ -52,9 +55,10 @@ def write_sequence(root, num_frames=3, seed=0, info_version='1.1'):
     data_list = []
     for k, ego2global in enumerate(poses):
         lidar2global = ego2global @ LIDAR2EGO
-        xyz = (np.c_[world, np.ones(len(world))] @ np.linalg.inv(
-            lidar2global).T)[:, :3]
-        points = np.c_[xyz, rng.uniform(0, 1, (len(xyz), 1)),
+        xyz = (np.c_[world, np.ones(len(world))]
+               @ np.linalg.inv(lidar2global).T)[:, :3]
+        points = np.c_[xyz,
+                       rng.uniform(0, 1, (len(xyz), 1)),
                        np.zeros((len(xyz), 1))].astype(np.float32)
         lidar_file = f'lidar_{k}.bin'
         points.tofile(osp.join(root, lidar_file))
@@ -98,22 +102,42 @@ def write_sequence(root, num_frames=3, seed=0, info_version='1.1'):
 
 # The loaders every synthetic pipeline starts with (5 values per point).
 LOAD_POINTS = dict(
-    type='LoadCheckedPointsFromFile', coord_type='LIDAR', load_dim=5,
+    type='LoadCheckedPointsFromFile',
+    coord_type='LIDAR',
+    load_dim=5,
     use_dim=4)
+# ... keeping the fifth (ring index / time) too.
+LOAD_POINTS_5D = dict(LOAD_POINTS, use_dim=5)
 LOAD_IMAGES = dict(type='LoadCheckedMultiViewImages', num_views=6)
 
 
-def hilda_dataset(root, ann_file, pipeline, **kwargs):
+def hilda_dataset_cfg(root, ann_file, pipeline, **kwargs):
     """HilDANuScenesDataset over files that lie side by side in ``root``."""
+    return dict(
+        type='HilDANuScenesDataset',
+        data_root=str(root),
+        ann_file=ann_file,
+        data_prefix=dict(pts='', img=''),
+        pipeline=pipeline,
+        **kwargs)
+
+
+def hilda_dataset(root, ann_file, pipeline, **kwargs):
+    """The data set of :func:`hilda_dataset_cfg`, built."""
+    from mmdet3d.registry import DATASETS
+    return DATASETS.build(
+        hilda_dataset_cfg(root, ann_file, pipeline, **kwargs))
+
+
+def skip_bad_samples_dataset(root, ann_file, pipeline, max_skip_ratio):
+    """:func:`hilda_dataset` in SkipBadSamplesDataset, which replaces a
+    sample that fails to load by another one."""
     from mmdet3d.registry import DATASETS
     return DATASETS.build(
         dict(
-            type='HilDANuScenesDataset',
-            data_root=str(root),
-            ann_file=ann_file,
-            data_prefix=dict(pts='', img=''),
-            pipeline=pipeline,
-            **kwargs))
+            type='SkipBadSamplesDataset',
+            dataset=hilda_dataset_cfg(root, ann_file, pipeline),
+            max_skip_ratio=max_skip_ratio))
 
 
 def build_dataset(root, pipeline, temporal=True, num_frames=3, **kwargs):

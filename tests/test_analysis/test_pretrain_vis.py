@@ -1,9 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """tools/analysis_tools/visualize_pretraining.py and its module, on the
 tiny pre-trainer and the synthetic sequence."""
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import cv2
@@ -25,6 +23,7 @@ from projects.HilDA.analysis.pretrain_vis import (BEV_MARGIN, BEV_PANEL,
                                                   visualize_pretraining)
 from projects.HilDA.hilda.errors import HilDAError
 from tests.conftest import REPO_ROOT, load_tool
+from tests.helpers.subprocesses import run_ok, user_env
 from tests.helpers.tiny_hilda import OCC_RANGE, tiny_config_file, tiny_pipeline
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
@@ -189,18 +188,12 @@ def test_cli_on_a_saved_checkpoint(tiny_config, tmp_path):
     checkpoint = str(tmp_path / 'iter_1.pth')
     save_checkpoint(dict(meta=dict(iter=1), state_dict=state), checkpoint)
     out_dir = tmp_path / 'cli'
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    env['OMP_NUM_THREADS'] = '1'
-    result = subprocess.run([
-        sys.executable, TOOL, tiny_config, checkpoint, '--out-dir',
-        str(out_dir), '--index', '1', '--num-inference-steps', '2'
+    result = run_ok([
+        sys.executable, TOOL, tiny_config, checkpoint, '--out-dir', out_dir,
+        '--index', '1', '--num-inference-steps', '2'
     ],
-                            cwd=str(tmp_path),
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+                    tmp_path,
+                    env=user_env(OMP_NUM_THREADS='1'))
     assert 'wrote' in result.stdout and 'occupancy IoU' in result.stdout
     assert_picture(str(out_dir / 'features_1.png'), features_size(3, 2))
     assert_picture(str(out_dir / 'occupancy_1.png'), occupancy_size(3))

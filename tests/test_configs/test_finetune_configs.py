@@ -20,6 +20,9 @@ CONFIGS = sorted(glob.glob(osp.join(FINETUNE, '*.py')))
 MMDET3D_MINKUNET34 = ('mmdet3d::minkunet/minkunet34_w32_spconv_8xb2-'
                       'laser-polar-mix-3x_semantickitti.py')
 NUS = osp.join(FINETUNE, 'minkunet34-w32_spconv-hilda_8xb2-3x_nus-lidarseg.py')
+PTV3_NUS = osp.join(FINETUNE, 'ptv3', 'ptv3_hilda_8xb2-50e_nus-lidarseg.py')
+# Inert helper values of configs/_base_/finetune/hilda_weights.py.
+HILDA_WEIGHTS_KEYS = ('hilda_backbone_init', 'hilda_weights_check')
 
 
 def load(name):
@@ -103,21 +106,25 @@ def test_nuscenes_config_is_mmdet3d_minkunet34_on_the_lidarseg_base():
     assert plain(ours.optim_wrapper) == plain(theirs.optim_wrapper)
 
 
+@pytest.mark.parametrize('full', [NUS, PTV3_NUS], ids=['minkunet', 'ptv3'])
 @pytest.mark.parametrize('percent', [1, 5, 10, 25])
-def test_label_efficient_configs_read_the_tools_split(percent):
-    path, = glob.glob(osp.join(FINETUNE, f'*nus-lidarseg-{percent}pct.py'))
+def test_label_efficient_configs_read_the_tools_split(full, percent):
+    """A share's config reads the tool's split, runs the epochs of its file
+    name and trains the model of its 100 % config."""
+    path, = glob.glob(
+        osp.join(osp.dirname(full), f'*nus-lidarseg-{percent}pct.py'))
     cfg = Config.fromfile(path)
     tool = load_tool('create_label_efficient_splits.py')
     expected = tool.split_name('nuscenes_infos_train.pkl', percent, 0, 'frame')
     assert cfg.train_dataloader.dataset.subset_file == 'splits/' + expected
-    # the schedule follows the epochs of the file name: drops at 2/3, 8/9
     epochs = int(re.search(r'_8xb2-(\d+)e_', path).group(1))
-    assert cfg.train_cfg.max_epochs == cfg.param_scheduler[0].end == epochs
-    assert cfg.param_scheduler[0].milestones == [
-        round(epochs * 2 / 3), round(epochs * 8 / 9)
-    ]
-    full = Config.fromfile(NUS)
-    assert without(cfg.model) == without(full.model)
+    assert cfg.train_cfg.max_epochs == cfg.param_scheduler[-1].end == epochs
+    if full == NUS:  # mmdet3d's 3x recipe: drops at 2/3, 8/9
+        assert cfg.param_scheduler[0].milestones == [
+            round(epochs * 2 / 3),
+            round(epochs * 8 / 9)
+        ]
+    assert without(cfg.model) == without(Config.fromfile(full).model)
 
 
 @pytest.mark.parametrize('scratch, hilda', [
@@ -125,6 +132,8 @@ def test_label_efficient_configs_read_the_tools_split(percent):
      'minkunet18-w16_spconv-hilda_1xb2-200iter_demo-lidarseg.py'),
     ('centerpoint_voxel02_second_secfpn_1xb2-300iter_demo.py',
      'centerpoint_voxel02-hilda_second_secfpn_1xb2-300iter_demo.py'),
+    ('ptv3/ptv3-demo_1xb2-200iter_demo-lidarseg.py',
+     'ptv3/ptv3-demo_hilda_1xb2-200iter_demo-lidarseg.py'),
 ])
 def test_demo_hilda_configs_differ_from_scratch_only_in_the_weights(
         scratch, hilda):
@@ -133,6 +142,7 @@ def test_demo_hilda_configs_differ_from_scratch_only_in_the_weights(
         cfg['model']['backbone' if 'backbone' in
                      cfg['model'] else 'pts_middle_encoder'].pop(
                          'init_cfg', None)
-        for key in ('custom_hooks', 'load_from', 'pretrained'):
+        for key in ('custom_hooks', 'load_from', 'pretrained',
+                    *HILDA_WEIGHTS_KEYS):
             cfg.pop(key, None)
     assert a == b

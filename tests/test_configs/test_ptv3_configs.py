@@ -16,7 +16,7 @@ from torch import nn
 import projects.HilDA.hilda.engine  # noqa: F401
 from projects.HilDA.hilda.checkpoints import ExportError, export_student
 from projects.HilDA.hilda.engine import PretrainedWeightsCheckHook
-from tests.conftest import REPO_ROOT, load_tool
+from tests.conftest import REPO_ROOT
 
 FINETUNE = osp.join(REPO_ROOT, 'configs', 'finetune', 'ptv3')
 PRETRAIN = osp.join(REPO_ROOT, 'configs', 'hilda')
@@ -26,7 +26,6 @@ DEMO = osp.join(PRETRAIN, 'hilda_ptv3-demo-effnetlite0_1xb2-150iter_demo.py')
 NUS = osp.join(FINETUNE, 'ptv3_hilda_8xb2-50e_nus-lidarseg.py')
 DEMO_HILDA = osp.join(FINETUNE,
                       'ptv3-demo_hilda_1xb2-200iter_demo-lidarseg.py')
-DEMO_SCRATCH = osp.join(FINETUNE, 'ptv3-demo_1xb2-200iter_demo-lidarseg.py')
 
 
 def architecture(cfg):
@@ -92,27 +91,6 @@ def test_paper_student_builds_at_46m_parameters():
     student = MODELS.build(Config.fromfile(PAPER).model.student)
     assert student.level_channels == (64, 64)
     assert 45e6 < sum(p.numel() for p in student.parameters()) < 47e6
-
-
-@pytest.mark.parametrize('percent', [1, 5, 10, 25])
-def test_label_efficient_configs_read_the_tools_split(percent):
-    path, = glob.glob(osp.join(FINETUNE, f'*nus-lidarseg-{percent}pct.py'))
-    cfg = Config.fromfile(path)
-    tool = load_tool('create_label_efficient_splits.py')
-    expected = tool.split_name('nuscenes_infos_train.pkl', percent, 0, 'frame')
-    assert cfg.train_dataloader.dataset.subset_file == 'splits/' + expected
-    assert cfg.param_scheduler[-1].end == cfg.train_cfg.max_epochs
-    assert cfg.model == Config.fromfile(NUS).model
-
-
-def test_demo_hilda_config_differs_from_scratch_only_in_the_weights():
-    a = Config.fromfile(DEMO_SCRATCH).to_dict()
-    b = Config.fromfile(DEMO_HILDA).to_dict()
-    for cfg in (a, b):
-        cfg['model']['backbone'].pop('init_cfg', None)
-        for key in ('custom_hooks', 'pretrained'):
-            cfg.pop(key, None)
-    assert a == b
 
 
 class FakePretrainer(nn.Module):

@@ -18,14 +18,11 @@ from projects.HilDA.demo_world import (CAMERA_NAMES, LIDARSEG_DIR,
 from projects.HilDA.demo_world.raycast import cast_rays
 from projects.HilDA.hilda.datasets.transforms.projection import (
     lidar2img_matrix, project_points)
+from tests.helpers.tiny_demo_world import TINY_DEMO
 
-TINY = dict(
-    num_scenes=2,
-    num_frames=3,
-    img_size=(192, 108),
-    val_scenes=1,
-    num_azimuth=400,
-    progress=False)
+# The downstream tests' tiny world (2 scenes x 3 frames, 400 azimuth
+# steps), with larger images.
+TINY = dict(TINY_DEMO, img_size=(192, 108))
 LIDAR_HEIGHT = 1.84
 GROUND_IDS = (24, 25, 26, 27)
 # Detection label of each lidarseg class with boxes (nuScenes' own).

@@ -6,13 +6,11 @@ import pytest
 
 from projects.HilDA.hilda.datasets import BadSampleError, InfoFileError
 from tests.conftest import REAL_FRAME_INFO
-from tests.helpers.synthetic_nuscenes import hilda_dataset, write_sequence
+from tests.helpers.synthetic_nuscenes import (LOAD_POINTS_5D, hilda_dataset,
+                                              skip_bad_samples_dataset,
+                                              write_sequence)
 
-LOAD_T0 = dict(
-    type='LoadCheckedPointsFromFile',
-    coord_type='LIDAR',
-    load_dim=5,
-    use_dim=5)
+LOAD_T0 = LOAD_POINTS_5D
 
 
 def test_real_keyframe_loads_and_about_20k_points_project(real_frame_root):
@@ -143,9 +141,10 @@ def test_nan_in_neighbour_pose_names_neighbour_sample_and_key(tmp_path):
     edit_infos(info, set_matrix(2, 'ego2global', bad.tolist()))
     dataset = hilda_dataset(tmp_path, info, [])
     dataset[0]  # does not touch frame 2
-    with pytest.raises(BadSampleError,
-                       match=r'lidar_2\.bin: sample tok2 \(the next keyframe '
-                       r'of sample tok1\): ego2global has non-finite'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'lidar_2\.bin: sample tok2 \(the next keyframe '
+            r'of sample tok1\): ego2global has non-finite'):
         dataset[1]
 
 
@@ -155,9 +154,10 @@ def test_singular_lidar2ego_is_named_not_a_linalg_error(tmp_path):
     singular[2, 2] = 0
     edit_infos(info, set_matrix(0, 'lidar2ego', singular.tolist()))
     dataset = hilda_dataset(tmp_path, info, [])
-    with pytest.raises(BadSampleError,
-                       match=r'lidar_0\.bin: sample tok0: lidar2ego is not '
-                       r'a rigid transform .*det R = 0'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'lidar_0\.bin: sample tok0: lidar2ego is not '
+            r'a rigid transform .*det R = 0'):
         dataset[0]
 
 
@@ -168,25 +168,15 @@ def test_scaled_ego2global_is_not_rigid_but_float32_rounding_is(tmp_path):
     assert len(hilda_dataset(tmp_path, info, [])[1]['temporal']) == 2
     scaled = poses[1] @ np.diag([1.01, 1, 1, 1])
     edit_infos(info, set_matrix(1, 'ego2global', scaled.tolist()))
-    with pytest.raises(BadSampleError,
-                       match='tok1: ego2global is not a rigid transform'):
+    with pytest.raises(
+            BadSampleError, match='tok1: ego2global is not a rigid transform'):
         hilda_dataset(tmp_path, info, [])[1]
 
 
 def test_bad_pose_sample_is_skipped_with_skip_bad_samples(tmp_path):
-    from mmdet3d.registry import DATASETS
     info, _, poses = write_sequence(str(tmp_path), num_frames=3)
     edit_infos(info, set_matrix(0, 'ego2global', np.zeros((4, 4)).tolist()))
-    dataset = DATASETS.build(
-        dict(
-            type='SkipBadSamplesDataset',
-            dataset=dict(
-                type='HilDANuScenesDataset',
-                data_root=str(tmp_path),
-                ann_file=info,
-                data_prefix=dict(pts='', img=''),
-                pipeline=[]),
-            max_skip_ratio=0.7))
+    dataset = skip_bad_samples_dataset(tmp_path, info, [], max_skip_ratio=0.7)
     # Sample 0 and sample 1 (whose t-1 is sample 0) are replaced by 2.
     assert dataset[0]['token'] == 'tok2'
     assert sorted(dataset.bad) == [0, 1]
@@ -196,8 +186,8 @@ def test_real_keyframe_poses_pass_the_checks(real_frame_root):
     dataset = hilda_dataset(real_frame_root, REAL_FRAME_INFO, [])
     info = dataset[0]
     assert info['temporal']['prev']['is_fallback']
-    np.testing.assert_allclose(info['temporal']['prev']['lidar2t0'],
-                               np.eye(4), atol=1e-9)
+    np.testing.assert_allclose(
+        info['temporal']['prev']['lidar2t0'], np.eye(4), atol=1e-9)
 
 
 def test_truncated_info_file_names_the_file(tmp_path):
@@ -206,29 +196,29 @@ def test_truncated_info_file_names_the_file(tmp_path):
         raw = f.read()
     with open(info, 'wb') as f:
         f.write(raw[:len(raw) // 2])
-    with pytest.raises(InfoFileError,
-                       match=r'infos\.pkl: truncated or corrupt file'):
+    with pytest.raises(
+            InfoFileError, match=r'infos\.pkl: truncated or corrupt file'):
         hilda_dataset(tmp_path, info, [])
     open(info, 'wb').close()
-    with pytest.raises(InfoFileError,
-                       match=r'infos\.pkl: truncated or corrupt file'):
+    with pytest.raises(
+            InfoFileError, match=r'infos\.pkl: truncated or corrupt file'):
         hilda_dataset(tmp_path, info, [])
 
 
 def test_empty_data_list_names_the_file(tmp_path):
     info, _, _ = write_sequence(str(tmp_path), num_frames=2)
     edit_infos(info, lambda c: c.update(data_list=[]))
-    with pytest.raises(InfoFileError,
-                       match=r'infos\.pkl: data_list is empty'):
+    with pytest.raises(InfoFileError, match=r'infos\.pkl: data_list is empty'):
         hilda_dataset(tmp_path, info, [])
 
 
 def test_missing_lidar_points_names_file_and_sample(tmp_path):
     info, _, _ = write_sequence(str(tmp_path), num_frames=2)
     edit_infos(info, lambda c: c['data_list'][1].pop('lidar_points'))
-    with pytest.raises(InfoFileError,
-                       match=r'infos\.pkl: sample tok1 has no '
-                       r'"lidar_points"'):
+    with pytest.raises(
+            InfoFileError,
+            match=r'infos\.pkl: sample tok1 has no '
+            r'"lidar_points"'):
         hilda_dataset(tmp_path, info, [])
 
 
@@ -236,10 +226,11 @@ def test_sample_with_five_of_six_cameras_names_file_and_sample(tmp_path):
     info, _, _ = write_sequence(str(tmp_path), num_frames=3)
     edit_infos(info,
                lambda c: c['data_list'][1]['images'].pop('CAM_BACK_LEFT'))
-    with pytest.raises(InfoFileError,
-                       match=r"infos\.pkl: sample tok1 has 5 cameras "
-                       r"\(missing \['CAM_BACK_LEFT'\], extra none\) where "
-                       r'2 of 3 samples have 6'):
+    with pytest.raises(
+            InfoFileError,
+            match=r"infos\.pkl: sample tok1 has 5 cameras "
+            r"\(missing \['CAM_BACK_LEFT'\], extra none\) where "
+            r'2 of 3 samples have 6'):
         hilda_dataset(tmp_path, info, [])
     # LiDAR-only use does not need the same cameras everywhere.
     lidar_only = hilda_dataset(

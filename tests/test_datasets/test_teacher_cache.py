@@ -56,6 +56,27 @@ def step(cfg, type_name):
                 if t['type'] == type_name)
 
 
+def run_cache_tool(capsys, out_dir, *args, data_root=None):
+    """tools/cache_teacher_features.py writing ``out_dir`` from the tiny
+    demo world (or a copy at ``data_root``); returns what it printed."""
+    root = data_root or tiny_demo_root()
+    capsys.readouterr()
+    load_tool('cache_teacher_features.py').main([
+        CONFIG, '--out-dir', out_dir, *args, '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}/'
+    ])
+    return capsys.readouterr().out
+
+
+def reader_of_a_copy(out_dir, cfg, tmp_path):
+    """A copy of the cache under ``tmp_path`` (a test may damage it) and
+    the data set whose pipeline only reads it."""
+    copy_dir = str(tmp_path / 'cache')
+    shutil.copytree(out_dir, copy_dir)
+    return copy_dir, dataset_with(
+        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+
+
 def geometry_pipeline(cfg, image_steps):
     return [
         step(cfg, 'LoadCheckedPointsFromFile'), *image_steps,
@@ -103,17 +124,22 @@ def batch(model, dataset):
         pseudo_collate([dataset[0], dataset[1]]), training=False)
 
 
-def test_cached_features_equal_the_live_teacher(cache):
-    _, cfg = cache
-    model = build_model(cfg)
-    live_steps = [*IMAGE_STEPS, step(cfg, 'PackHilDAInputs')]
-    live = batch(model, dataset_with(cfg, live_steps))
-    cached = batch(
+def cached_batch(model, cfg):
+    """:func:`batch` of the features read from the cache (no images)."""
+    return batch(
         model,
         dataset_with(
             cfg,
             [step(cfg, 'LoadTeacherFeatures'),
              step(cfg, 'PackHilDAInputs')]))
+
+
+def test_cached_features_equal_the_live_teacher(cache):
+    _, cfg = cache
+    model = build_model(cfg)
+    live_steps = [*IMAGE_STEPS, step(cfg, 'PackHilDAInputs')]
+    live = batch(model, dataset_with(cfg, live_steps))
+    cached = cached_batch(model, cfg)
     feats, cls, size = model.teacher_outputs(live['inputs'],
                                              live['data_samples'])
     c_feats, c_cls, c_size = model.teacher_outputs(cached['inputs'],
@@ -153,12 +179,7 @@ def test_a_teacher_with_fewer_levels_reads_its_levels(cache):
     cfg = copy.deepcopy(cfg)
     cfg.model.student.num_levels = 1
     model = build_model(cfg, num_levels=1)
-    data = batch(
-        model,
-        dataset_with(
-            cfg,
-            [step(cfg, 'LoadTeacherFeatures'),
-             step(cfg, 'PackHilDAInputs')]))
+    data = cached_batch(model, cfg)
     feats, _, _ = model.teacher_outputs(data['inputs'], data['data_samples'])
     assert len(feats) == 1
     assert feats[0] is data['inputs']['teacher_feats'][-1]
@@ -167,12 +188,7 @@ def test_a_teacher_with_fewer_levels_reads_its_levels(cache):
 def test_features_of_another_teacher_are_refused(cache):
     _, cfg = cache
     model = build_model(cfg, checkpoint=None)  # random weights
-    data = batch(
-        model,
-        dataset_with(
-            cfg,
-            [step(cfg, 'LoadTeacherFeatures'),
-             step(cfg, 'PackHilDAInputs')]))
+    data = cached_batch(model, cfg)
     with pytest.raises(ValueError, match='re-run tools/cache_teacher'):
         model.teacher_outputs(data['inputs'], data['data_samples'])
 
@@ -194,10 +210,7 @@ def test_augmented_images_are_refused(cache):
 
 def test_missing_sample_file_is_named(cache, tmp_path):
     out_dir, cfg = cache
-    copy_dir = str(tmp_path / 'cache')
-    shutil.copytree(out_dir, copy_dir)
-    dataset = dataset_with(
-        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+    copy_dir, dataset = reader_of_a_copy(out_dir, cfg, tmp_path)
     missing = sample_file(copy_dir, dataset.get_data_info(0)['token'])
     os.remove(missing)
     with pytest.raises(TeacherCacheError, match=missing):
@@ -206,18 +219,10 @@ def test_missing_sample_file_is_named(cache, tmp_path):
 
 def test_rerun_skips_cached_samples_and_refuses_another_size(cache, capsys):
     out_dir, _ = cache
-    tool = load_tool('cache_teacher_features.py')
-    options = [
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
-    ]
-    tool.main([CONFIG, '--out-dir', out_dir, *options])
-    assert '0 samples written, 3 already cached' in capsys.readouterr().out
+    out = run_cache_tool(capsys, out_dir)
+    assert '0 samples written, 3 already cached' in out
     with pytest.raises(ConfigError, match='--overwrite'):
-        tool.main([
-            CONFIG, '--out-dir', out_dir, '--image-size', '112', '196',
-            *options
-        ])
+        run_cache_tool(capsys, out_dir, '--image-size', '112', '196')
 
 
 def test_interrupted_rebuild_for_another_teacher_is_not_mixed(
@@ -227,10 +232,7 @@ def test_interrupted_rebuild_for_another_teacher_is_not_mixed(
     it, and the documented resume (rerun without --overwrite) recomputes
     exactly those instead of reporting them cached."""
     out_dir, cfg = cache
-    copy_dir = str(tmp_path / 'cache')
-    shutil.copytree(out_dir, copy_dir)
-    dataset = dataset_with(
-        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+    copy_dir, dataset = reader_of_a_copy(out_dir, cfg, tmp_path)
     stale = sample_file(copy_dir, dataset.get_data_info(1)['token'])
     with np.load(stale) as data:
         arrays = {k: data[k] for k in data.files}
@@ -239,13 +241,8 @@ def test_interrupted_rebuild_for_another_teacher_is_not_mixed(
         dataset[1]
     assert stale in str(err.value) and 'old-teacher' in str(err.value)
 
-    tool = load_tool('cache_teacher_features.py')
-    capsys.readouterr()
-    tool.main([
-        CONFIG, '--out-dir', copy_dir, '--cfg-options',
-        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
-    ])
-    assert '1 samples written, 2 already cached' in capsys.readouterr().out
+    out = run_cache_tool(capsys, copy_dir)
+    assert '1 samples written, 2 already cached' in out
     assert dataset[1]['teacher_cache_key'] == read_meta(
         copy_dir)['teacher_key']
 
@@ -253,14 +250,7 @@ def test_interrupted_rebuild_for_another_teacher_is_not_mixed(
 def test_duplicate_tokens_are_cached_and_counted_once(cache, capsys):
     out_dir, cfg = cache
     ann_file = cfg.train_dataloader.dataset.ann_file
-    tool = load_tool('cache_teacher_features.py')
-    capsys.readouterr()
-    tool.main([
-        CONFIG, '--out-dir', out_dir, '--ann-file', ann_file, ann_file,
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
-    ])
-    out = capsys.readouterr().out
+    out = run_cache_tool(capsys, out_dir, '--ann-file', ann_file, ann_file)
     assert '0 samples written, 3 already cached' in out, out
     assert '3 samples repeat a token already cached' in out, out
 
@@ -270,10 +260,7 @@ def test_file_of_another_sample_is_refused_and_recomputed(
     """A cache file copied under another token's name used to train, and
     the tool reported it already cached."""
     out_dir, cfg = cache
-    copy_dir = str(tmp_path / 'cache')
-    shutil.copytree(out_dir, copy_dir)
-    dataset = dataset_with(
-        cfg, [dict(step(cfg, 'LoadTeacherFeatures'), cache_dir=copy_dir)])
+    copy_dir, dataset = reader_of_a_copy(out_dir, cfg, tmp_path)
     tokens = [dataset.get_data_info(i)['token'] for i in range(2)]
     wrong = sample_file(copy_dir, tokens[0])
     shutil.copy(sample_file(copy_dir, tokens[1]), wrong)
@@ -282,13 +269,7 @@ def test_file_of_another_sample_is_refused_and_recomputed(
     assert wrong in str(err.value)
     assert f'holds the features of sample {tokens[1]}' in str(err.value)
 
-    tool = load_tool('cache_teacher_features.py')
-    capsys.readouterr()
-    tool.main([
-        CONFIG, '--out-dir', copy_dir, '--cfg-options',
-        f'train_dataloader.dataset.data_root={tiny_demo_root()}/'
-    ])
-    out = capsys.readouterr().out
+    out = run_cache_tool(capsys, copy_dir)
     assert '1 samples written, 2 already cached' in out, out
     assert '1 existing files were recomputed' in out, out
     assert dataset[0]['token'] == tokens[0]
@@ -315,12 +296,6 @@ def test_changed_images_are_recomputed_and_can_be_verified(
     with pytest.raises(TeacherCacheError, match='made from other images'):
         dataset[1]
 
-    tool = load_tool('cache_teacher_features.py')
-    capsys.readouterr()
-    tool.main([
-        CONFIG, '--out-dir', copy_dir, '--cfg-options',
-        f'train_dataloader.dataset.data_root={root}/'
-    ])
-    out = capsys.readouterr().out
+    out = run_cache_tool(capsys, copy_dir, data_root=root)
     assert '1 samples written, 2 already cached' in out, out
     dataset[1]

@@ -11,8 +11,6 @@ and the pipeline has no random augmentation.
 import json
 import os
 import os.path as osp
-import socket
-import subprocess
 import sys
 
 import pytest
@@ -22,15 +20,10 @@ from mmengine.config import Config
 from tests.conftest import REPO_ROOT
 from tests.helpers.reliability import (deterministic_pipeline,
                                        tiny_dataset_cfg, tiny_runner_cfg)
+from tests.helpers.subprocesses import cpu_dist_env, run_ok
 from tests.helpers.tiny_hilda import tiny_model_cfg
 
 TOOLS = osp.join(REPO_ROOT, 'tools')
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def write_config(path, data, work_dir, batch_size):
@@ -77,37 +70,24 @@ def logged_losses(work_dir):
 def test_two_gloo_ranks_equal_one_process_with_doubled_batch(tmp_path):
     data = tiny_dataset_cfg(
         tmp_path / 'data', num_frames=4, pipeline=deterministic_pipeline())
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    env.update(
-        PYTHON=sys.executable,
-        PORT=str(free_port()),
-        CUDA_VISIBLE_DEVICES='',
-        OMP_NUM_THREADS='1')
+    env = cpu_dist_env()
     dist_cfg = write_config(tmp_path / 'dist.py', data, tmp_path / 'dist', 1)
-    dist = subprocess.run([
+    run_ok([
         'bash',
         osp.join(TOOLS, 'dist_train.sh'), dist_cfg, '2', '--work-dir',
-        str(tmp_path / 'dist')
+        tmp_path / 'dist'
     ],
-                          cwd=str(tmp_path),
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert dist.returncode == 0, dist.stderr[-3000:]
+           tmp_path,
+           env=env)
     single_cfg = write_config(tmp_path / 'single.py', data,
                               tmp_path / 'single', 2)
-    single = subprocess.run([
+    run_ok([
         sys.executable,
         osp.join(TOOLS, 'train.py'), single_cfg, '--work-dir',
-        str(tmp_path / 'single')
+        tmp_path / 'single'
     ],
-                            cwd=str(tmp_path),
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert single.returncode == 0, single.stderr[-3000:]
+           tmp_path,
+           env=env)
 
     a = torch.load(tmp_path / 'dist' / 'iter_2.pth', weights_only=True)
     b = torch.load(tmp_path / 'single' / 'iter_2.pth', weights_only=True)

@@ -4,7 +4,6 @@ import json
 import os
 import os.path as osp
 import signal
-import subprocess
 import sys
 
 import pytest
@@ -13,6 +12,7 @@ from mmengine.config import Config
 
 from tests.conftest import REPO_ROOT
 from tests.helpers.reliability import tiny_dataset_cfg, tiny_runner_cfg
+from tests.helpers.subprocesses import run_command
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 
@@ -41,14 +41,10 @@ def train(config, work_dir, *args, threads=None):
     env.pop('OMP_NUM_THREADS', None)
     if threads is not None:
         env['OMP_NUM_THREADS'] = str(threads)
-    return subprocess.run(
-        [sys.executable, TRAIN, config, '--work-dir',
-         str(work_dir), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300)
+    return run_command(
+        [sys.executable, TRAIN, config, '--work-dir', work_dir, *args],
+        REPO_ROOT,
+        env=env)
 
 
 def losses(work_dir):

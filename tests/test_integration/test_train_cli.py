@@ -2,28 +2,21 @@
 """tools/train.py and tools/test.py as a user runs them: from outside the
 repository, without PYTHONPATH."""
 import glob
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 import torch
 
 from tests.conftest import REPO_ROOT, SMOKE_CONFIG
+from tests.helpers.subprocesses import run_command
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 
 
 def run_tool(args, cwd, timeout=600):
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    return subprocess.run([sys.executable, *args],
-                          cwd=cwd,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    return run_command([sys.executable, *args], cwd, timeout=timeout)
 
 
 def assert_one_line_error(result, *fragments):

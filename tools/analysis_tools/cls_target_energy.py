@@ -26,7 +26,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from projects.HilDA.analysis.cls_target_energy import cls_target_energy
-from projects.HilDA.hilda.apis import CheckedDictAction, load_config, run_tool
+from projects.HilDA.hilda.apis import add_cfg_options, load_config, run_tool
 
 
 def parse_args(argv=None):
@@ -45,11 +45,7 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument('--device', default='cpu', help='torch device')
     parser.add_argument('--out', help='JSON file to write (optional)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CheckedDictAction,
-        help='override config settings, KEY=VALUE items as in train.py')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

@@ -4,15 +4,9 @@
 _base_ = ['./hilda_nuscenes.py']
 
 data_root = 'data/hilda_demo/'
-cam_names = [
-    'CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
-    'CAM_BACK_LEFT', 'CAM_BACK_RIGHT'
-]
-data_prefix = dict(
-    pts='samples/LIDAR_TOP',
-    pts_semantic_mask='lidarseg/v1.0-demo',
-    **{cam: f'samples/{cam}'
-       for cam in cam_names})
+# Merged into the nuScenes prefixes (LiDAR, sweeps, the six cameras): only
+# the lidarseg labels lie elsewhere.
+data_prefix = dict(pts_semantic_mask='lidarseg/v1.0-demo')
 # Demo images are 400x224; crops of 224x392 are 16x28 ViT patches.
 image_size = (224, 392)
 bev_grid = dict(

@@ -26,11 +26,6 @@ train_dataloader = dict(
         data_prefix=data_prefix,
         metainfo=metainfo,
         ignore_index=ignore_index))
-test_dataloader = dict(
-    **dataloader_common,
-    dataset=dict(
-        data_root=data_root,
-        data_prefix=data_prefix,
-        metainfo=metainfo,
-        ignore_index=ignore_index))
+# The same overrides, merged into the base's test loader.
+test_dataloader = train_dataloader
 val_dataloader = test_dataloader

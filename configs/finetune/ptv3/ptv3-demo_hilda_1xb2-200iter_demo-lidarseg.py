@@ -8,18 +8,15 @@
 #       work_dirs/demo_ptv3/iter_150.pth \
 #       work_dirs/demo_ptv3/hilda_ptv3_demo.pth --target ptv3
 #   python tools/train.py configs/finetune/ptv3/THIS_FILE.py
-_base_ = ['./ptv3-demo_1xb2-200iter_demo-lidarseg.py']
+_base_ = [
+    './ptv3-demo_1xb2-200iter_demo-lidarseg.py',
+    '../../_base_/finetune/hilda_weights.py'
+]
 
 pretrained = 'work_dirs/demo_ptv3/hilda_ptv3_demo.pth'
 model = dict(
     backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+        init_cfg=dict(_base_.hilda_backbone_init, checkpoint=pretrained)))
 # Fails before the first iteration unless every backbone tensor equals the
 # checkpoint's.
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='backbone',
-        min_loaded_ratio=1.0)
-]
+custom_hooks = [dict(_base_.hilda_weights_check, module='backbone')]

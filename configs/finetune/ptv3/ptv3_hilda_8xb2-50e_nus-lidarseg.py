@@ -18,7 +18,8 @@ _base_ = [
     'mmdet3d::_base_/models/minkunet.py',
     '../../_base_/datasets/nuscenes_lidarseg.py',
     'mmdet3d::_base_/default_runtime.py', '../../_base_/long_run.py',
-    '../../_base_/models/ptv3_sizes.py'
+    '../../_base_/models/ptv3_sizes.py',
+    '../../_base_/finetune/hilda_weights.py'
 ]
 
 custom_imports = dict(
@@ -38,8 +39,7 @@ model = dict(
         _delete_=True,
         type='PointTransformerV3',
         **_base_.ptv3_paper,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+        init_cfg=dict(_base_.hilda_backbone_init, checkpoint=pretrained)),
     decode_head=dict(
         channels=64, num_classes=num_classes, ignore_index=num_classes))
 
@@ -76,9 +76,4 @@ auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(
     _base_.hilda_long_run_hooks,
     checkpoint=dict(type='AtomicCheckpointHook', interval=1))
-custom_hooks = [
-    dict(
-        type='PretrainedWeightsCheckHook',
-        module='backbone',
-        min_loaded_ratio=1.0)
-]
+custom_hooks = [dict(_base_.hilda_weights_check, module='backbone')]

@@ -14,7 +14,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint, set_random_seed
 
 import projects.HilDA.hilda  # noqa: F401  (registers the plugin)
-from projects.HilDA.hilda.apis import CheckedDictAction, load_config
+from projects.HilDA.hilda.apis import add_cfg_options, load_config
 from projects.HilDA.hilda.errors import ConfigError, HilDAError
 
 
@@ -94,11 +94,7 @@ def add_pretrainer_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='pre-training config file')
     parser.add_argument('checkpoint', help='pre-training checkpoint (.pth)')
     parser.add_argument('--device', default='cpu', help='torch device')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CheckedDictAction,
-        help='override config settings, KEY=VALUE items as in train.py')
+    add_cfg_options(parser)
 
 
 def load_pretrainer_config(args: argparse.Namespace) -> Config:

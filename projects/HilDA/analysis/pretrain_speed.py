@@ -56,7 +56,7 @@ from mmengine.runner import set_random_seed
 from torch import nn
 from tqdm import tqdm
 
-from ..hilda.apis import CheckedDictAction
+from ..hilda.apis import add_cfg_options
 from .pipeline_speed import real_frame_overrides
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
@@ -81,11 +81,7 @@ def step_benchmark_parser(
     parser.add_argument('--device', default=None, help='cpu or cuda')
     parser.add_argument(
         '--amp', action='store_true', help='autocast (GPU float16)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CheckedDictAction,
-        help='override config settings, as in tools/train.py')
+    add_cfg_options(parser)
     return parser
 
 

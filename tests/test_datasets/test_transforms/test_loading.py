@@ -11,15 +11,12 @@ from mmdet3d.registry import TRANSFORMS
 from projects.HilDA.hilda.datasets.transforms import (BadSampleError,
                                                       load_points_file)
 from projects.HilDA.hilda.datasets.transforms.loading import REPAIR_COUNTS
-from tests.helpers.synthetic_nuscenes import (CAMS, hilda_dataset,
+from tests.helpers.synthetic_nuscenes import (CAMS, LOAD_IMAGES,
+                                              LOAD_POINTS_5D, hilda_dataset,
+                                              skip_bad_samples_dataset,
                                               write_sequence)
 
-LOAD_T0 = dict(
-    type='LoadCheckedPointsFromFile',
-    coord_type='LIDAR',
-    load_dim=5,
-    use_dim=5)
-LOAD_IMAGES = dict(type='LoadCheckedMultiViewImages', num_views=6)
+LOAD_T0 = LOAD_POINTS_5D
 
 
 @pytest.fixture
@@ -51,8 +48,7 @@ def test_nan_rows_are_dropped_and_counted(tmp_path, caplog):
     before = REPAIR_COUNTS['non_finite_points']
     loaded = load_points_file(path, 5, [0, 1, 2, 3])
     assert loaded.shape == (8, 4)
-    np.testing.assert_array_equal(loaded, points[[0, 1, 3, 4, 5, 6, 8, 9],
-                                                 :4])
+    np.testing.assert_array_equal(loaded, points[[0, 1, 3, 4, 5, 6, 8, 9], :4])
     assert REPAIR_COUNTS['non_finite_points'] == before + 1
 
 
@@ -60,8 +56,9 @@ def test_missing_image_names_the_file(sequence):
     root, info = sequence
     os.remove(osp.join(str(root), 'CAM_BACK_0.png'))
     dataset = hilda_dataset(root, info, [LOAD_T0, LOAD_IMAGES])
-    with pytest.raises(BadSampleError,
-                       match=r'CAM_BACK_0\.png: image file does not exist'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'CAM_BACK_0\.png: image file does not exist'):
         dataset[0]
 
 
@@ -70,9 +67,10 @@ def test_wrong_calibration_shape_names_camera_and_file(sequence):
     dataset = hilda_dataset(root, info, [LOAD_T0])
     results = dataset[0]
     results['images']['CAM_FRONT']['lidar2cam'] = np.eye(3, 4).tolist()
-    with pytest.raises(BadSampleError,
-                       match=r'CAM_FRONT_0\.png \(CAM_FRONT\): lidar2cam '
-                       r'must be 3x3 or 4x4, got shape \(3, 4\)'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'CAM_FRONT_0\.png \(CAM_FRONT\): lidar2cam '
+            r'must be 3x3 or 4x4, got shape \(3, 4\)'):
         TRANSFORMS.build(LOAD_IMAGES)(results)
 
 
@@ -112,9 +110,10 @@ def test_random_bytes_scan_is_rejected_naming_the_file(tmp_path):
     rng = np.random.default_rng(0)
     with open(path, 'wb') as f:
         f.write(rng.bytes(4 * 5 * 2000))
-    with pytest.raises(BadSampleError,
-                       match=r'noise\.bin: \d+ of 2000 points are '
-                       r'non-finite or out of range'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'noise\.bin: \d+ of 2000 points are '
+            r'non-finite or out of range'):
         load_points_file(path, 5, 4)
 
 
@@ -167,7 +166,10 @@ def test_range_checks_are_configurable(tmp_path):
     assert 0 < len(near) < 1000
     with pytest.raises(BadSampleError, match='max_bad_ratio=0.1'):
         load_points_file(
-            path, 5, 4, coord_range=(-25, -50, -5, 25, 50, 5),
+            path,
+            5,
+            4,
+            coord_range=(-25, -50, -5, 25, 50, 5),
             max_bad_ratio=0.1)
 
 
@@ -213,8 +215,8 @@ def loaded_sample(root, info):
 def test_empty_jpeg_names_the_path(sequence):
     root, info = sequence
     open(osp.join(str(root), 'CAM_FRONT_0.png'), 'wb').close()
-    with pytest.raises(BadSampleError,
-                       match=r'CAM_FRONT_0\.png: image file is empty'):
+    with pytest.raises(
+            BadSampleError, match=r'CAM_FRONT_0\.png: image file is empty'):
         TRANSFORMS.build(LOAD_IMAGES)(loaded_sample(root, info))
 
 
@@ -222,8 +224,8 @@ def test_garbage_image_names_the_path(sequence):
     root, info = sequence
     with open(osp.join(str(root), 'CAM_FRONT_0.png'), 'wb') as f:
         f.write(b'\x00' * 7)
-    with pytest.raises(BadSampleError,
-                       match=r'CAM_FRONT_0\.png: cannot decode'):
+    with pytest.raises(
+            BadSampleError, match=r'CAM_FRONT_0\.png: cannot decode'):
         TRANSFORMS.build(LOAD_IMAGES)(loaded_sample(root, info))
 
 
@@ -256,9 +258,10 @@ def test_size_mismatch_names_the_image_not_the_lidar_file(sequence):
     root, info = sequence
     path = osp.join(str(root), 'CAM_BACK_0.png')
     cv2.imwrite(path, cv2.resize(cv2.imread(path), (32, 24)))
-    with pytest.raises(BadSampleError,
-                       match=r'CAM_BACK_0\.png: image \(CAM_BACK\) is 32x24, '
-                       r'but .*CAM_FRONT_0\.png is 64x48'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'CAM_BACK_0\.png: image \(CAM_BACK\) is 32x24, '
+            r'but .*CAM_FRONT_0\.png is 64x48'):
         TRANSFORMS.build(LOAD_IMAGES)(loaded_sample(root, info))
 
 
@@ -276,9 +279,10 @@ def test_recorded_image_size_is_checked(sequence):
     error naming the file and both sizes (before: accepted)."""
     root, info = sequence
     with_sizes(info, 128, 96)
-    with pytest.raises(BadSampleError,
-                       match=r'CAM_FRONT_0\.png: image \(CAM_FRONT\) is '
-                       r'64x48, but the info file records 128x96'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'CAM_FRONT_0\.png: image \(CAM_FRONT\) is '
+            r'64x48, but the info file records 128x96'):
         TRANSFORMS.build(LOAD_IMAGES)(loaded_sample(root, info))
     with_sizes(info, 64, 48)
     results = TRANSFORMS.build(LOAD_IMAGES)(loaded_sample(root, info))
@@ -297,11 +301,11 @@ def test_infos_without_image_size_load_with_one_warning(sequence, logged):
 
 @pytest.mark.parametrize('key,value,match', [
     ('cam2img', np.full((3, 3), np.nan), 'cam2img has non-finite entries'),
-    ('cam2img', [[-40, 0, 32], [0, 40, 24], [0, 0, 1]],
-     'cam2img focal lengths must be positive, got fx=-40'),
+    ('cam2img', [[-40, 0, 32], [0, 40, 24], [0, 0, 1]
+                 ], 'cam2img focal lengths must be positive, got fx=-40'),
     ('lidar2cam', np.zeros((4, 4)), 'lidar2cam is not a rigid transform'),
-    ('lidar2cam', np.diag([2.0, 2.0, 2.0, 1.0]),
-     'lidar2cam is not a rigid transform'),
+    ('lidar2cam', np.diag([2.0, 2.0, 2.0, 1.0
+                           ]), 'lidar2cam is not a rigid transform'),
 ])
 def test_bad_calibration_names_image_camera_and_key(sequence, key, value,
                                                     match):
@@ -310,8 +314,8 @@ def test_bad_calibration_names_image_camera_and_key(sequence, key, value,
     root, info = sequence
     results = loaded_sample(root, info)
     results['images']['CAM_FRONT'][key] = np.asarray(value).tolist()
-    with pytest.raises(BadSampleError,
-                       match=r'CAM_FRONT_0\.png \(CAM_FRONT\): ' + match):
+    with pytest.raises(
+            BadSampleError, match=r'CAM_FRONT_0\.png \(CAM_FRONT\): ' + match):
         TRANSFORMS.build(LOAD_IMAGES)(results)
 
 
@@ -319,8 +323,8 @@ def test_sample_with_fewer_cameras_names_the_sample(sequence):
     root, info = sequence
     results = loaded_sample(root, info)
     del results['images']['CAM_BACK']
-    with pytest.raises(BadSampleError,
-                       match=r'lidar_0\.bin: sample tok0 has 5 cameras'):
+    with pytest.raises(
+            BadSampleError, match=r'lidar_0\.bin: sample tok0 has 5 cameras'):
         TRANSFORMS.build(LOAD_IMAGES)(results)
 
 
@@ -328,30 +332,21 @@ def test_non_rigid_lidar2t0_names_the_neighbour_file(sequence):
     root, info = sequence
     results = hilda_dataset(root, info, [LOAD_T0])[0]
     results['temporal']['next']['lidar2t0'] = np.diag([1, 1, 0, 1.0])
-    with pytest.raises(BadSampleError,
-                       match=r'lidar_1\.bin: lidar2t0 is not a rigid'):
+    with pytest.raises(
+            BadSampleError, match=r'lidar_1\.bin: lidar2t0 is not a rigid'):
         TRANSFORMS.build(dict(type='LoadTemporalPoints'))(results)
 
 
 def test_garbage_scan_is_skipped_by_skip_bad_samples(tmp_path):
     """Before: a random-bytes scan loaded and ended in spconv's 'out
     spatial shape' error, which the guard cannot catch."""
-    from mmdet3d.registry import DATASETS
     info, _, _ = write_sequence(str(tmp_path), num_frames=3)
     path = osp.join(str(tmp_path), 'lidar_2.bin')
     size = os.path.getsize(path)
     with open(path, 'wb') as f:
         f.write(np.random.default_rng(2).bytes(size))
-    dataset = DATASETS.build(
-        dict(
-            type='SkipBadSamplesDataset',
-            dataset=dict(
-                type='HilDANuScenesDataset',
-                data_root=str(tmp_path),
-                ann_file=info,
-                data_prefix=dict(pts='', img=''),
-                pipeline=[LOAD_T0]),
-            max_skip_ratio=0.5))
+    dataset = skip_bad_samples_dataset(
+        tmp_path, info, [LOAD_T0], max_skip_ratio=0.5)
     assert dataset[2]['token'] == 'tok0'
     assert list(dataset.bad_files) == [path]
 
@@ -360,8 +355,8 @@ def test_calibration_tolerance_is_an_option(sequence):
     root, info = sequence
     results = loaded_sample(root, info)
     item = results['images']['CAM_FRONT']
-    item['lidar2cam'] = (np.asarray(item['lidar2cam']) @ np.diag(
-        [1.0001, 1, 1, 1])).tolist()
+    item['lidar2cam'] = (
+        np.asarray(item['lidar2cam']) @ np.diag([1.0001, 1, 1, 1])).tolist()
     TRANSFORMS.build(LOAD_IMAGES)(dict(results))  # within 1e-3
     strict = TRANSFORMS.build(dict(LOAD_IMAGES, rigid_tol=1e-5))
     with pytest.raises(BadSampleError, match='tolerance 1e-05'):
@@ -375,7 +370,8 @@ def test_semantickitti_format_scan_passes_the_default_ranges(tmp_path):
     radius = rng.uniform(2, 120, 2000)
     angle = rng.uniform(-np.pi, np.pi, 2000)
     scan = np.c_[radius * np.cos(angle), radius * np.sin(angle),
-                 rng.uniform(-3, 3, 2000), rng.uniform(0, 1, 2000)]
+                 rng.uniform(-3, 3, 2000),
+                 rng.uniform(0, 1, 2000)]
     scan[0, 3] = 1e30
     path = write_scan(osp.join(str(tmp_path), '000000.bin'), scan)
     load = TRANSFORMS.build(
@@ -393,8 +389,9 @@ def test_max_bad_ratio_zero_rejects_any_bad_point(tmp_path):
     points = plain_scan()
     points[7, 0] = 1e30
     path = write_scan(osp.join(str(tmp_path), 'one.bin'), points)
-    with pytest.raises(BadSampleError,
-                       match=r'one\.bin: 1 of 1000 points .*max_bad_ratio=0'):
+    with pytest.raises(
+            BadSampleError,
+            match=r'one\.bin: 1 of 1000 points .*max_bad_ratio=0'):
         load_points_file(path, 5, 4, max_bad_ratio=0)
     assert len(load_points_file(path, 5, 4, max_bad_ratio=0.001)) == 999
 
@@ -405,7 +402,8 @@ def test_max_bad_ratio_zero_rejects_any_bad_point(tmp_path):
      'feature_range has 2 entries for 1 feature columns'),
 ])
 def test_malformed_range_options_fail_when_built(options, match):
-    for loader in (dict(LOAD_T0, use_dim=4),
-                   dict(type='LoadTemporalPoints', use_dim=4)):
+    for loader in (dict(LOAD_T0,
+                        use_dim=4), dict(type='LoadTemporalPoints',
+                                         use_dim=4)):
         with pytest.raises(ValueError, match=match):
             TRANSFORMS.build(dict(loader, **options))

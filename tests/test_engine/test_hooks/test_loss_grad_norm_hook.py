@@ -17,18 +17,36 @@ def fake_runner(model, interval=10):
     return SimpleNamespace(model=model, iter=0, hooks=[logger])
 
 
+def flags_per_iteration(hook, runner, flag, num_iters):
+    """The model's ``flag`` as each of ``num_iters`` training iterations
+    sees it; the hook must clear it after every iteration."""
+    hook.before_train(runner)
+    seen = []
+    for it in range(num_iters):
+        runner.iter = it
+        hook.before_train_iter(runner, it)
+        seen.append(getattr(runner.model, flag))
+        hook.after_train_iter(runner, it)
+        assert not getattr(runner.model, flag)
+    return seen
+
+
+def tiny_pretrainer_and_batch(tmp_path):
+    """The tiny pre-trainer in train mode and a preprocessed batch of 2."""
+    set_random_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    model.train()
+    dataset = tiny_dataset(tmp_path)
+    batch = model.data_preprocessor(
+        pseudo_collate([dataset[1], dataset[2]]), training=True)
+    return model, batch
+
+
 def test_flag_is_set_on_logging_iterations_only():
     model = SimpleNamespace(log_grad_norms=False)
     runner = fake_runner(model, interval=5)
     hook = HOOKS.build(dict(type='LossGradNormHook'))
-    hook.before_train(runner)
-    flags = []
-    for it in range(10):
-        runner.iter = it
-        hook.before_train_iter(runner, it)
-        flags.append(model.log_grad_norms)
-        hook.after_train_iter(runner, it)
-        assert not model.log_grad_norms
+    flags = flags_per_iteration(hook, runner, 'log_grad_norms', 10)
     # The LoggerHook logs after iterations 5 and 10 (1-based).
     assert [i for i, f in enumerate(flags) if f] == [4, 9]
 
@@ -40,12 +58,7 @@ def test_a_model_without_the_flag_is_a_clear_error():
 
 
 def test_pretrainer_logs_the_grad_norm_of_each_term(tmp_path):
-    set_random_seed(0)
-    model = MODELS.build(tiny_model_cfg())
-    model.train()
-    dataset = tiny_dataset(tmp_path)
-    data = pseudo_collate([dataset[1], dataset[2]])
-    batch = model.data_preprocessor(data, training=True)
+    model, batch = tiny_pretrainer_and_batch(tmp_path)
     plain = model(**batch, mode='loss')
     assert not any(k.startswith('gradnorm_') for k in plain)
     model.log_grad_norms = True
@@ -69,14 +82,7 @@ def test_shares_flag_follows_the_norms_flag_unless_switched_off():
         model = SimpleNamespace(log_grad_norms=False, log_grad_shares=False)
         runner = fake_runner(model, interval=2)
         hook = HOOKS.build(dict(type='LossGradNormHook', shares=shares))
-        hook.before_train(runner)
-        seen = []
-        for it in range(4):
-            runner.iter = it
-            hook.before_train_iter(runner, it)
-            seen.append(model.log_grad_shares)
-            hook.after_train_iter(runner, it)
-            assert not model.log_grad_shares
+        seen = flags_per_iteration(hook, runner, 'log_grad_shares', 4)
         assert seen == ([False, True] * 2 if shares else [False] * 4)
 
 
@@ -105,12 +111,7 @@ def test_grad_shares_are_the_terms_parameter_gradient_norms_normalised():
 
 
 def test_pretrainer_logs_each_terms_share_of_the_parameter_gradient(tmp_path):
-    set_random_seed(0)
-    model = MODELS.build(tiny_model_cfg())
-    model.train()
-    dataset = tiny_dataset(tmp_path)
-    batch = model.data_preprocessor(
-        pseudo_collate([dataset[1], dataset[2]]), training=True)
+    model, batch = tiny_pretrainer_and_batch(tmp_path)
     model.log_grad_shares = True
     losses = model(**batch, mode='loss')
     for group in ('last', 'student'):

@@ -24,18 +24,57 @@ def student_params(runner):
     }
 
 
+def full_state(runner):
+    """Every parameter and buffer of the model, teacher and heads too."""
+    return {
+        k: v.detach().clone()
+        for k, v in runner.model.state_dict(keep_vars=True).items()
+    }
+
+
+class AfterIterSpy(Hook):
+    """Records ``snapshot(runner)`` after every training iteration."""
+
+    def __init__(self, snapshot):
+        self.snapshot = snapshot
+        self.history = []
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None):
+        self.history.append(self.snapshot(runner))
+
+
+def guarded_runner(tmp_path, action, max_iters, ckpt_interval):
+    """The tiny run whose loss_cls is NaN at step 2, under
+    ``LossGuardHook(action=action)``."""
+    return Runner.from_cfg(
+        tiny_runner_cfg(
+            tmp_path / 'data',
+            tmp_path / 'work',
+            max_iters=max_iters,
+            ckpt_interval=ckpt_interval,
+            model=nan_model(nan_at=1),
+            custom_hooks=[dict(type='LossGuardHook', action=action)]))
+
+
+def train_skipping_a_nan_step(tmp_path, max_iters, ckpt_interval, snapshot):
+    """:func:`guarded_runner` with action 'skip', trained to the end;
+    returns the runner and ``snapshot(runner)`` after every step."""
+    runner = guarded_runner(tmp_path, 'skip', max_iters, ckpt_interval)
+    spy = AfterIterSpy(snapshot)
+    runner.register_hook(spy, priority='LOWEST')
+    runner.train()
+    return runner, spy.history
+
+
 def test_raise_names_iteration_term_and_samples_and_saves_nothing(tmp_path):
     """loss_cls is NaN at the 2nd step: the run stops there with the
     iteration, the term and both samples' ids; the weights are those after
     step 1 (finite) and no checkpoint exists."""
-    cfg = tiny_runner_cfg(
-        tmp_path / 'data',
-        tmp_path / 'work',
-        max_iters=3,
-        ckpt_interval=1,
-        model=nan_model(nan_at=1),
-        custom_hooks=[dict(type='LossGuardHook', action='raise')])
-    runner = Runner.from_cfg(cfg)
+    runner = guarded_runner(tmp_path, 'raise', max_iters=3, ckpt_interval=1)
     saved = {}
     orig_save = runner.save_checkpoint
 
@@ -60,27 +99,8 @@ def test_raise_names_iteration_term_and_samples_and_saves_nothing(tmp_path):
 
 
 def test_skip_drops_the_step_and_trains_to_the_end(tmp_path):
-    cfg = tiny_runner_cfg(
-        tmp_path / 'data',
-        tmp_path / 'work',
-        max_iters=3,
-        ckpt_interval=3,
-        model=nan_model(nan_at=1),
-        custom_hooks=[dict(type='LossGuardHook', action='skip')])
-    runner = Runner.from_cfg(cfg)
-    history = []
-
-    class ParamsSpy(Hook):
-
-        def after_train_iter(self,
-                             runner,
-                             batch_idx,
-                             data_batch=None,
-                             outputs=None):
-            history.append(student_params(runner))
-
-    runner.register_hook(ParamsSpy(), priority='LOWEST')
-    runner.train()
+    runner, history = train_skipping_a_nan_step(
+        tmp_path, max_iters=3, ckpt_interval=3, snapshot=student_params)
     # Step 2 (NaN) left the weights as step 1 made them; step 3 trained.
     for k, v in history[0].items():
         torch.testing.assert_close(history[1][k], v)
@@ -112,30 +132,8 @@ def test_skip_restores_buffers_to_before_the_step(tmp_path):
     running statistic and num_batches_tracked; after the skip the whole
     state (parameters and buffers, teacher and heads included) equals the
     state after step 1."""
-    cfg = tiny_runner_cfg(
-        tmp_path / 'data',
-        tmp_path / 'work',
-        max_iters=2,
-        ckpt_interval=100,
-        model=nan_model(nan_at=1),
-        custom_hooks=[dict(type='LossGuardHook', action='skip')])
-    runner = Runner.from_cfg(cfg)
-    history = []
-
-    class StateSpy(Hook):
-
-        def after_train_iter(self,
-                             runner,
-                             batch_idx,
-                             data_batch=None,
-                             outputs=None):
-            history.append({
-                k: v.detach().clone()
-                for k, v in runner.model.state_dict(keep_vars=True).items()
-            })
-
-    runner.register_hook(StateSpy(), priority='LOWEST')
-    runner.train()
+    runner, history = train_skipping_a_nan_step(
+        tmp_path, max_iters=2, ckpt_interval=100, snapshot=full_state)
     before, after = history
     buffers = [k for k, _ in runner.model.named_buffers()]
     assert any(k.endswith('running_mean') for k in buffers)

@@ -1,9 +1,7 @@
 # Copyright (c) HilDA authors. All rights reserved.
 import copy
-import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 from types import SimpleNamespace
 from unittest.mock import MagicMock
@@ -20,6 +18,7 @@ from projects.HilDA.hilda.engine import (PretrainedWeightsCheckHook,
 from tests.conftest import REPO_ROOT
 from tests.helpers.fake_exports import (DEMO_MINKUNET, DEMO_SPARSE_ENCODER,
                                         fake_export)
+from tests.helpers.subprocesses import run_command
 from tests.helpers.tiny_demo_world import tiny_demo_root
 
 HILDA_DEMO = osp.join(
@@ -53,6 +52,15 @@ def fake_runner(model, load_from=None):
         _train_loop=MagicMock(spec=BaseLoop))
 
 
+def backbone_check_error(model, stage):
+    """The message of the PretrainedWeightsError that the backbone check
+    raises at ``stage`` ('before_run' or 'before_train')."""
+    hook = PretrainedWeightsCheckHook(module='backbone')
+    with pytest.raises(PretrainedWeightsError) as error:
+        getattr(hook, stage)(fake_runner(model))
+    return str(error.value)
+
+
 def test_right_prefix_passes_and_reports_everything_loaded(minkunet_export):
     hook = PretrainedWeightsCheckHook(module='backbone')
     hook.before_train(fake_runner(segmentor(minkunet_export, 'backbone.')))
@@ -65,11 +73,8 @@ def test_right_prefix_passes_and_reports_everything_loaded(minkunet_export):
 def test_wrong_prefix_loads_nothing_and_raises(minkunet_export):
     # mmengine accepts this prefix (keys start with it) but the stripped
     # names match no backbone tensor: it would train from random weights.
-    model = segmentor(minkunet_export, 'backbone.encoder.')
-    hook = PretrainedWeightsCheckHook(module='backbone')
-    with pytest.raises(PretrainedWeightsError) as error:
-        hook.before_train(fake_runner(model))
-    message = str(error.value)
+    message = backbone_check_error(
+        segmentor(minkunet_export, 'backbone.encoder.'), 'before_train')
     assert minkunet_export in message
     assert 'prefix "backbone.encoder."' in message
     assert ' 0/' in message and '(0.0%)' in message
@@ -125,21 +130,15 @@ def test_load_from_checks_sparse_encoder_of_the_right_export(
 def test_train_py_stops_before_training_on_a_wrong_prefix(
         minkunet_export, tmp_path):
     root = tiny_demo_root() + '/'
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    result = subprocess.run([
+    result = run_command([
         sys.executable,
         osp.join(REPO_ROOT, 'tools', 'train.py'), HILDA_DEMO, '--work-dir',
-        str(tmp_path / 'work'), '--cfg-options',
+        tmp_path / 'work', '--cfg-options',
         f'model.backbone.init_cfg.checkpoint={minkunet_export}',
         'model.backbone.init_cfg.prefix=backbone.encoder.',
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}'
-    ],
-                            cwd=str(tmp_path),
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
+    ], tmp_path)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith('train.py: error: pre-trained weights not '
@@ -195,11 +194,9 @@ def test_prefix_absent_from_the_checkpoint_is_named_before_loading(
         minkunet_export):
     """mmengine's Pretrained loader would stop with a bare AssertionError;
     before_run names the file and the prefix first."""
-    model = unloaded_segmentor(minkunet_export, 'pts_middle_encoder.')
-    hook = PretrainedWeightsCheckHook(module='backbone')
-    with pytest.raises(PretrainedWeightsError) as error:
-        hook.before_run(fake_runner(model))
-    message = str(error.value)
+    message = backbone_check_error(
+        unloaded_segmentor(minkunet_export, 'pts_middle_encoder.'),
+        'before_run')
     assert minkunet_export in message
     assert 'no key starts with "pts_middle_encoder."' in message
 

@@ -11,6 +11,7 @@ from mmengine.runner import load_checkpoint
 
 import projects.HilDA.hilda.models.backbones.multilevel_minkunet as mlm_module
 from projects.HilDA.hilda.models.backbones import MultiLevelMinkUNet
+from tests.helpers.random_weights import randomize
 from tests.helpers.spconv_state_dicts import (prefixed_state_dict,
                                               to_spconv1_layout)
 from tests.helpers.tiny_hilda import preprocessor_cfg
@@ -32,16 +33,6 @@ def tiny_reference():
         decoder_channels=[32, 24, 16, 12],
         encoder_blocks=[2, 3, 4, 6],
         sparseconv_backend='spconv')
-
-
-def randomize(model, seed=0):
-    """Random values in every tensor, BN statistics included."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for t in model.state_dict().values():
-            if t.is_floating_point():
-                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
-    return model
 
 
 def voxelised_batch(max_voxels=None, num_points=300, seed=0):

@@ -8,6 +8,7 @@ from mmengine.hub import get_config
 
 from projects.HilDA.hilda.models.data_preprocessors import (
     points_voxel_coors, sparse_shape_from_range, voxelize_for_sparse_encoder)
+from tests.helpers.random_weights import randomize
 
 CENTERPOINT = ('mmdet3d::centerpoint/'
                'centerpoint_voxel01_second_secfpn_8xb4-cyclic-20e_nus-3d.py')
@@ -38,15 +39,6 @@ def scans(num_points=400, seed=0):
             * 1.1 - 0.05 * (high - low)
         out.append(torch.cat([xyz, torch.rand(num_points, 2)], 1))
     return out
-
-
-def randomize(model, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for t in model.state_dict().values():
-            if t.is_floating_point():
-                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
-    return model
 
 
 @pytest.mark.parametrize('name', ['centerpoint', 'second'])

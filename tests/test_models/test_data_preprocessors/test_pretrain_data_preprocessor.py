@@ -8,10 +8,13 @@ from tests.helpers.synthetic_nuscenes import (IMG_H, IMG_W, LOAD_IMAGES,
 from tests.helpers.tiny_hilda import preprocessor_cfg
 
 
-def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
+def preprocess_two_samples(tmp_path, temporal):
+    """Samples 1 and 2 of the synthetic sequence (with their t-1 scans if
+    ``temporal``) through HilDAPretrainDataPreprocessor in training mode."""
+    temporal_load = [dict(type='LoadTemporalPoints')] if temporal else []
     dataset = build_dataset(tmp_path, [
         LOAD_POINTS,
-        dict(type='LoadTemporalPoints'),
+        *temporal_load,
         LOAD_IMAGES,
         dict(type='ProjectPointsToImages'),
         dict(type='PackHilDAInputs'),
@@ -19,7 +22,11 @@ def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
     batch = pseudo_collate([dataset[1], dataset[2]])
     preprocessor = MODELS.build(
         preprocessor_cfg('HilDAPretrainDataPreprocessor'))
-    out = preprocessor(batch, training=True)
+    return preprocessor(batch, training=True)
+
+
+def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
+    out = preprocess_two_samples(tmp_path, temporal=True)
     inputs, samples = out['inputs'], out['data_samples']
     assert inputs['imgs'].shape == (2, 6, 3, IMG_H, IMG_W)
     assert inputs['imgs'].dtype == torch.float32
@@ -41,16 +48,7 @@ def test_t0_and_t_minus_1_are_voxelised_as_one_batch(tmp_path):
 def test_point_pixel_pairs_are_batched_in_batch_numbering(tmp_path):
     """``inputs['pairs']``: each sample's pairs, its point rows shifted by
     the t0 points of the samples before it and its images by num_cams."""
-    dataset = build_dataset(tmp_path, [
-        LOAD_POINTS,
-        LOAD_IMAGES,
-        dict(type='ProjectPointsToImages'),
-        dict(type='PackHilDAInputs'),
-    ])
-    batch = pseudo_collate([dataset[1], dataset[2]])
-    preprocessor = MODELS.build(
-        preprocessor_cfg('HilDAPretrainDataPreprocessor'))
-    out = preprocessor(batch, training=True)
+    out = preprocess_two_samples(tmp_path, temporal=False)
     pairs, samples = out['inputs']['pairs'], out['data_samples']
     first = samples[0].correspondences
     second = samples[1].correspondences

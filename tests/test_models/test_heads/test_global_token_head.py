@@ -7,6 +7,16 @@ from projects.HilDA.hilda.models.utils import (rowwise_map_segment_max,
                                                segment_max, segment_softmax)
 
 
+def tiny_head(**kwargs):
+    """GlobalTokenHead from 8 student to 6 teacher channels."""
+    return MODELS.build(
+        dict(
+            type='GlobalTokenHead',
+            in_channels=8,
+            teacher_channels=6,
+            **kwargs))
+
+
 def test_segment_softmax_normalises_within_each_sample():
     scores = torch.randn(7, 2)
     segment = torch.tensor([0, 0, 1, 1, 1, 2, 2])
@@ -18,13 +28,7 @@ def test_segment_softmax_normalises_within_each_sample():
 @pytest.mark.parametrize('pooling', ['max', 'attention', 'mean'])
 def test_token_of_a_sample_ignores_other_samples(pooling):
     torch.manual_seed(0)
-    head = MODELS.build(
-        dict(
-            type='GlobalTokenHead',
-            in_channels=8,
-            teacher_channels=6,
-            pooling=pooling,
-            num_heads=2))
+    head = tiny_head(pooling=pooling, num_heads=2)
     feats = torch.randn(10, 8)
     batch = torch.tensor([0] * 4 + [1] * 6)
     token = head(feats, batch, 2)
@@ -38,13 +42,7 @@ def test_token_of_a_sample_ignores_other_samples(pooling):
 
 def test_cls_loss_trains_the_token_towards_the_teacher():
     torch.manual_seed(0)
-    head = MODELS.build(
-        dict(
-            type='GlobalTokenHead',
-            in_channels=8,
-            teacher_channels=6,
-            pooling='attention',
-            loss=dict(type='CosineDistanceLoss')))
+    head = tiny_head(pooling='attention', loss=dict(type='CosineDistanceLoss'))
     feats = torch.randn(10, 8)
     batch = torch.tensor([0] * 4 + [1] * 6)
     teacher_cls = torch.randn(2, 6)
@@ -65,8 +63,7 @@ def test_ranks_with_different_batch_sizes_match_one_process(monkeypatch):
     (simulated) ranks give the loss and gradient of one batch of 4."""
     from tests.helpers.fake_dist import assert_ranks_match_one_process
     torch.manual_seed(0)
-    head = MODELS.build(
-        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    head = tiny_head()
     feats = torch.randn(20, 8)
     batch = torch.arange(4).repeat_interleave(5)
     teacher_cls = torch.randn(4, 6)
@@ -143,8 +140,7 @@ def test_paper_token_is_the_max_of_h_cls_over_the_points():
     """H_CLS on every point, then the max over the sample's points (not
     H_CLS of pooled features)."""
     torch.manual_seed(0)
-    head = MODELS.build(
-        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    head = tiny_head()
     feats = torch.randn(10, 8)
     batch = torch.tensor([0] * 4 + [1] * 6)
     token = head(feats, batch, 2)
@@ -155,8 +151,7 @@ def test_paper_token_is_the_max_of_h_cls_over_the_points():
 
 def test_paper_cls_loss_is_mse_to_the_max_over_cameras():
     torch.manual_seed(0)
-    head = MODELS.build(
-        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    head = tiny_head()
     feats = torch.randn(10, 8)
     batch = torch.tensor([0] * 4 + [1] * 6)
     cams = torch.randn(2, 3, 6)  # (B, num_cams, D)
@@ -167,20 +162,14 @@ def test_paper_cls_loss_is_mse_to_the_max_over_cameras():
 
 
 def test_mean_over_cameras_is_an_option():
-    head = MODELS.build(
-        dict(
-            type='GlobalTokenHead',
-            in_channels=8,
-            teacher_channels=6,
-            camera_pooling='mean'))
+    head = tiny_head(camera_pooling='mean')
     cams = torch.randn(2, 3, 6)
     torch.testing.assert_close(head.scene_descriptor(cams), cams.mean(1))
 
 
 def test_a_sample_without_features_takes_no_part():
     torch.manual_seed(0)
-    head = MODELS.build(
-        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    head = tiny_head()
     feats = torch.randn(4, 8)
     cams = torch.randn(2, 3, 6)
     both = head.loss(feats, torch.zeros(4, dtype=torch.long), cams)
@@ -190,27 +179,12 @@ def test_a_sample_without_features_takes_no_part():
 
 def test_unknown_pooling_is_a_clear_error():
     with pytest.raises(ValueError, match='pooling must be one of'):
-        MODELS.build(
-            dict(
-                type='GlobalTokenHead',
-                in_channels=8,
-                teacher_channels=6,
-                pooling='sum'))
-
-
-def standardizing_head(**kwargs):
-    return MODELS.build(
-        dict(
-            type='GlobalTokenHead',
-            in_channels=8,
-            teacher_channels=6,
-            standardize_target=True,
-            **kwargs))
+        tiny_head(pooling='sum')
 
 
 def test_standardisation_tracks_the_targets_seen_in_training():
     torch.manual_seed(0)
-    head = standardizing_head()
+    head = tiny_head(standardize_target=True)
     head.train()
     batch = torch.tensor([0, 0, 1, 1])
     targets = [torch.randn(2, 3, 6) * 4 + 10 for _ in range(3)]
@@ -237,12 +211,7 @@ def test_standardised_loss_ignores_the_scene_independent_part():
     for offset in (0.0, 50.0):
         for std in (False, True):
             torch.manual_seed(1)
-            head = MODELS.build(
-                dict(
-                    type='GlobalTokenHead',
-                    in_channels=8,
-                    teacher_channels=6,
-                    standardize_target=std))
+            head = tiny_head(standardize_target=std)
             if std:
                 head.update_target_stats(target + offset)
                 head.eval()
@@ -256,7 +225,6 @@ def test_standardised_loss_ignores_the_scene_independent_part():
 
 
 def test_raw_mse_is_the_default():
-    head = MODELS.build(
-        dict(type='GlobalTokenHead', in_channels=8, teacher_channels=6))
+    head = tiny_head()
     assert not head.standardize_target
     assert 'target_mean' not in head.state_dict()

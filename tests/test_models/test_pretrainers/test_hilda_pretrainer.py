@@ -76,9 +76,14 @@ def test_teacher_is_frozen_and_left_out_of_checkpoints(dataset):
         torch.testing.assert_close(other.student.state_dict()[key], value)
 
 
-def test_masked_mode_hides_patches_from_the_student(tmp_path):
+def masked_model_and_batch(tmp_path, voxel_size=None):
+    """The tiny pre-trainer in masked mode (2x2-cell patches, half of them
+    masked) and a preprocessed batch of two single-frame samples."""
     set_random_seed(0)
     cfg = tiny_model_cfg()
+    if voxel_size is not None:
+        voxel_layer = cfg['data_preprocessor']['voxel_layer']
+        voxel_layer['voxel_size'] = [voxel_size] * 3
     cfg['diffusion_head'] = dict(
         cfg['diffusion_head'],
         mode='masked',
@@ -86,7 +91,11 @@ def test_masked_mode_hides_patches_from_the_student(tmp_path):
         mask_ratio=0.5)
     model = MODELS.build(cfg)
     dataset = tiny_dataset(tmp_path, temporal=False, num_frames=2)
-    batch = preprocessed_batch(model, dataset, indices=(0, 1))
+    return model, preprocessed_batch(model, dataset, indices=(0, 1))
+
+
+def test_masked_mode_hides_patches_from_the_student(tmp_path):
+    model, batch = masked_model_and_batch(tmp_path)
     assert 'points_prev' not in batch['inputs']
     losses = model(**batch, mode='loss')
     assert torch.isfinite(losses['loss_diffusion'])
@@ -341,17 +350,7 @@ def test_masked_mode_drops_every_voxel_with_a_point_in_a_masked_cell(tmp_path):
     from projects.HilDA.hilda.models.pretrainers.hilda_pretrainer import \
         drop_voxels
     from projects.HilDA.hilda.structures.bev_grid import bev_cell_index
-    set_random_seed(0)
-    cfg = tiny_model_cfg()
-    cfg['data_preprocessor']['voxel_layer']['voxel_size'] = [1.5] * 3
-    cfg['diffusion_head'] = dict(
-        cfg['diffusion_head'],
-        mode='masked',
-        mask_patch_size=2,
-        mask_ratio=0.5)
-    model = MODELS.build(cfg)
-    dataset = tiny_dataset(tmp_path, temporal=False, num_frames=2)
-    batch = preprocessed_batch(model, dataset, indices=(0, 1))
+    model, batch = masked_model_and_batch(tmp_path, voxel_size=1.5)
     inputs, samples = batch['inputs'], batch['data_samples']
     keep, bev_mask = model.patch_mask(inputs, samples)
     voxels = inputs['voxels']

@@ -33,11 +33,9 @@ class CheckedDictAction(DictAction):
         super().__call__(parser, namespace, values, option_string)
 
 
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``--work-dir``, ``--ceph``, ``--cfg-options``, ``--launcher``."""
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument(
-        '--ceph', action='store_true', help='Use ceph as data storage backend')
+def add_cfg_options(parser: argparse.ArgumentParser, **kwargs) -> None:
+    """Add ``--cfg-options`` (KEY=VALUE overrides of the config, read by
+    :func:`load_config`); ``kwargs`` go to ``add_argument`` (a default)."""
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -48,7 +46,16 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         'It also allows nested list/tuple values, e.g. '
         'key="[(a,b),(c,d)]" Note that the quotation marks are necessary '
         'and that no white space is allowed. A key that is not in the '
-        'config is an error unless only its last part is new.')
+        'config is an error unless only its last part is new.',
+        **kwargs)
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--work-dir``, ``--ceph``, ``--cfg-options``, ``--launcher``."""
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--ceph', action='store_true', help='Use ceph as data storage backend')
+    add_cfg_options(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -35,6 +35,7 @@ import numpy as np
 from mmengine.fileio import get as get_bytes
 
 from ..errors import HilDAError
+from .cache_files import read_npz
 
 # 2: every sample file carries its teacher_key.
 # 3: ... and its token and image fingerprint; the teacher key hashes the
@@ -238,11 +239,7 @@ def read_sample(
             f'{path}: no cached teacher features for sample {token}; '
             'the cache was made for other samples (re-run '
             'tools/cache_teacher_features.py on this data set)')
-    try:
-        with np.load(path) as data:
-            out = {key: data[key] for key in data.files}
-    except Exception as e:  # zip/npy errors of a truncated file
-        raise TeacherCacheError(f'{path}: cannot read ({e})') from e
+    out = read_npz(path, TeacherCacheError)
     missing = [
         key for key in [
             'cls', 'img_aug_matrix', 'cam_names', 'teacher_key', 'token',

@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import HilDAError
+from .cache_files import read_npz
 
 VISIBILITY_FORMAT_VERSION = 1
 META_FILE = 'meta.json'
@@ -138,11 +139,7 @@ def read_sample(cache_dir: str, token: str, key: str, scan: str, calib: str,
         raise VisibilityCacheError(
             f'{path}: no precomputed visibility for sample {token} (run '
             'tools/cache_visibility.py on this data set)')
-    try:
-        with np.load(path) as data:
-            out = {name: data[name] for name in data.files}
-    except Exception as e:  # zip/npy errors of a truncated file
-        raise VisibilityCacheError(f'{path}: cannot read ({e})') from e
+    out = read_npz(path, VisibilityCacheError)
     checks = (('settings_key', key, 'occlusion settings'),
               ('scan_sha1', scan, 'scan'), ('calib_sha1', calib,
                                             'camera calibration'))
