@@ -147,6 +147,7 @@ def probe_args(args) -> argparse.Namespace:
     """The settings the probe table's functions read, for this tool's runs
     (its downstream seeds of pre-training seed 0 are 0 .. N-1)."""
     return argparse.Namespace(
+        student=probe_plan.DEFAULT_STUDENT,  # mmdet3d's MinkUNet
         work_dir=osp.abspath(args.work_dir),
         data_root=osp.abspath(args.data_root) + '/',
         shares=sorted({share(p, args)
