@@ -1,4 +1,5 @@
 # Copyright (c) HilDA authors. All rights reserved.
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -39,7 +40,10 @@ def test_benchmark_times_every_step_and_the_file_reads(tmp_path):
     # The same steps in CPU time, each no more than its wall-clock time
     # (one thread) by more than the clocks' resolution.
     assert list(cpu) == list(times)
-    assert all(cpu[k] <= times[k] + 0.01 for k in times)
+    # process_time counts every thread (decoding and torch may use all
+    # cores), so a step's CPU time is bounded by wall time x cores.
+    cores = os.cpu_count() or 1
+    assert all(cpu[k] <= times[k] * cores + 0.01 for k in times)
     assert sum(cpu.values()) > 0
 
 
