@@ -50,8 +50,8 @@ sys.path.insert(0, REPO)
 from projects.HilDA.analysis import jobs  # noqa: E402
 from projects.HilDA.analysis.probe_table import plan as probe_plan  # noqa
 from projects.HilDA.analysis.probe_table import run as probe_run  # noqa
-# _cell: a mean ± std (n) cell, as in the probe table's tables
-from projects.HilDA.analysis.probe_table.report import _cell, mean_std  # noqa
+from projects.HilDA.analysis.probe_table.report import (  # noqa: E402
+    format_cell, mean_std)
 from projects.HilDA.hilda.apis import run_tool  # noqa: E402
 from projects.HilDA.hilda.checkpoints import check_exported_weights  # noqa
 from projects.HilDA.hilda.checkpoints import sha256_file  # noqa: E402
@@ -275,10 +275,10 @@ def format_table(pairs: Dict[str, dict], scans: Dict[str, str], args) -> str:
         label, _, baseline = PROTOCOLS[protocol]
         rows.append([
             label, f'{share(protocol, args):g} % ({scans[protocol]})',
-            _cell(pair['stats']['hilda']), baseline,
-            _cell(pair['stats']['random']),
+            format_cell(pair['stats']['hilda']), baseline,
+            format_cell(pair['stats']['random']),
             ' / '.join(f'{d:+.1f}' for d in pair['diffs']) or '-',
-            _cell(pair['diff'], signed=True)
+            format_cell(pair['diff'], signed=True)
         ])
     widths = [
         max(len(r[i]) for r in [header] + rows) for i in range(len(header))

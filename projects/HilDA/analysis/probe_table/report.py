@@ -138,7 +138,7 @@ def zero_flow(results: Dict[str, dict]) -> Optional[Dict[str, float]]:
     }
 
 
-def _cell(stats: tuple, signed: bool = False) -> str:
+def format_cell(stats: tuple, signed: bool = False) -> str:
     mean, std, n = stats
     if not n:
         return '-'
@@ -176,9 +176,8 @@ def format_tables(summary: dict,
             continue
         lines += [f'**{title}**', '', header, rule]
         for row, cells in rows.items():
-            lines.append(f'| {VARIANTS[row].label} | ' +
-                         ' | '.join(_cell(cells[c]['stats'])
-                                    for c in cols) + ' |')
+            lines.append(f'| {VARIANTS[row].label} | ' + ' | '.join(
+                format_cell(cells[c]['stats']) for c in cols) + ' |')
         lines += [
             '', f'*{title}: paired difference to {VARIANTS[REFERENCE].label}*'
             ' (same pre-training and downstream seeds)', '', header, rule
@@ -187,7 +186,8 @@ def format_tables(summary: dict,
             if row == REFERENCE:
                 continue
             lines.append(f'| {VARIANTS[row].label} | ' + ' | '.join(
-                _cell(cells[c]['paired'], signed=True) for c in cols) + ' |')
+                format_cell(cells[c]['paired'], signed=True)
+                for c in cols) + ' |')
         lines.append('')
     for (protocol, share), table in classes.items():
         if not table:
