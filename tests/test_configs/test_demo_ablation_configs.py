@@ -26,17 +26,17 @@ EXPECTED_DIFFS = {
     'hilda-noprevgrad': {'model.prev_grad'},
     'hilda-epsonly': {'model.diffusion_head.x0_loss_weight'},
     # The weight study: no diffusion and a CLS weight / standardisation;
-    # no CLS and a diffusion weight (0.5 is the default's).
+    # no CLS and a diffusion weight (0.03 is the default's).
     **{
         f'hilda-nodiff-cls{w}{std}':
         {'model.diffusion_head', 'model.global_token'}
         for w in ('003', '01', '05') for std in ('', '-std')
     },
-    'hilda-nocls-diff003':
-    {'model.global_token', 'model.diffusion_head.loss_weight'},
+    'hilda-nocls-diff003': {'model.global_token'},
     'hilda-nocls-diff01':
     {'model.global_token', 'model.diffusion_head.loss_weight'},
-    'hilda-nocls-diff05': {'model.global_token'},
+    'hilda-nocls-diff05':
+    {'model.global_token', 'model.diffusion_head.loss_weight'},
 }
 
 
