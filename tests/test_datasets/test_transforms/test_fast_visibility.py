@@ -67,12 +67,17 @@ def load_sample(root, info):
     return points, cam2img @ lidar2cam, shapes
 
 
-def test_fast_free_space_equals_the_reference_on_the_demo_world():
+def tiny_demo_samples(num=2):
+    """The first ``num`` training samples of the tiny demo world, as
+    :func:`load_sample`."""
     root = tiny_demo_root()
     infos = mmengine.load(osp.join(root,
                                    'nuscenes_infos_train.pkl'))['data_list']
-    for info in infos[:2]:
-        points, lidar2img, shapes = load_sample(root, info)
+    return [load_sample(root, info) for info in infos[:num]]
+
+
+def test_fast_free_space_equals_the_reference_on_the_demo_world():
+    for points, lidar2img, shapes in tiny_demo_samples():
         # A crude ground (the demo LiDAR is 1.84 m up) exercises the
         # ground rules of the range image.
         assert_same_decisions(

@@ -14,9 +14,9 @@ from projects.HilDA.hilda.datasets.transforms.projection_kernels import (
 from tests.conftest import REAL_FRAME_INFO
 from tests.helpers.free_space_reference import (reference_pairs,
                                                 reference_pixels)
-from tests.helpers.tiny_demo_world import TINY_DEMO, tiny_demo_root
-from tests.test_datasets.test_transforms.test_fast_visibility import \
-    load_sample
+from tests.helpers.tiny_demo_world import TINY_DEMO
+from tests.test_datasets.test_transforms.test_fast_visibility import (
+    load_sample, tiny_demo_samples)
 from tests.test_datasets.test_transforms.test_occlusion import (IMG_SHAPE,
                                                                 street)
 
@@ -68,11 +68,7 @@ def test_compiled_pixels_equal_numpys():
 
 
 def test_pairs_equal_the_reference_on_the_demo_world():
-    root = tiny_demo_root()
-    infos = mmengine.load(osp.join(root,
-                                   'nuscenes_infos_train.pkl'))['data_list']
-    for info in infos[:2]:
-        points, lidar2img, shapes = load_sample(root, info)
+    for points, lidar2img, shapes in tiny_demo_samples():
         assert_same_pairs(
             points,
             lidar2img,

@@ -517,11 +517,8 @@ class LidarRangeImage:
         Returns:
             np.ndarray: (M,) bool.
         """
-        limit, lo, step = self._limit
-        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa
         return rays_hidden(
-            as64(start), as64(delta), as64(stop), as64(frac), limit,
-            self.azimuth_bins, float(lo), float(step))
+            _f64(start), _f64(delta), _f64(stop), _f64(frac), *self._table())
 
     def hidden_pairs(self, xyz: np.ndarray, centres: np.ndarray,
                      point_idx: np.ndarray, cam_idx: np.ndarray, margin: float,
@@ -542,14 +539,22 @@ class LidarRangeImage:
         Returns:
             np.ndarray: (M,) bool.
         """
-        limit, lo, step = self._limit
-        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa
         return pairs_hidden(
-            as64(xyz), as64(centres),
+            _f64(xyz), _f64(centres),
             np.ascontiguousarray(point_idx, dtype=np.int64),
             np.ascontiguousarray(cam_idx, dtype=np.int64), float(margin),
-            float(rel), as64(frac), limit, self.azimuth_bins, float(lo),
-            float(step))
+            float(rel), _f64(frac), *self._table())
+
+    def _table(self) -> tuple:
+        """The kernels' arguments of :meth:`hidden_threshold`'s table:
+        ``limit``, ``azimuth_bins``, ``lo``, ``step``."""
+        limit, lo, step = self._limit
+        return limit, self.azimuth_bins, float(lo), float(step)
+
+
+def _f64(array) -> np.ndarray:
+    """``array`` as C-contiguous float64 (what the kernels take)."""
+    return np.ascontiguousarray(array, dtype=np.float64)
 
 
 def visible_in_free_space(points: np.ndarray,
