@@ -12,7 +12,8 @@ from tests.conftest import REPO_ROOT, load_tool
 from tests.helpers.synthetic_nuscenes import write_sequence
 
 
-def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
+def sequence_config(tmp_path):
+    """A three-frame synthetic sequence and a demo config reading it."""
     info, _, _ = write_sequence(str(tmp_path), num_frames=3)
     cfg_file = tmp_path / 'cfg.py'
     cfg_file.write_text(
@@ -20,6 +21,11 @@ def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
         'train_dataloader = dict(dataset=dict(\n'
         f"    data_root='{tmp_path}', ann_file='{info}',\n"
         "    data_prefix=dict(_delete_=True, pts='', img='')))\n")
+    return cfg_file
+
+
+def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
+    cfg_file = sequence_config(tmp_path)
     out = str(tmp_path / 'vis')
     tool = load_tool('cache_visibility.py')
     tool.main([str(cfg_file), '--out-dir', out])
@@ -38,13 +44,7 @@ def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
 
 
 def test_stored_next_ground_equals_the_online_one_and_is_checked(tmp_path):
-    info, _, _ = write_sequence(str(tmp_path), num_frames=3)
-    cfg_file = tmp_path / 'cfg.py'
-    cfg_file.write_text(
-        f"_base_ = ['{REPO_ROOT}/configs/_base_/datasets/hilda_demo.py']\n"
-        'train_dataloader = dict(dataset=dict(\n'
-        f"    data_root='{tmp_path}', ann_file='{info}',\n"
-        "    data_prefix=dict(_delete_=True, pts='', img='')))\n")
+    cfg_file = sequence_config(tmp_path)
     out = str(tmp_path / 'vis')
     load_tool('cache_visibility.py').main([str(cfg_file), '--out-dir', out])
     cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset

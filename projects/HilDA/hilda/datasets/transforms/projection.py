@@ -1,5 +1,6 @@
 # Copyright (c) HilDA authors. All rights reserved.
-"""Point-to-pixel projection for multi-camera rigs (numpy, vectorised).
+"""Point-to-pixel projection for multi-camera rigs (numpy and compiled
+loops, :mod:`.projection_kernels`).
 
 Conventions: ``lidar2img`` is ``cam2img @ lidar2cam`` as 4x4 matrices
 (``cam2img`` may be given 3x3 and is padded); pixel ``(u, v)`` has ``u``
@@ -87,6 +88,11 @@ def project_points(points: np.ndarray,
     A point visible in several cameras is assigned to one: the camera in
     which its pixel is closest to the image centre (relative to the image
     size), where lens distortion and border effects are smallest.
+
+    Without the cell test the work is compiled passes over the pairs
+    inside the images (found point by point, never as (C, N) arrays of
+    every point in every camera), with the decisions of numpy's
+    projection (``tests/helpers/free_space_reference.py``).
 
     Args:
         points (np.ndarray): (N, >=3) points in the LiDAR frame.

@@ -1,18 +1,23 @@
 # Copyright (c) HilDA authors. All rights reserved.
 """Compiled (numba) loops of the point-pixel projection.
 
-The camera choice of :func:`~.projection.project_points` is one pass over
-the points (:func:`closest_to_centre`) instead of several whole-array
-numpy passes. :func:`~.projection.visible_in_free_space` spends its time
+:func:`~.projection.project_points` finds the pairs inside the images
+in one pass over the points (:func:`pairs_in_images`, a list instead of
+(C, N) arrays of every point in every camera), sets up and tests their
+rays in another (:func:`pairs_hidden`) and chooses one camera per point
+in a third (:func:`choose_pairs`; :func:`closest_to_centre` on (C, N)
+arrays for the cell test). The free-space test spends its time
 in two places: tabulating the range image (every column and elevation row
 of the scan) and testing the samples along every camera ray. As numpy
 passes both compute everything for every cell and every sample and keep
 large temporaries; :func:`hidden_limit_table` computes the table with the
 floating point operations of ``LidarRangeImage.surface_grid`` and
-``hidden_threshold``, one cell at a time, and :func:`rays_hidden` tests
+``hidden_threshold``, one cell at a time, and :func:`ray_hidden` tests
 the ray samples in a vectorised loop with :func:`fast_atan2` (within
-1e-14 rad of numpy's arctan2). The tests compare their decisions with the
-numpy reference (``tests/helpers/free_space_reference.py``).
+1e-14 rad of numpy's arctan2). The projection (:func:`camera_pixel`)
+is numpy's arithmetic without its BLAS product. The tests compare their
+decisions with the numpy reference
+(``tests/helpers/free_space_reference.py``).
 
 numba compiles each function once per process (``cache=True`` keeps the
 machine code on disk, beside this file or in numba's cache directory, so
