@@ -9,7 +9,10 @@ images that pass the test, bit-packed, with fingerprints of the scan and
 calibration it was made from and the key of the test's settings; a
 changed scan, calibration or setting makes the reading
 ``ProjectPointsToImages(visibility_cache=...)`` refuse the file, naming
-it. Format: ``projects/HilDA/hilda/datasets/visibility_cache.py``.
+it. When the pipeline's ``BEVOccupancyTarget`` removes the ground of the
+t+1 scan, that ground mask is stored too (with a fingerprint of the t+1
+scan), so that neither Patchwork++ run is left in the loop. Format:
+``projects/HilDA/hilda/datasets/visibility_cache.py``.
 
 Example (then set ``visibility_cache`` of the config's
 ``ProjectPointsToImages`` to the same folder):
@@ -26,7 +29,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from projects.HilDA.hilda.apis import add_cfg_options  # noqa: E402
 from projects.HilDA.hilda.apis import ConfigError, load_config, run_tool
 from projects.HilDA.hilda.datasets.visibility_cache import (  # noqa: E402
-    VisibilityCacheError, read_sample, settings_key, write_meta, write_sample)
+    VisibilityCacheError, read_sample_and_ground, scan_sha1, settings_key,
+    write_meta, write_sample)
 
 PROG = 'cache_visibility.py'
 # Steps that change the images or the scan: the cache is made before them.
@@ -84,6 +88,17 @@ def split_pipeline(pipeline: list, config: str):
     return loading, project
 
 
+def next_ground_step(pipeline: list):
+    """The ``BEVOccupancyTarget`` config whose t+1 ground mask is stored
+    (it removes the ground of ``points_next``), or None."""
+    for step in pipeline:
+        if (step.get('type') == 'BEVOccupancyTarget'
+                and step.get('remove_ground', True)
+                and step.get('source_key', 'points_next') == 'points_next'):
+            return step
+    return None
+
+
 def main(argv=None):
     args = parse_args(argv)
     from mmdet3d.registry import DATASETS, TRANSFORMS
@@ -100,7 +115,10 @@ def main(argv=None):
     transform = TRANSFORMS.build(dict(project, visibility_cache=None))
     settings = transform.occlusion_settings()
     key = settings_key(settings)
-    write_meta(out_dir, settings)
+    occupancy = next_ground_step(base.get('pipeline', []))
+    if occupancy is not None:
+        occupancy = TRANSFORMS.build(occupancy)
+    write_meta(out_dir, settings, occupancy and occupancy.ground_settings())
     base['pipeline'] = loading
     start, written, kept = time.time(), 0, 0
     for ann_file in args.ann_file or [base['ann_file']]:
@@ -109,17 +127,27 @@ def main(argv=None):
             results = dataset.pipeline(dataset.get_data_info(i))
             scan, calib = transform.fingerprints(results)
             cams = list(results['images'])
+            next_ground = None
+            if occupancy is not None:
+                next_ground = dict(
+                    scan_sha1=scan_sha1(results['points_next'].tensor.numpy()),
+                    key=settings_key(occupancy.ground_settings()))
             if not args.overwrite:
                 try:
-                    read_sample(out_dir, results['token'], key, scan, calib,
-                                cams)
-                    kept += 1
-                    continue
+                    _, stored = read_sample_and_ground(
+                        out_dir, results['token'], key, scan, calib, cams,
+                        next_ground and next_ground['scan_sha1'])
+                    if (next_ground is None or stored is not None
+                            and stored['key'] == next_ground['key']):
+                        kept += 1
+                        continue
                 except VisibilityCacheError:
                     pass  # missing or stale: (re)compute
+            if occupancy is not None:
+                next_ground['mask'] = occupancy.ground(results)
             write_sample(out_dir, results['token'],
                          transform.seen_by_cameras(results), cams, key, scan,
-                         calib)
+                         calib, next_ground)
             written += 1
     print(f'[{PROG}] {written} samples written, {kept} already up to date, '
           f'{time.time() - start:.0f} s; cache: {out_dir}')

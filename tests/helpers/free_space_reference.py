@@ -1,11 +1,16 @@
 # Copyright (c) HilDA authors. All rights reserved.
-"""The free-space occlusion test as first written (per-sample lookups in
-the range image, no tabulated tolerance), kept as the reference the fast
+"""The point-pixel projection as first written, kept as the reference the
+compiled code must agree with pair for pair: the free-space occlusion
+test with per-sample lookups in the range image and no tabulated
+tolerance (against
 :func:`~projects.HilDA.hilda.datasets.transforms.projection.\
-visible_in_free_space` must agree with pair for pair."""
+visible_in_free_space`), and numpy's projection of every point into every
+camera with the choice of one camera per point (against ``project_points``,
+whose pairs are found, tested and chosen in compiled passes)."""
 import numpy as np
 
-from projects.HilDA.hilda.datasets.transforms.projection import LidarRangeImage
+from projects.HilDA.hilda.datasets.transforms.projection import (
+    LidarRangeImage, camera_centres)
 
 
 def reference_free_space(points,
@@ -44,3 +49,52 @@ def reference_free_space(points,
         hidden[sl] = behind.any(1)
     visible[cam[~hidden], idx[~hidden]] = True
     return visible
+
+
+def reference_pixels(points, lidar2img, img_shapes, min_depth=0.1):
+    """(C, N) ``u``, ``v``, ``depth`` and ``in_image`` by numpy."""
+    lidar2img = np.asarray(lidar2img, dtype=np.float64)
+    xyz = np.asarray(points[:, :3], dtype=np.float64)
+    rot, shift = lidar2img[:, :3, :3], lidar2img[:, :3, 3]
+    proj = [xyz @ rot[:, k].T + shift[None, :, k] for k in range(3)]
+    depth = proj[2].T
+    in_front = depth > min_depth
+    safe_depth = np.where(in_front, depth, 1.0)
+    u, v = proj[0].T / safe_depth, proj[1].T / safe_depth
+    shapes = np.asarray(img_shapes, dtype=np.float64).reshape(-1, 2)
+    h, w = shapes[:, :1], shapes[:, 1:]
+    in_image = in_front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    return u, v, depth, in_image
+
+
+def reference_pairs(points,
+                    lidar2img,
+                    img_shapes,
+                    min_depth=0.1,
+                    free_space=None,
+                    ground=None,
+                    seen=None):
+    """``project_points`` by numpy: the free-space test of every pair
+    inside the images (:func:`reference_free_space`, None: no test), then
+    per point the camera where the pixel is closest to the image centre
+    (the first on a tie)."""
+    u, v, depth, valid = reference_pixels(points, lidar2img, img_shapes,
+                                          min_depth)
+    if free_space is not None:
+        valid = valid & reference_free_space(points, camera_centres(lidar2img),
+                                             valid, ground, **free_space)
+    if seen is not None:
+        valid = valid & seen
+    shapes = np.asarray(img_shapes, dtype=np.float64).reshape(-1, 2)
+    dist = np.maximum(
+        np.abs(u / shapes[:, 1:] - 0.5), np.abs(v / shapes[:, :1] - 0.5))
+    dist[~valid] = np.inf
+    best = dist.argmin(0)  # the first camera on a tie
+    point_idx = np.nonzero(valid.any(0))[0]
+    cam_idx = best[point_idx]
+    return dict(
+        point_idx=point_idx,
+        cam_idx=cam_idx,
+        uv=np.stack([u[cam_idx, point_idx], v[cam_idx, point_idx]],
+                    1).astype(np.float32),
+        depth=depth[cam_idx, point_idx].astype(np.float32))

@@ -67,12 +67,17 @@ def load_sample(root, info):
     return points, cam2img @ lidar2cam, shapes
 
 
-def test_fast_free_space_equals_the_reference_on_the_demo_world():
+def tiny_demo_samples(num=2):
+    """The first ``num`` training samples of the tiny demo world, as
+    :func:`load_sample`."""
     root = tiny_demo_root()
     infos = mmengine.load(osp.join(root,
                                    'nuscenes_infos_train.pkl'))['data_list']
-    for info in infos[:2]:
-        points, lidar2img, shapes = load_sample(root, info)
+    return [load_sample(root, info) for info in infos[:num]]
+
+
+def test_fast_free_space_equals_the_reference_on_the_demo_world():
+    for points, lidar2img, shapes in tiny_demo_samples():
         # A crude ground (the demo LiDAR is 1.84 m up) exercises the
         # ground rules of the range image.
         assert_same_decisions(
@@ -250,3 +255,28 @@ def test_stale_precomputed_visibility_is_refused(cached_street):
     with pytest.raises(
             visibility_cache.VisibilityCacheError, match='occlusion settings'):
         other(street_results(points, lidar2img))
+
+
+def test_precomputed_visibility_skips_the_ground_segmentation(tmp_path):
+    points, ground, lidar2img, _ = street()
+    calls = []
+
+    def segmenter(scan):
+        calls.append(len(scan))
+        return ground
+
+    # The default ground segmenter (Patchwork++) in the settings, a
+    # counting stand-in in its place.
+    online = TRANSFORMS.build(dict(type='ProjectPointsToImages'))
+    online.ground_segmenter = segmenter
+    write_cache(online, street_results(points, lidar2img), str(tmp_path))
+    assert calls == [len(points)]
+    cached = TRANSFORMS.build(
+        dict(type='ProjectPointsToImages', visibility_cache=str(tmp_path)))
+    cached.ground_segmenter = segmenter
+    b = cached(street_results(points, lidar2img))
+    assert calls == [len(points)]  # the stored verdicts imply the ground
+    a = online(street_results(points, lidar2img))
+    assert calls == [len(points)] * 2
+    for key in ('pair_point_idx', 'pair_cam_idx', 'pair_uv'):
+        np.testing.assert_array_equal(a[key], b[key])

@@ -16,12 +16,19 @@ camera) pairs inside the un-augmented images that pass the test, packed
 sample whose fingerprints differ from the sample at hand (a changed scan
 or calibration), or whose settings differ from the pipeline's, is an
 error naming the file.
+
+A file may also hold the ground mask of the sample's t+1 scan, which
+``BEVOccupancyTarget`` removes from the diffusion target:
+``next_ground_bits`` (packed), ``next_ground_count``, ``next_scan_sha1``
+(of the t+1 scan's coordinates as loaded, in the t0 frame) and
+``next_ground_key`` (the key of the target's ground-segmenter settings).
+Files without it are read as before (the mask is then computed online).
 """
 import hashlib
 import json
 import os
 import os.path as osp
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -63,13 +70,20 @@ def sample_file(cache_dir: str, token: str) -> str:
     return osp.join(cache_dir, SAMPLES_DIR, f'{token}.npz')
 
 
-def write_meta(cache_dir: str, settings: dict) -> None:
-    """Write ``meta.json`` (the settings, their key, the format version)."""
+def write_meta(cache_dir: str,
+               settings: dict,
+               next_ground: Optional[dict] = None) -> None:
+    """Write ``meta.json`` (the settings, their key, the format version
+    and, when the t+1 ground masks are stored, their settings and key)."""
     os.makedirs(osp.join(cache_dir, SAMPLES_DIR), exist_ok=True)
     meta = dict(
         settings=settings,
         settings_key=settings_key(settings),
         format_version=VISIBILITY_FORMAT_VERSION)
+    if next_ground is not None:
+        meta.update(
+            next_ground_settings=next_ground,
+            next_ground_key=settings_key(next_ground))
     path = osp.join(cache_dir, META_FILE)
     with open(path + '.tmp', 'w') as f:
         json.dump(meta, f, indent=1, default=str)
@@ -97,14 +111,28 @@ def read_meta(cache_dir: str) -> dict:
     return meta
 
 
-def write_sample(cache_dir: str, token: str, seen: np.ndarray,
-                 cam_names: Sequence[str], key: str, scan: str,
-                 calib: str) -> str:
+def write_sample(cache_dir: str,
+                 token: str,
+                 seen: np.ndarray,
+                 cam_names: Sequence[str],
+                 key: str,
+                 scan: str,
+                 calib: str,
+                 next_ground: Optional[dict] = None) -> str:
     """Write one sample's (C, N) mask bit-packed (temporary file, then
-    rename)."""
+    rename), and the t+1 ground mask when ``next_ground`` is given
+    (``mask``, ``scan_sha1``, ``key``, see the module's docstring)."""
     path = sample_file(cache_dir, token)
     tmp = path[:-len('.npz')] + '.tmp.npz'
     seen = np.asarray(seen, bool)
+    extra = {}
+    if next_ground is not None:
+        mask = np.asarray(next_ground['mask'], bool)
+        extra = dict(
+            next_ground_bits=np.packbits(mask),
+            next_ground_count=np.asarray(len(mask), np.int64),
+            next_scan_sha1=np.asarray(next_ground['scan_sha1']),
+            next_ground_key=np.asarray(next_ground['key']))
     np.savez(
         tmp,
         bits=np.packbits(seen.ravel()),
@@ -112,7 +140,8 @@ def write_sample(cache_dir: str, token: str, seen: np.ndarray,
         cam_names=np.asarray(list(cam_names)),
         settings_key=np.asarray(key),
         scan_sha1=np.asarray(scan),
-        calib_sha1=np.asarray(calib))
+        calib_sha1=np.asarray(calib),
+        **extra)
     os.replace(tmp, path)
     return path
 
@@ -134,6 +163,34 @@ def read_sample(cache_dir: str, token: str, key: str, scan: str, calib: str,
             unreadable, made with other settings or from another scan,
             calibration or camera list.
     """
+    return read_sample_and_ground(cache_dir, token, key, scan, calib,
+                                  cam_names)[0]
+
+
+def read_sample_and_ground(cache_dir: str,
+                           token: str,
+                           key: str,
+                           scan: str,
+                           calib: str,
+                           cam_names: Sequence[str],
+                           next_scan: Optional[str] = None) -> tuple:
+    """:func:`read_sample`, and the stored t+1 ground mask.
+
+    Args:
+        cache_dir, token, key, scan, calib, cam_names: As in
+            :func:`read_sample`.
+        next_scan (str, optional): :func:`scan_sha1` of the t+1 scan as
+            loaded now; None: the ground mask is not read.
+
+    Returns:
+        tuple: The (C, N) mask and, when ``next_scan`` is given and the
+        file holds a t+1 ground mask, a dict with its ``mask`` (bool),
+        ``key`` (the segmenter settings' key) and ``path``; else None.
+
+    Raises:
+        VisibilityCacheError: As :func:`read_sample`, and naming the file
+            when its ground mask was made from another t+1 scan.
+    """
     path = sample_file(cache_dir, token)
     if not osp.isfile(path):
         raise VisibilityCacheError(
@@ -143,6 +200,8 @@ def read_sample(cache_dir: str, token: str, key: str, scan: str, calib: str,
     checks = (('settings_key', key, 'occlusion settings'),
               ('scan_sha1', scan, 'scan'), ('calib_sha1', calib,
                                             'camera calibration'))
+    if next_scan is not None and 'next_scan_sha1' in out:
+        checks += (('next_scan_sha1', next_scan, 't+1 scan'), )
     for name, expected, what in checks:
         if name not in out:
             raise VisibilityCacheError(f'{path}: no {name}; re-run '
@@ -160,4 +219,12 @@ def read_sample(cache_dir: str, token: str, key: str, scan: str, calib: str,
     shape = tuple(int(n) for n in out['shape'])
     size = int(np.prod(shape))
     bits = np.unpackbits(out['bits'], count=size)
-    return bits.reshape(shape).astype(bool)
+    ground = None
+    if next_scan is not None and 'next_scan_sha1' in out:
+        ground = dict(
+            mask=np.unpackbits(
+                out['next_ground_bits'],
+                count=int(out['next_ground_count'])).astype(bool),
+            key=str(out['next_ground_key']),
+            path=path)
+    return bits.reshape(shape).astype(bool), ground

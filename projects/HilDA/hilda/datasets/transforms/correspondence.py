@@ -126,6 +126,9 @@ class ProjectPointsToImages(BaseTransform):
     - pair_points_fingerprint (dict): the point count and a few rows of
       the scan, see :func:`check_pairs_match_points` (run by
       :class:`PackHilDAInputs`)
+    - cached_next_ground (dict, with ``visibility_cache`` when the file
+      holds it): the stored t+1 ground mask, checked against
+      ``points_next``, for :class:`BEVOccupancyTarget`
 
     Args:
         min_depth (float): Minimum depth in front of a camera (m).
@@ -158,7 +161,9 @@ class ProjectPointsToImages(BaseTransform):
         visibility_cache (str, optional): Directory written by
             ``tools/cache_visibility.py`` with the ``'free_space'`` result
             of every sample (the project's option for many epochs): read
-            instead of running the test and the ground segmenter. A file
+            instead of running the test and the ground segmenter (and,
+            where stored, the t+1 ground mask of ``BEVOccupancyTarget``,
+            handed on). A file
             made from another scan, calibration or settings is an error
             naming it. None: computed online. Defaults to None.
     """
@@ -235,11 +240,22 @@ class ProjectPointsToImages(BaseTransform):
             free_space=self.free_space)
 
     def _cached_seen(self, results: dict) -> np.ndarray:
+        """The stored (C, N) verdicts; a stored t+1 ground mask goes to
+        ``results['cached_next_ground']`` for ``BEVOccupancyTarget``."""
         scan, calib = self.fingerprints(results)
-        return visibility_cache.read_sample(
-            self.visibility_cache, results['token'],
-            visibility_cache.settings_key(self.occlusion_settings()), scan,
-            calib, list(results['images']))
+        nxt = results.get('points_next')
+        seen, ground = visibility_cache.read_sample_and_ground(
+            self.visibility_cache,
+            results['token'],
+            visibility_cache.settings_key(self.occlusion_settings()),
+            scan,
+            calib,
+            list(results['images']),
+            next_scan=(None if nxt is None else visibility_cache.scan_sha1(
+                nxt.tensor.numpy())))
+        if ground is not None:
+            results['cached_next_ground'] = ground
+        return seen
 
     def transform(self, results: dict) -> dict:
         points = results['points'].tensor.numpy()

@@ -6,6 +6,7 @@ from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TASK_UTILS, TRANSFORMS
 
 from ...structures import BEVGrid
+from ..visibility_cache import VisibilityCacheError, settings_key
 from .ground_segmentation import ground_mask
 
 
@@ -51,10 +52,18 @@ class BEVOccupancyTarget(BaseTransform):
     ``temporal['next']``), since a ground model needs the sensor at the
     origin at its height above the road.
 
+    The t+1 ground mask can be computed once per sample beforehand:
+    ``tools/cache_visibility.py`` stores it beside the visibility, and
+    :class:`~.correspondence.ProjectPointsToImages` with
+    ``visibility_cache`` hands it on (``cached_next_ground``, checked
+    against the t+1 scan there and against this transform's ground
+    settings here).
+
     Required Keys:
 
     - points_next (``temporal``) or points (``masked``)
     - lidar_aug_matrix (optional), temporal (optional: ``lidar2t0``)
+    - cached_next_ground (optional): a stored t+1 ground mask
 
     Added Keys:
 
@@ -100,6 +109,7 @@ class BEVOccupancyTarget(BaseTransform):
         self.num_height_bins = num_height_bins
         self.source_key = source_key
         self.remove_ground = remove_ground
+        self.ground_segmenter_cfg = ground_segmenter
         self.ground_segmenter = (
             TASK_UTILS.build(ground_segmenter) if remove_ground else None)
 
@@ -114,12 +124,46 @@ class BEVOccupancyTarget(BaseTransform):
                 nxt.get('lidar2t0', np.eye(4)), dtype=np.float64)
         return matrix
 
+    def ground_settings(self) -> dict:
+        """What the ground mask depends on besides the scan (the key of a
+        stored one)."""
+        return dict(
+            source_key=self.source_key,
+            ground_segmenter=self.ground_segmenter_cfg)
+
+    def ground(self, results: dict) -> np.ndarray:
+        """(N,) bool ground mask of the source scan: the stored one when
+        ``results`` has ``cached_next_ground`` (``points_next`` only), else
+        the segmenter's, run in the scan's sensor frame.
+
+        Raises:
+            VisibilityCacheError: Naming the file when the stored mask was
+                made with other ground settings or for another point count.
+        """
+        points = results[self.source_key].tensor.numpy()
+        stored = (
+            results.get('cached_next_ground')
+            if self.source_key == 'points_next' else None)
+        if stored is None:
+            return ground_mask(self.ground_segmenter, points,
+                               self._sensor2frame(results))
+        if stored['key'] != settings_key(self.ground_settings()):
+            raise VisibilityCacheError(
+                f"{stored['path']}: its t+1 ground mask was made with other "
+                'ground settings than BEVOccupancyTarget has now '
+                f'({self.ground_settings()}); re-run '
+                'tools/cache_visibility.py --overwrite')
+        if len(stored['mask']) != len(points):
+            raise VisibilityCacheError(
+                f"{stored['path']}: its t+1 ground mask has "
+                f"{len(stored['mask'])} points, points_next {len(points)}")
+        return stored['mask']
+
     def transform(self, results: dict) -> dict:
         points = results[self.source_key].tensor.numpy()
         ground_fraction = 0.0
         if self.remove_ground and len(points):
-            ground = ground_mask(self.ground_segmenter, points,
-                                 self._sensor2frame(results))
+            ground = self.ground(results)
             ground_fraction = float(ground.mean())
             points = points[~ground]
         results['occ_target'] = bev_occupancy(points, self.point_cloud_range,

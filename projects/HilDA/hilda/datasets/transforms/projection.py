@@ -1,5 +1,6 @@
 # Copyright (c) HilDA authors. All rights reserved.
-"""Point-to-pixel projection for multi-camera rigs (numpy, vectorised).
+"""Point-to-pixel projection for multi-camera rigs (numpy and compiled
+loops, :mod:`.projection_kernels`).
 
 Conventions: ``lidar2img`` is ``cam2img @ lidar2cam`` as 4x4 matrices
 (``cam2img`` may be given 3x3 and is padded); pixel ``(u, v)`` has ``u``
@@ -11,8 +12,9 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .projection_kernels import (closest_to_centre, hidden_limit_table,
-                                 rays_hidden)
+from .projection_kernels import (choose_pairs, closest_to_centre,
+                                 hidden_limit_table, pairs_hidden,
+                                 pairs_in_images, project_all, rays_hidden)
 
 
 def as_4x4(matrix, name: str = 'matrix') -> np.ndarray:
@@ -87,6 +89,11 @@ def project_points(points: np.ndarray,
     which its pixel is closest to the image centre (relative to the image
     size), where lens distortion and border effects are smallest.
 
+    Without the cell test the work is compiled passes over the pairs
+    inside the images (found point by point, never as (C, N) arrays of
+    every point in every camera), with the decisions of numpy's
+    projection (``tests/helpers/free_space_reference.py``).
+
     Args:
         points (np.ndarray): (N, >=3) points in the LiDAR frame.
         lidar2img (np.ndarray): (C, 4, 4) projection matrices.
@@ -114,18 +121,44 @@ def project_points(points: np.ndarray,
         coordinates, ``depth`` (M,) float32; sorted by ``point_idx``, each
         point at most once.
     """
+    check_occlusion_options(occlusion, occlusion_stride)
+    if occlusion == 'depth_cells':  # needs every camera's whole image
+        return _project_with_depth_cells(points, lidar2img, img_shapes,
+                                         min_depth, occlusion_stride,
+                                         occlusion_margin, occlusion_rel, seen)
+    lidar2img, height, width = _check_rig(lidar2img, img_shapes)
+    xyz = np.ascontiguousarray(points[:, :3], dtype=np.float64)
+    # The pairs inside the images, one compiled pass over the points.
+    point_idx, cam_idx, u, v, depth = pairs_in_images(
+        xyz, lidar2img, float(min_depth), height, width,
+        np.zeros((0, 0), bool) if seen is None else np.ascontiguousarray(
+            seen, dtype=bool))
+    keep = np.ones(len(point_idx), dtype=bool)
+    if occlusion == 'free_space':
+        keep = ~free_space_hidden(xyz, camera_centres(lidar2img), point_idx,
+                                  cam_idx, ground, **(free_space or {}))
+    # One camera per point: the one where it is closest to the centre.
+    chosen = choose_pairs(point_idx, cam_idx, u, v, keep, height, width)
+    return dict(
+        point_idx=point_idx[chosen],
+        cam_idx=cam_idx[chosen],
+        uv=np.stack([u[chosen], v[chosen]], 1).astype(np.float32),
+        depth=depth[chosen].astype(np.float32))
+
+
+def _project_with_depth_cells(points, lidar2img, img_shapes, min_depth,
+                              occlusion_stride, occlusion_margin,
+                              occlusion_rel, seen) -> Dict[str, np.ndarray]:
+    """:func:`project_points` with ``occlusion='depth_cells'``."""
     vis = camera_visibility(points, lidar2img, img_shapes, min_depth,
-                            occlusion, occlusion_stride, occlusion_margin,
-                            occlusion_rel, ground, free_space)
+                            'depth_cells', occlusion_stride, occlusion_margin,
+                            occlusion_rel)
     u, v, depth, valid = vis['u'], vis['v'], vis['depth'], vis['visible']
     if seen is not None:
         valid = valid & seen
-    shapes = np.asarray(img_shapes, dtype=np.float64).reshape(-1, 2)
-
-    # One camera per point: the one where it is closest to the centre.
-    best_cam = closest_to_centre(
-        np.ascontiguousarray(u), np.ascontiguousarray(v),
-        np.ascontiguousarray(valid), shapes[:, 0].copy(), shapes[:, 1].copy())
+    _, height, width = _check_rig(lidar2img, img_shapes)
+    best_cam = closest_to_centre(u, v, np.ascontiguousarray(valid), height,
+                                 width)
     point_idx = np.nonzero(best_cam >= 0)[0]
     cam_idx = best_cam[point_idx]
     return dict(
@@ -134,6 +167,20 @@ def project_points(points: np.ndarray,
         uv=np.stack([u[cam_idx, point_idx], v[cam_idx, point_idx]],
                     1).astype(np.float32),
         depth=depth[cam_idx, point_idx].astype(np.float32))
+
+
+def _check_rig(lidar2img, img_shapes) -> tuple:
+    """Checked (C, 4, 4) float64 ``lidar2img`` and the (C,) float64 image
+    heights and widths."""
+    lidar2img = np.ascontiguousarray(lidar2img, dtype=np.float64)
+    num_cams = len(lidar2img)
+    if lidar2img.shape != (num_cams, 4, 4):
+        raise ValueError(f'lidar2img must be (C, 4, 4), got {lidar2img.shape}')
+    if len(img_shapes) != num_cams:
+        raise ValueError(f'{len(img_shapes)} image shapes for {num_cams} '
+                         'cameras')
+    shapes = np.asarray(img_shapes, dtype=np.float64).reshape(num_cams, 2)
+    return lidar2img, shapes[:, 0].copy(), shapes[:, 1].copy()
 
 
 def camera_visibility(
@@ -157,26 +204,11 @@ def camera_visibility(
         (``in_image`` and passing the occlusion test).
     """
     check_occlusion_options(occlusion, occlusion_stride)
-    lidar2img = np.asarray(lidar2img, dtype=np.float64)
-    num_cams = len(lidar2img)
-    if lidar2img.shape != (num_cams, 4, 4):
-        raise ValueError(f'lidar2img must be (C, 4, 4), got {lidar2img.shape}')
-    if len(img_shapes) != num_cams:
-        raise ValueError(f'{len(img_shapes)} image shapes for {num_cams} '
-                         'cameras')
-    xyz = np.asarray(points[:, :3], dtype=np.float64)
-    # (C, N) image coordinates of every point in every camera, one matrix
-    # product per row of the projection (no (C, N, 4) temporary).
-    rot, shift = lidar2img[:, :3, :3], lidar2img[:, :3, 3]
-    proj = [xyz @ rot[:, k].T + shift[None, :, k] for k in range(3)]
-    depth = proj[2].T
-    in_front = depth > min_depth
-    safe_depth = np.where(in_front, depth, 1.0)
-    u = proj[0].T / safe_depth
-    v = proj[1].T / safe_depth
-    shapes = np.asarray(img_shapes, dtype=np.float64).reshape(num_cams, 2)
-    h, w = shapes[:, :1], shapes[:, 1:]
-    in_image = in_front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    lidar2img, height, width = _check_rig(lidar2img, img_shapes)
+    xyz = np.ascontiguousarray(points[:, :3], dtype=np.float64)
+    u, v, depth, in_image = project_all(xyz, lidar2img, float(min_depth),
+                                        height, width)
+    shapes = np.stack([height, width], 1)
     valid = in_image.copy()
 
     if occlusion == 'depth_cells':
@@ -491,11 +523,44 @@ class LidarRangeImage:
         Returns:
             np.ndarray: (M,) bool.
         """
-        limit, lo, step = self._limit
-        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa
         return rays_hidden(
-            as64(start), as64(delta), as64(stop), as64(frac), limit,
-            self.azimuth_bins, float(lo), float(step))
+            _f64(start), _f64(delta), _f64(stop), _f64(frac), *self._table())
+
+    def hidden_pairs(self, xyz: np.ndarray, centres: np.ndarray,
+                     point_idx: np.ndarray, cam_idx: np.ndarray, margin: float,
+                     rel: float, frac: np.ndarray) -> np.ndarray:
+        """:meth:`hidden_along_rays` of the rays from camera centre
+        ``centres[cam_idx[i]]`` to point ``xyz[point_idx[i]]``, testing
+        stopping ``max(margin, rel * length)`` short of the point; the
+        rays are set up inside the same compiled pass
+        (:func:`~.projection_kernels.pairs_hidden`).
+
+        Args:
+            xyz (np.ndarray): (N, 3) points, LiDAR frame.
+            centres (np.ndarray): (C, 3) camera centres, LiDAR frame.
+            point_idx, cam_idx (np.ndarray): (M,) int pairs.
+            margin, rel (float): Tolerance near the point.
+            frac (np.ndarray): (S,) increasing sample fractions.
+
+        Returns:
+            np.ndarray: (M,) bool.
+        """
+        return pairs_hidden(
+            _f64(xyz), _f64(centres),
+            np.ascontiguousarray(point_idx, dtype=np.int64),
+            np.ascontiguousarray(cam_idx, dtype=np.int64), float(margin),
+            float(rel), _f64(frac), *self._table())
+
+    def _table(self) -> tuple:
+        """The kernels' arguments of :meth:`hidden_threshold`'s table:
+        ``limit``, ``azimuth_bins``, ``lo``, ``step``."""
+        limit, lo, step = self._limit
+        return limit, self.azimuth_bins, float(lo), float(step)
+
+
+def _f64(array) -> np.ndarray:
+    """``array`` as C-contiguous float64 (what the kernels take)."""
+    return np.ascontiguousarray(array, dtype=np.float64)
 
 
 def visible_in_free_space(points: np.ndarray,
@@ -524,8 +589,8 @@ def visible_in_free_space(points: np.ndarray,
 
     The work is one range image per scan (tabulated once with the
     tolerance folded in, :meth:`LidarRangeImage.hidden_threshold`) and one
-    compiled pass over the rays of all pairs of all cameras
-    (:meth:`LidarRangeImage.hidden_along_rays`); the test depends on the
+    compiled pass that sets up and tests the rays of all pairs of all
+    cameras (:meth:`LidarRangeImage.hidden_pairs`); the test depends on the
     camera centres only, so pixel maps (resize, crop, flip) do not change
     it.
 
@@ -549,19 +614,44 @@ def visible_in_free_space(points: np.ndarray,
     Returns:
         np.ndarray: (C, N) bool.
     """
-    xyz = np.asarray(points[:, :3], dtype=np.float64)
     cam, idx = np.nonzero(valid)
     visible = np.zeros(valid.shape, dtype=bool)
-    if not len(idx):
-        return visible
-    image = LidarRangeImage(xyz, ground, **range_image_kwargs)
-    image.hidden_threshold(margin, rel, neighbours, np.deg2rad(elevation_step))
-    start = np.asarray(centres, dtype=np.float64)[cam]
-    delta = xyz[idx] - start
-    length = np.linalg.norm(delta, axis=1)
-    # Fractions along each ray, stopping short of the point's surface.
-    stop = 1.0 - np.maximum(margin, rel * length) / np.maximum(length, 1e-9)
-    frac = np.arange(1, num_samples + 1) / (num_samples + 1)
-    hidden = image.hidden_along_rays(start, delta, stop, frac)
+    hidden = free_space_hidden(points, centres, idx, cam, ground, num_samples,
+                               margin, rel, neighbours, elevation_step,
+                               **range_image_kwargs)
     visible[cam[~hidden], idx[~hidden]] = True
     return visible
+
+
+def free_space_hidden(points: np.ndarray,
+                      centres: np.ndarray,
+                      point_idx: np.ndarray,
+                      cam_idx: np.ndarray,
+                      ground: Optional[np.ndarray] = None,
+                      num_samples: int = 24,
+                      margin: float = 0.3,
+                      rel: float = 0.02,
+                      neighbours: int = 1,
+                      elevation_step: float = 0.2,
+                      **range_image_kwargs) -> np.ndarray:
+    """:func:`visible_in_free_space` of a list of (point, camera) pairs:
+    which are hidden.
+
+    Args:
+        points, centres, ground: As in :func:`visible_in_free_space`.
+        point_idx, cam_idx (np.ndarray): (M,) int indices of the pairs.
+        num_samples, margin, rel, neighbours, elevation_step,
+            **range_image_kwargs: As in :func:`visible_in_free_space`.
+
+    Returns:
+        np.ndarray: (M,) bool, True where the camera does not see the
+        point.
+    """
+    if not len(point_idx):
+        return np.zeros(0, dtype=bool)
+    xyz = np.ascontiguousarray(points[:, :3], dtype=np.float64)
+    image = LidarRangeImage(xyz, ground, **range_image_kwargs)
+    image.hidden_threshold(margin, rel, neighbours, np.deg2rad(elevation_step))
+    frac = np.arange(1, num_samples + 1) / (num_samples + 1)
+    return image.hidden_pairs(xyz, centres, point_idx, cam_idx, margin, rel,
+                              frac)
