@@ -180,6 +180,23 @@ def load_points_file(
         check_dim = use_dim
     elif isinstance(check_dim, int):
         check_dim = list(range(check_dim))
+    if not _every_row_usable(points, use_dim, check_dim, coord_range,
+                             feature_range):
+        points = _drop_bad_rows(path, points, use_dim, check_dim, coord_range,
+                                feature_range, max_bad_ratio)
+    points = points[:, use_dim]
+    if max_points and len(points) > max_points:
+        points = _cap_points(path, points, max_points, max_bad_ratio)
+    return np.ascontiguousarray(points)
+
+
+def _drop_bad_rows(path: str, points: np.ndarray, use_dim: Sequence[int],
+                   check_dim: Sequence[int],
+                   coord_range: Optional[Sequence[float]], feature_range,
+                   max_bad_ratio: float) -> np.ndarray:
+    """The rows of ``points`` :func:`load_points_file` keeps (all
+    columns), the dropped ones counted and logged; a file with too many
+    raises :class:`BadSampleError`."""
     # Non-finite values anywhere in a kept column make the row unusable.
     non_finite = ~np.isfinite(points[:, use_dim]).all(1)
     with np.errstate(invalid='ignore'):
@@ -212,10 +229,30 @@ def load_points_file(
             f"{REPAIR_COUNTS['out_of_range_points']} out of range)",
             logger='current',
             level=logging.WARNING)
-    points = points[~bad][:, use_dim]
-    if max_points and len(points) > max_points:
-        points = _cap_points(path, points, max_points, max_bad_ratio)
-    return np.ascontiguousarray(points)
+    return points[~bad]
+
+
+def _every_row_usable(points: np.ndarray, use_dim: Sequence[int],
+                      check_dim: Sequence[int],
+                      coord_range: Optional[Sequence[float]],
+                      feature_range) -> bool:
+    """True only when :func:`load_points_file` would drop no row: the
+    minimum and maximum of every used or checked column are finite (a NaN
+    or inf anywhere in it reaches them) and pass :func:`value_outliers`'
+    comparisons, in the same dtypes; two reductions instead of masks over
+    every value. False means: look row by row."""
+    if not len(points):
+        return False
+    low, high = points.min(0), points.max(0)
+    columns = sorted(set(use_dim) | set(check_dim))
+    if not (np.isfinite(low[columns]).all()
+            and np.isfinite(high[columns]).all()):
+        return False
+    # value_outliers on the (1, D) extremes: its comparisons are monotonic,
+    # so no row fails them when the column's extremes pass.
+    extremes = np.stack([low, high])
+    return not value_outliers(extremes, check_dim, coord_range,
+                              feature_range).any()
 
 
 def _cap_points(path: str, points: np.ndarray, max_points: int,
@@ -422,8 +459,8 @@ class LoadTemporalPoints(BaseTransform):
             feature_range=self.feature_range,
             max_bad_ratio=self.max_bad_ratio,
             max_points=self.max_points)
-        points[:, :3] = transform_xyz(points[:, :3].astype(np.float64),
-                                      lidar2t0)
+        # float64 arithmetic, stored back into the float32 scan.
+        transform_xyz(points, lidar2t0, dtype=np.float64, out=points)
         return self.points_class(
             points, points_dim=points.shape[-1], attribute_dims=None)
 
