@@ -129,6 +129,15 @@ def test_neighbour_links_equal_those_of_the_whole_infos(tmp_path):
                     assert np.array_equal(value, expected[key][name])
 
 
+def test_cache_fingerprint_of_the_loaded_calibration_is_the_infos(demo):
+    dataset, steps = demo
+    results = run(dataset, steps, 1, 'MultiViewImageAug')
+    project = steps['ProjectPointsToImages']
+    given = project.fingerprints(results)
+    del results['info_calibration']
+    assert project.fingerprints(results) == given  # checked from the info
+
+
 # --- The t0 ground mask where t+1 falls back to t0 ---------------------------
 
 

@@ -260,8 +260,12 @@ class ProjectPointsToImages(BaseTransform):
 
     def fingerprints(self, results: dict) -> tuple:
         """(scan, calibration) SHA-1 of a sample, see
-        :mod:`~..visibility_cache`."""
-        cam2img, lidar2cam = camera_calibration(results['images'])
+        :mod:`~..visibility_cache` (the calibration checked by the image
+        loader, ``info_calibration``, or else checked here)."""
+        calibration = results.get('info_calibration')
+        cam2img, lidar2cam = (
+            calibration if calibration is not None else camera_calibration(
+                results['images']))
         return (visibility_cache.scan_sha1(results['points'].tensor.numpy()),
                 visibility_cache.calib_sha1(cam2img, lidar2cam))
 

@@ -568,6 +568,9 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
     - lidar2img (np.ndarray): (C, 4, 4), ``cam2img @ lidar2cam``
     - img_shapes (np.ndarray): (C, 2) height and width of every image
     - cam_names (list[str])
+    - info_calibration (tuple[np.ndarray, np.ndarray]): the checked
+      ``cam2img`` and ``lidar2cam`` as the info gives them (before any
+      decoding reduction), for :meth:`ProjectPointsToImages.fingerprints`
 
     Args:
         num_views (int): Cameras every sample must have. Defaults to 6
@@ -627,6 +630,8 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
                 f"{results.get('token', '?')} has {len(images)} cameras "
                 f'({", ".join(images)}), expected num_views={self.num_views}')
         cam2img, lidar2cam = camera_calibration(images, self.rigid_tol)
+        # As the info gives them, for the visibility cache's fingerprint.
+        results['info_calibration'] = (cam2img.copy(), lidar2cam.copy())
         imgs, factors = zip(*(self._read(item['img_path'], item)
                               for item in images.values()))
         imgs = list(imgs)
