@@ -20,6 +20,10 @@ SUPPORTED_INFO_VERSIONS = (INFO_VERSION, )
 # 0.5 s apart and its cars drive below 20 m/s.
 TEMPORAL_CHECKS = dict(max_time_gap=2.0, max_ego_speed=50.0, bad_link='error')
 
+# Top-level keys of a neighbour that the link checks, the pose check and
+# ``temporal`` read (with ``lidar_points``' path, pose and feature count).
+LINK_KEYS = ('token', 'sample_idx', 'scene_token', 'timestamp', 'ego2global')
+
 
 def link_problem(t0: dict, other: dict, key: str, max_time_gap: float,
                  max_ego_speed: float) -> Optional[str]:
@@ -179,6 +183,7 @@ class HilDANuScenesDataset(NuScenesDataset):
         self.temporal = temporal
         self.rigid_tol = rigid_tol
         self.missing_neighbours = 0
+        self._link_cache: dict = {}
         self.bad_links = 0
         unknown = set(temporal_checks or {}) - set(TEMPORAL_CHECKS)
         self.temporal_checks = dict(TEMPORAL_CHECKS, **(temporal_checks or {}))
@@ -238,7 +243,7 @@ class HilDANuScenesDataset(NuScenesDataset):
                     f'instead ({self.missing_neighbours} so far)',
                     logger='current',
                     level=logging.WARNING)
-        other = t0 if idx is None else super().get_data_info(idx)
+        other = t0 if idx is None else self._link_fields(idx)
         if idx is not None:
             checked_poses(other, self.rigid_tol,
                           f' (the {key} keyframe of {sample_name(t0)})')
@@ -251,6 +256,24 @@ class HilDANuScenesDataset(NuScenesDataset):
             timestamp=other.get('timestamp'),
             token=other.get('token'),
             is_fallback=idx is None)
+
+    def _link_fields(self, idx: int) -> dict:
+        """What the link checks and ``temporal`` read of sample ``idx``
+        (pose, scan, time, scene), parsed once per process: unpickling
+        the whole sample (its boxes and cameras) for each neighbour of
+        each sample cost more than the rest of :meth:`get_data_info`."""
+        fields = self._link_cache.get(idx)
+        if fields is None:
+            info = super().get_data_info(idx)
+            lidar = info.get('lidar_points') or {}
+            fields = {k: info[k] for k in LINK_KEYS if k in info}
+            fields['lidar_points'] = {
+                k: lidar[k]
+                for k in ('lidar_path', 'lidar2ego', 'num_pts_feats')
+                if k in lidar
+            }
+            self._link_cache[idx] = fields
+        return fields
 
     def _checked_link(self, t0: dict, other: dict, key: str,
                       idx: int) -> Optional[int]:

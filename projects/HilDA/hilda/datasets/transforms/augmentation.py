@@ -10,6 +10,10 @@ from mmdet3d.registry import TRANSFORMS
 from .projection import transform_xyz
 
 POINT_KEYS = ('points', 'points_prev', 'points_next')
+# Image dtypes cv2 (flip, split) handles as they are.
+CV2_DTYPES = tuple(
+    np.dtype(t)
+    for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
 
 
 @TRANSFORMS.register_module()
@@ -104,7 +108,9 @@ class MultiViewImageAug(BaseTransform):
         img = img[y0:y0 + out_h, x0:x0 + out_w]
         matrix = np.array([[sx, 0, -x0], [0, sy, -y0], [0, 0, 1]], float)
         if np.random.rand() < self.flip_ratio:
-            img = img[:, ::-1]
+            # cv2.flip copies the window mirrored in one pass (numpy's copy
+            # of a reversed view goes pixel by pixel, many times slower).
+            img = _flip_copy(img)
             matrix = np.array([[-1, 0, out_w], [0, 1, 0], [0, 0, 1]]) @ matrix
         return np.ascontiguousarray(img), matrix
 
@@ -119,6 +125,13 @@ class MultiViewImageAug(BaseTransform):
                 f'resize_range={self.resize_range}, '
                 f'flip_ratio={self.flip_ratio}, crop={self.crop!r}, '
                 f'keep_ratio={self.keep_ratio})')
+
+
+def _flip_copy(img: np.ndarray) -> np.ndarray:
+    """``img[:, ::-1]`` as a new C-contiguous array."""
+    if (img.ndim == 3 and img.shape[2] in (3, 4) and img.dtype in CV2_DTYPES):
+        return cv2.flip(img, 1)
+    return np.ascontiguousarray(img[:, ::-1])  # shapes cv2 would change
 
 
 def apply_pixel_maps(results: dict, matrices: np.ndarray,
@@ -214,8 +227,8 @@ class ConsistentPointAug(BaseTransform):
         for key in self.keys:
             if key in results:
                 # In place through the tensor's numpy view (shared memory).
-                xyz = results[key].tensor.numpy()[:, :3]
-                xyz[:] = transform_xyz(xyz, matrix)
+                xyz = results[key].tensor.numpy()
+                transform_xyz(xyz, matrix, out=xyz)
         previous = results.get('lidar_aug_matrix', np.eye(4))
         results['lidar_aug_matrix'] = matrix @ previous
         return results

@@ -68,17 +68,25 @@ def check_pairs_match_points(results: dict) -> None:
     fingerprint = results.get('pair_points_fingerprint')
     if fingerprint is None:
         return
-    points = results['points']
+    problem = fingerprint_problem(results, 'points', fingerprint)
+    if problem is not None:
+        raise PairsMismatchError(
+            f"{results.get('lidar_path', 'sample')}: point-pixel pairs "
+            f'{problem} (a transform after ProjectPointsToImages changed '
+            'the scan; filters, shuffles and samplers must run before it)')
+
+
+def fingerprint_problem(results: dict, key: str,
+                        fingerprint: dict) -> Optional[str]:
+    """How ``results[key]`` differs from the scan ``fingerprint`` was
+    taken of (:func:`points_fingerprint`), allowing for the augmentation
+    recorded in ``lidar_aug_matrix`` since; None when it is that scan."""
+    points = results[key]
     points = points.tensor.numpy() if hasattr(points, 'tensor') else \
         np.asarray(points)
-    sample = results.get('lidar_path', 'sample')
-    hint = ('a transform after ProjectPointsToImages changed the scan; '
-            'filters, shuffles and samplers must run before it')
     if len(points) != fingerprint['num_points']:
-        raise PairsMismatchError(
-            f"{sample}: point-pixel pairs were computed on "
-            f"{fingerprint['num_points']} points, 'points' has "
-            f'{len(points)} now ({hint})')
+        return (f"were computed on {fingerprint['num_points']} points, "
+                f"'{key}' has {len(points)} now")
     # Points now = later_aug @ points at projection time.
     later = np.asarray(
         results.get('lidar_aug_matrix', np.eye(4)),
@@ -88,11 +96,34 @@ def check_pairs_match_points(results: dict) -> None:
     scale = 1.0 + np.abs(expected).max(initial=0.0)
     moved = np.abs(now - expected).max(1) > FINGERPRINT_TOL * scale
     if moved.any():
-        raise PairsMismatchError(
-            f'{sample}: point-pixel pairs no longer match the points: '
-            f'{int(moved.sum())} of {len(moved)} fingerprint rows hold '
-            f'other points (reordered, or moved by a transform not recorded '
-            f"in lidar_aug_matrix; {hint})")
+        return (f'no longer match the points: {int(moved.sum())} of '
+                f'{len(moved)} fingerprint rows hold other points '
+                '(reordered, or moved by a transform not recorded in '
+                'lidar_aug_matrix)')
+    return None
+
+
+def next_is_t0(results: dict, points: np.ndarray) -> bool:
+    """Whether ``points_next`` is the t0 scan ``points`` itself, in t0's
+    frame: t+1 fell back to t0 (``temporal['next']['is_fallback']``, the
+    same file), its ``lidar2t0`` is the identity up to the rounding of a
+    pose times its inverse (1e-9), and the two loaded scans agree: the
+    same points in the same order, features equal, coordinates within the
+    float32 rounding of that near-identity move."""
+    nxt = (results.get('temporal') or {}).get('next') or {}
+    if (not nxt.get('is_fallback') or 'points_next' not in results
+            or nxt.get('lidar_path') != results.get('lidar_path')):
+        return False
+    lidar2t0 = np.asarray(nxt.get('lidar2t0'), dtype=np.float64)
+    if lidar2t0.shape != (4, 4) or np.abs(lidar2t0 - np.eye(4)).max() > 1e-9:
+        return False
+    other = results['points_next'].tensor.numpy()
+    if other.shape != points.shape or not np.array_equal(
+            other[:, 3:], points[:, 3:]):
+        return False
+    scale = 1.0 + np.abs(points[:, :3]).max(initial=0.0)
+    return bool(
+        np.abs(other[:, :3] - points[:, :3]).max(initial=0.0) <= 1e-6 * scale)
 
 
 @TRANSFORMS.register_module()
@@ -129,6 +160,12 @@ class ProjectPointsToImages(BaseTransform):
     - cached_next_ground (dict, with ``visibility_cache`` when the file
       holds it): the stored t+1 ground mask, checked against
       ``points_next``, for :class:`BEVOccupancyTarget`
+    - t0_ground (dict, online with a ground segmenter): the t0 scan's
+      ground mask (``mask``), the ``segmenter`` and fingerprints of the
+      scans it holds for (``scans``: ``points`` and, when t+1 fell back to
+      t0, ``points_next``, see :func:`next_is_t0`), which
+      :class:`BEVOccupancyTarget` uses instead of segmenting that scan
+      again
 
     Args:
         min_depth (float): Minimum depth in front of a camera (m).
@@ -223,21 +260,46 @@ class ProjectPointsToImages(BaseTransform):
 
     def fingerprints(self, results: dict) -> tuple:
         """(scan, calibration) SHA-1 of a sample, see
-        :mod:`~..visibility_cache`."""
-        cam2img, lidar2cam = camera_calibration(results['images'])
+        :mod:`~..visibility_cache` (the calibration checked by the image
+        loader, ``info_calibration``, or else checked here)."""
+        calibration = results.get('info_calibration')
+        cam2img, lidar2cam = (
+            calibration if calibration is not None else camera_calibration(
+                results['images']))
         return (visibility_cache.scan_sha1(results['points'].tensor.numpy()),
                 visibility_cache.calib_sha1(cam2img, lidar2cam))
 
-    def _occlusion_test(self, points: np.ndarray) -> dict:
-        """The occlusion arguments of ``project_points`` for a scan."""
+    def _occlusion_test(self,
+                        points: np.ndarray,
+                        ground: Optional[np.ndarray] = None) -> dict:
+        """The occlusion arguments of ``project_points`` for a scan (with
+        its ground mask, computed here when not given)."""
+        if ground is None and self.ground_segmenter is not None:
+            ground = self.ground_segmenter(points)
         return dict(
             occlusion=self.occlusion,
             occlusion_stride=self.occlusion_stride,
             occlusion_margin=self.occlusion_margin,
             occlusion_rel=self.occlusion_rel,
-            ground=(self.ground_segmenter(points)
-                    if self.ground_segmenter is not None else None),
+            ground=ground,
             free_space=self.free_space)
+
+    def _t0_ground(self, results: dict, points: np.ndarray) -> dict:
+        """The ground mask of the t0 scan, for the occlusion test and
+        ``BEVOccupancyTarget`` (``results['t0_ground']``): the scans it
+        holds for are ``points`` and, where t+1 fell back to t0 and is
+        provably the same scan in the same frame, ``points_next``; each
+        with a fingerprint to check that it has not changed since."""
+        aug = np.asarray(
+            results.get('lidar_aug_matrix', np.eye(4)), dtype=np.float64)
+        mask = self.ground_segmenter(points)
+        if not np.array_equal(aug, np.eye(4)):
+            return dict(mask=mask)  # not in the sensor frame: not handed on
+        scans = dict(points=points_fingerprint(points))
+        if next_is_t0(results, points):
+            scans['points_next'] = points_fingerprint(
+                results['points_next'].tensor.numpy())
+        return dict(mask=mask, segmenter=self.ground_segmenter, scans=scans)
 
     def _cached_seen(self, results: dict) -> np.ndarray:
         """The stored (C, N) verdicts; a stored t+1 ground mask goes to
@@ -270,12 +332,16 @@ class ProjectPointsToImages(BaseTransform):
                 min_depth=self.min_depth,
                 seen=self._cached_seen(results))
         else:
+            ground = None
+            if self.ground_segmenter is not None:
+                results['t0_ground'] = self._t0_ground(results, points)
+                ground = results['t0_ground']['mask']
             pairs = project_points(
                 points,
                 results['lidar2img'],
                 results['img_shapes'],
                 min_depth=self.min_depth,
-                **self._occlusion_test(points))
+                **self._occlusion_test(points, ground))
         counts = np.bincount(
             pairs['cam_idx'], minlength=len(results['lidar2img']))
         if (counts == 0).any():

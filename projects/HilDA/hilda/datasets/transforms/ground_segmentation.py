@@ -226,6 +226,20 @@ class PatchworkPPGroundSegmenter:
         return f'{self.__class__.__name__}({self.params})'
 
 
+def same_segmenter(a, b) -> bool:
+    """Whether two segmenters label every scan alike: the same class with
+    the same settings (their public attributes)."""
+
+    def settings(segmenter):
+        return type(segmenter), {
+            k: v
+            for k, v in vars(segmenter).items() if not k.startswith('_')
+        }
+
+    return a is b or (a is not None and b is not None
+                      and settings(a) == settings(b))
+
+
 def ground_mask(segmenter,
                 points: np.ndarray,
                 sensor2frame: Optional[np.ndarray] = None) -> np.ndarray:
@@ -242,14 +256,16 @@ def ground_mask(segmenter,
     Returns:
         np.ndarray: (N,) bool.
     """
-    points = np.asarray(points, dtype=np.float64)
-    if sensor2frame is not None:
+    if sensor2frame is None:
+        points = np.asarray(points, dtype=np.float64)
+    else:
         frame2sensor = np.linalg.inv(np.asarray(sensor2frame, np.float64))
-        points = points.copy()
-        points[:, :3] = transform_xyz(points[:, :3], frame2sensor)
+        points = np.array(points, dtype=np.float64)  # a copy, moved in place
+        transform_xyz(points, frame2sensor, out=points)
     return np.asarray(segmenter(points), dtype=bool)
 
 
 __all__ = [
-    'PlaneFitGroundSegmenter', 'PatchworkPPGroundSegmenter', 'ground_mask'
+    'PlaneFitGroundSegmenter', 'PatchworkPPGroundSegmenter', 'ground_mask',
+    'same_segmenter'
 ]

@@ -180,6 +180,23 @@ def load_points_file(
         check_dim = use_dim
     elif isinstance(check_dim, int):
         check_dim = list(range(check_dim))
+    if not _every_row_usable(points, use_dim, check_dim, coord_range,
+                             feature_range):
+        points = _drop_bad_rows(path, points, use_dim, check_dim, coord_range,
+                                feature_range, max_bad_ratio)
+    points = points[:, use_dim]
+    if max_points and len(points) > max_points:
+        points = _cap_points(path, points, max_points, max_bad_ratio)
+    return np.ascontiguousarray(points)
+
+
+def _drop_bad_rows(path: str, points: np.ndarray, use_dim: Sequence[int],
+                   check_dim: Sequence[int],
+                   coord_range: Optional[Sequence[float]], feature_range,
+                   max_bad_ratio: float) -> np.ndarray:
+    """The rows of ``points`` :func:`load_points_file` keeps (all
+    columns), the dropped ones counted and logged; a file with too many
+    raises :class:`BadSampleError`."""
     # Non-finite values anywhere in a kept column make the row unusable.
     non_finite = ~np.isfinite(points[:, use_dim]).all(1)
     with np.errstate(invalid='ignore'):
@@ -212,10 +229,32 @@ def load_points_file(
             f"{REPAIR_COUNTS['out_of_range_points']} out of range)",
             logger='current',
             level=logging.WARNING)
-    points = points[~bad][:, use_dim]
-    if max_points and len(points) > max_points:
-        points = _cap_points(path, points, max_points, max_bad_ratio)
-    return np.ascontiguousarray(points)
+    return points[~bad]
+
+
+def _every_row_usable(points: np.ndarray, use_dim: Sequence[int],
+                      check_dim: Sequence[int],
+                      coord_range: Optional[Sequence[float]],
+                      feature_range) -> bool:
+    """True only when :func:`load_points_file` would drop no row: the
+    minimum and maximum of every used or checked column are finite (a NaN
+    or inf anywhere in it reaches them) and pass :func:`value_outliers`'
+    comparisons, in the same dtypes; two reductions instead of masks over
+    every value. False means: look row by row."""
+    if not len(points):
+        return False
+    # Column by column: numpy's min(axis=0) of a (N, 5) array is many times
+    # slower than five strided reductions.
+    columns = sorted(set(use_dim) | set(check_dim))
+    extremes = np.zeros((2, points.shape[1]), dtype=points.dtype)
+    for col in columns:
+        extremes[:, col] = points[:, col].min(), points[:, col].max()
+    if not np.isfinite(extremes[:, columns]).all():
+        return False
+    # value_outliers on the (2, D) extremes: its comparisons are monotonic,
+    # so no row fails them when the columns' extremes pass.
+    return not value_outliers(extremes, check_dim, coord_range,
+                              feature_range).any()
 
 
 def _cap_points(path: str, points: np.ndarray, max_points: int,
@@ -422,8 +461,8 @@ class LoadTemporalPoints(BaseTransform):
             feature_range=self.feature_range,
             max_bad_ratio=self.max_bad_ratio,
             max_points=self.max_points)
-        points[:, :3] = transform_xyz(points[:, :3].astype(np.float64),
-                                      lidar2t0)
+        # float64 arithmetic, stored back into the float32 scan.
+        transform_xyz(points, lidar2t0, dtype=np.float64, out=points)
         return self.points_class(
             points, points_dim=points.shape[-1], attribute_dims=None)
 
@@ -529,6 +568,9 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
     - lidar2img (np.ndarray): (C, 4, 4), ``cam2img @ lidar2cam``
     - img_shapes (np.ndarray): (C, 2) height and width of every image
     - cam_names (list[str])
+    - info_calibration (tuple[np.ndarray, np.ndarray]): the checked
+      ``cam2img`` and ``lidar2cam`` as the info gives them (before any
+      decoding reduction), for :meth:`ProjectPointsToImages.fingerprints`
 
     Args:
         num_views (int): Cameras every sample must have. Defaults to 6
@@ -588,6 +630,8 @@ class LoadCheckedMultiViewImages(LoadMultiViewImageFromFiles):
                 f"{results.get('token', '?')} has {len(images)} cameras "
                 f'({", ".join(images)}), expected num_views={self.num_views}')
         cam2img, lidar2cam = camera_calibration(images, self.rigid_tol)
+        # As the info gives them, for the visibility cache's fingerprint.
+        results['info_calibration'] = (cam2img.copy(), lidar2cam.copy())
         imgs, factors = zip(*(self._read(item['img_path'], item)
                               for item in images.values()))
         imgs = list(imgs)

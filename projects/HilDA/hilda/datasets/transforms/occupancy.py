@@ -1,5 +1,5 @@
 # Copyright (c) HilDA authors. All rights reserved.
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -7,7 +7,8 @@ from mmdet3d.registry import TASK_UTILS, TRANSFORMS
 
 from ...structures import BEVGrid
 from ..visibility_cache import VisibilityCacheError, settings_key
-from .ground_segmentation import ground_mask
+from .correspondence import fingerprint_problem
+from .ground_segmentation import ground_mask, same_segmenter
 
 
 def bev_occupancy(points: np.ndarray, point_cloud_range: Sequence[float],
@@ -57,13 +58,20 @@ class BEVOccupancyTarget(BaseTransform):
     :class:`~.correspondence.ProjectPointsToImages` with
     ``visibility_cache`` hands it on (``cached_next_ground``, checked
     against the t+1 scan there and against this transform's ground
-    settings here).
+    settings here). Online, where the source scan is the t0 scan itself
+    (``points``, or a t+1 that fell back to t0 at a scene's last
+    keyframe), the ground mask that
+    :class:`~.correspondence.ProjectPointsToImages` computed on it for the
+    occlusion test is used instead of segmenting the same scan twice
+    (:meth:`t0_ground`).
 
     Required Keys:
 
     - points_next (``temporal``) or points (``masked``)
     - lidar_aug_matrix (optional), temporal (optional: ``lidar2t0``)
     - cached_next_ground (optional): a stored t+1 ground mask
+    - t0_ground (optional): the t0 ground mask of the occlusion test,
+      used when the source scan is t0 itself (:meth:`t0_ground`)
 
     Added Keys:
 
@@ -145,6 +153,9 @@ class BEVOccupancyTarget(BaseTransform):
             results.get('cached_next_ground')
             if self.source_key == 'points_next' else None)
         if stored is None:
+            t0_mask = self.t0_ground(results)
+            if t0_mask is not None:
+                return t0_mask
             return ground_mask(self.ground_segmenter, points,
                                self._sensor2frame(results))
         if stored['key'] != settings_key(self.ground_settings()):
@@ -158,6 +169,23 @@ class BEVOccupancyTarget(BaseTransform):
                 f"{stored['path']}: its t+1 ground mask has "
                 f"{len(stored['mask'])} points, points_next {len(points)}")
         return stored['mask']
+
+    def t0_ground(self, results: dict) -> Optional[np.ndarray]:
+        """The t0 ground mask ``ProjectPointsToImages`` computed
+        (``results['t0_ground']``) when it holds for the source scan: that
+        scan is t0 itself in t0's sensor frame (``points``, or a
+        ``points_next`` that fell back to t0, see
+        :func:`~.correspondence.next_is_t0`), unchanged since but for the
+        augmentation recorded in ``lidar_aug_matrix``, and the segmenter
+        has this transform's settings; else None (segment it here)."""
+        t0 = results.get('t0_ground') or {}
+        fingerprint = (t0.get('scans') or {}).get(self.source_key)
+        if (fingerprint is None
+                or not same_segmenter(t0['segmenter'], self.ground_segmenter)
+                or fingerprint_problem(results, self.source_key,
+                                       fingerprint) is not None):
+            return None
+        return t0['mask']
 
     def transform(self, results: dict) -> dict:
         points = results[self.source_key].tensor.numpy()

@@ -12,6 +12,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .point_kernels import affine_rows
 from .projection_kernels import (choose_pairs, closest_to_centre,
                                  hidden_limit_table, pairs_hidden,
                                  pairs_in_images, project_all, rays_hidden)
@@ -34,18 +35,36 @@ def as_4x4(matrix, name: str = 'matrix') -> np.ndarray:
     raise ValueError(f'{name} must be 3x3 or 4x4, got shape {m.shape}')
 
 
-def transform_xyz(xyz: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``xyz @ R.T + t`` for a 4x4 ``matrix = [R t; 0 1]``, in the dtype of
-    ``xyz``, as nine scaled adds (a BLAS product on a (N, 3) array is
-    slower, and its threads fight a dataloader's processes)."""
-    rot = np.asarray(matrix, dtype=xyz.dtype)[:3]
-    out = np.empty(xyz.shape, dtype=xyz.dtype)
-    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    for k in range(3):
-        np.add(
-            rot[k, 0] * x + rot[k, 1] * y + rot[k, 2] * z,
-            rot[k, 3],
-            out=out[:, k])
+def transform_xyz(xyz: np.ndarray,
+                  matrix: np.ndarray,
+                  dtype=None,
+                  out: Optional[np.ndarray] = None) -> np.ndarray:
+    """``xyz @ R.T + t`` for a 4x4 ``matrix = [R t; 0 1]``.
+
+    Computed in ``dtype`` (default: the dtype of ``xyz``) as nine scaled
+    adds per point, ``((r0 x + r1 y) + r2 z) + t``, in one compiled pass
+    (:func:`~.point_kernels.affine_rows`; a BLAS product on a (N, 3)
+    array is slower, and its threads fight a dataloader's processes).
+
+    Args:
+        xyz (np.ndarray): (N, >=3) float32 or float64 (only the first three
+            columns are read), any strides.
+        matrix (np.ndarray): 4x4 (or 3x4) ``[R t]``.
+        dtype (optional): Dtype of the arithmetic; float64 on float32
+            points converts them exactly first. Defaults to
+            ``xyz.dtype``.
+        out (np.ndarray, optional): (N, >=3) array the result goes to
+            (rounded to its dtype); may be ``xyz`` itself (in place).
+            Defaults to a new (N, 3) array of ``dtype``.
+
+    Returns:
+        np.ndarray: ``out``.
+    """
+    dtype = np.dtype(xyz.dtype if dtype is None else dtype)
+    rot = np.ascontiguousarray(np.asarray(matrix, dtype=dtype)[:3, :4])
+    if out is None:
+        out = np.empty((len(xyz), 3), dtype=dtype)
+    affine_rows(xyz, rot, dtype.type(1), out)
     return out
 
 
