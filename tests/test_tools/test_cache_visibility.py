@@ -78,3 +78,27 @@ def test_stored_next_ground_equals_the_online_one_and_is_checked(tmp_path):
     points.tofile(scan)
     with pytest.raises(VisibilityCacheError, match=f'{path}: stale .*t\\+1'):
         DATASETS.build(cfg)[0]
+
+
+def test_cache_made_with_another_t0_ground_is_refused(tmp_path):
+    """The dataset configs' t0 ground (the plane fit) is in the settings
+    key: a pipeline whose occlusion test uses Patchwork++ refuses it."""
+    cfg_file = sequence_config(tmp_path)
+    out = str(tmp_path / 'vis')
+    load_tool('cache_visibility.py').main([str(cfg_file), '--out-dir', out])
+    cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset
+    project = next(t for t in cfg.pipeline
+                   if t['type'] == 'ProjectPointsToImages')
+    assert project['ground_segmenter']['type'] == 'PlaneFitGroundSegmenter'
+    loading = cfg.pipeline[:3]
+    cfg.pipeline = loading + [dict(project, visibility_cache=out)]
+    assert len(DATASETS.build(cfg)[0]['pair_point_idx']) > 100
+    other = dict(
+        project,
+        visibility_cache=out,
+        ground_segmenter=dict(type='PatchworkPPGroundSegmenter'))
+    cfg.pipeline = loading + [other]
+    path = osp.join(out, 'samples', 'tok0.npz')
+    with pytest.raises(
+            VisibilityCacheError, match=f'{path}: .*occlusion settings'):
+        DATASETS.build(cfg)[0]

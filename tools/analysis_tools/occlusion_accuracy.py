@@ -94,9 +94,10 @@ def main(argv=None):
                           f'{args.ground})')
     if occlusion == 'free_space' and args.ground != 'none':
         ground = Config(dict(ground=GROUND_SEGMENTERS[args.ground]))
-        ground.merge_from_dict(
-            {f'ground.{k}': v
-             for k, v in args.ground_options.items()})
+        ground.merge_from_dict({
+            f'ground.{k}': v
+            for k, v in args.ground_options.items()
+        })
         try:
             segmenter = TASK_UTILS.build(ground.ground)
         except TypeError as e:  # an argument the segmenter does not take

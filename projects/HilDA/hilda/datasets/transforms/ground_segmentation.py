@@ -106,8 +106,8 @@ class PlaneFitGroundSegmenter:
             if inliers.sum() < 3:
                 break
             a, b, c = _plane_fit(x[inliers], y[inliers], z[inliers])
-            inliers = in_range & (np.abs(z - (a * x + b * y + c))
-                                  < self.max_height)
+            inliers = in_range & (
+                np.abs(z - (a * x + b * y + c)) < self.max_height)
         return in_range & (z - (a * x + b * y + c) < self.max_height)
 
     def __repr__(self) -> str:
