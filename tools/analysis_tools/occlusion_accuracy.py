@@ -20,18 +20,13 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmdet3d.registry import TASK_UTILS  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 import projects.HilDA.hilda  # noqa: E402,F401  (registers the segmenters)
+from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
 from projects.HilDA.hilda.apis import ConfigError, run_tool  # noqa: E402
 from projects.HilDA.hilda.evaluation.occlusion_accuracy import (  # noqa
-    NOISE_LABEL, evaluate_infos, format_table)
-
-# --ground: the t0 ground of the free-space test (nuScenes' LIDAR_TOP is
-# 1.84 m up; the demo LiDAR too).
-GROUND_SEGMENTERS = dict(
-    plane_fit=dict(type='PlaneFitGroundSegmenter', sensor_height=1.84),
-    patchworkpp=dict(type='PatchworkPPGroundSegmenter', sensor_height=1.84))
+    GROUND_SEGMENTERS, NOISE_LABEL, evaluate_infos, format_table)
 
 
 def parse_args(argv=None):
@@ -57,7 +52,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--ground-options',
         nargs='+',
-        action=DictAction,
+        action=CheckedDictAction,
         default={},
         help='arguments of the ground segmenter, e.g. max_height=0.3 or, '
         'for patchworkpp, extra_params.num_iter=1 (dotted keys reach into '

@@ -43,11 +43,13 @@ def _quiet_stdout():
 def _plane_fit(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple:
     """Least-squares ``z = a x + b y + c`` through the normal equations: a
     3x3 system of the points' sums, one pass over the points instead of a
-    solver on the (N, 3) design matrix."""
+    solver on the (N, 3) design matrix. The sums are numpy's own (no BLAS
+    call, whose thread pool would fight other processes)."""
     sx, sy, n = x.sum(), y.sum(), float(len(x))
-    sxy = x @ y
-    normal = np.array([[x @ x, sxy, sx], [sxy, y @ y, sy], [sx, sy, n]])
-    rhs = np.array([x @ z, y @ z, z.sum()])
+    sxy = (x * y).sum()
+    normal = np.array([[(x * x).sum(), sxy, sx], [sxy, (y * y).sum(), sy],
+                       [sx, sy, n]])
+    rhs = np.array([(x * z).sum(), (y * z).sum(), z.sum()])
     # lstsq: a degenerate set (all points on one line) still gives a plane.
     return tuple(np.linalg.lstsq(normal, rhs, rcond=None)[0])
 
