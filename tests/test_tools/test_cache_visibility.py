@@ -24,6 +24,13 @@ def sequence_config(tmp_path):
     return cfg_file
 
 
+def project_step(dataset_cfg):
+    """The config's ``ProjectPointsToImages`` (the settings the tool
+    caches with)."""
+    return next(t for t in dataset_cfg.pipeline
+                if t['type'] == 'ProjectPointsToImages')
+
+
 def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
     cfg_file = sequence_config(tmp_path)
     out = str(tmp_path / 'vis')
@@ -34,7 +41,7 @@ def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
     assert '0 samples written, 3 already up to date' in capsys.readouterr().out
     # Online and cached pairs of the loading steps plus the projection.
     cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset
-    project = dict(type='ProjectPointsToImages')
+    project = project_step(cfg)
     pairs = []
     for step in (project, dict(project, visibility_cache=out)):
         cfg.pipeline = cfg.pipeline[:3] + [step]
@@ -50,7 +57,7 @@ def test_stored_next_ground_equals_the_online_one_and_is_checked(tmp_path):
     cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset
     occupancy = next(t for t in cfg.pipeline
                      if t['type'] == 'BEVOccupancyTarget')
-    project = dict(type='ProjectPointsToImages')
+    project = project_step(cfg)
     runs = []
     for step in (project, dict(project, visibility_cache=out)):
         # No augmentation: online and stored masks see the same points.
@@ -87,8 +94,7 @@ def test_cache_made_with_another_t0_ground_is_refused(tmp_path):
     out = str(tmp_path / 'vis')
     load_tool('cache_visibility.py').main([str(cfg_file), '--out-dir', out])
     cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset
-    project = next(t for t in cfg.pipeline
-                   if t['type'] == 'ProjectPointsToImages')
+    project = project_step(cfg)
     assert project['ground_segmenter']['type'] == 'PlaneFitGroundSegmenter'
     loading = cfg.pipeline[:3]
     cfg.pipeline = loading + [dict(project, visibility_cache=out)]
