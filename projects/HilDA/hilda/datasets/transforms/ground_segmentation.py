@@ -64,9 +64,10 @@ class PlaneFitGroundSegmenter:
     Points within ``[min_range, max_range]`` (horizontal) and less than
     ``max_height`` above the plane are ground (``num_iter=0``: a height
     threshold). A single plane cannot follow slopes or curbs far away:
-    the paper's target uses Patchwork++; the occlusion test, which needs
-    the ground only where a ground return lies below an object, is as
-    accurate with this (docs/data_pipeline.md).
+    the paper's target uses Patchwork++. The occlusion test, which uses
+    the ground only so that what stands on it stays visible, is as
+    accurate with this on the demo and the real keyframe
+    (docs/data_pipeline.md).
 
     Args:
         sensor_height (float): Height of the sensor above the ground (m);
