@@ -97,6 +97,22 @@ def test_diffusion_ablations_change_only_their_option():
     assert head.x0_loss_weight > 0 and target['remove_ground'] is False
 
 
+@pytest.mark.parametrize('name', ['hilda_nuscenes.py', 'hilda_demo.py'])
+def test_occlusion_ground_is_the_plane_fit_and_the_target_keeps_patchworkpp(
+        name):
+    """The occlusion test's t0 ground is the project's plane fit; the
+    paper's target removes the t+1 ground with Patchwork++."""
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', name))
+    steps = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
+    project = steps['ProjectPointsToImages']
+    assert project['occlusion'] == 'free_space'
+    assert project['ground_segmenter'] == dict(
+        type='PlaneFitGroundSegmenter', sensor_height=1.84)
+    target = steps['BEVOccupancyTarget']['ground_segmenter']
+    assert target['type'] == 'PatchworkPPGroundSegmenter'
+
+
 # Steps a config changes on purpose: config name prefix -> step -> keys.
 STEP_CHANGES = {
     'hilda-masked_': {

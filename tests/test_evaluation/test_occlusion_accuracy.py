@@ -6,6 +6,7 @@ import mmengine
 import numpy as np
 import pytest
 
+from projects.HilDA.hilda.apis import ConfigError
 from projects.HilDA.hilda.evaluation.occlusion_accuracy import (
     OcclusionGTError, evaluate_infos, format_table)
 from tests.conftest import REAL_FRAME_INFO, REAL_FRAME_ROOT, load_tool
@@ -79,3 +80,31 @@ def test_tool_prints_the_table(capsys):
     ])
     out = capsys.readouterr().out
     assert 'occluded dropped' in out and '| all |' in out
+
+
+def tool_table(capsys, *args):
+    load_tool('analysis_tools/occlusion_accuracy.py').main([
+        tiny_demo_root(), 'nuscenes_infos_val.pkl', '--azimuth-bins',
+        str(TINY_DEMO['num_azimuth']), '--max-samples', '1', *args
+    ])
+    out = capsys.readouterr().out.splitlines()
+    return out[0], out[1:]
+
+
+def test_tool_ground_options_reach_the_segmenter(capsys):
+    header, plane = tool_table(capsys)
+    assert 'PlaneFitGroundSegmenter(sensor_height=1.84' in header
+    _, no_ground = tool_table(capsys, '--ground', 'none')
+    assert plane != no_ground
+    # Nothing within 0 m is ground: the table of no ground at all.
+    header, empty = tool_table(capsys, '--ground-options', 'max_range=0')
+    assert 'max_range=0' in header and empty == no_ground
+
+
+def test_tool_refuses_ground_options_the_segmenter_lacks():
+    tool = load_tool('analysis_tools/occlusion_accuracy.py')
+    with pytest.raises(ConfigError, match='--ground-options: .*not_an_arg'):
+        tool.main([
+            tiny_demo_root(), 'nuscenes_infos_val.pkl', '--ground-options',
+            'not_an_arg=1'
+        ])

@@ -24,6 +24,13 @@ def sequence_config(tmp_path):
     return cfg_file
 
 
+def project_step(dataset_cfg):
+    """The config's ``ProjectPointsToImages`` (the settings the tool
+    caches with)."""
+    return next(t for t in dataset_cfg.pipeline
+                if t['type'] == 'ProjectPointsToImages')
+
+
 def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
     cfg_file = sequence_config(tmp_path)
     out = str(tmp_path / 'vis')
@@ -34,7 +41,7 @@ def test_tool_caches_every_sample_and_the_pipeline_reads_it(tmp_path, capsys):
     assert '0 samples written, 3 already up to date' in capsys.readouterr().out
     # Online and cached pairs of the loading steps plus the projection.
     cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset
-    project = dict(type='ProjectPointsToImages')
+    project = project_step(cfg)
     pairs = []
     for step in (project, dict(project, visibility_cache=out)):
         cfg.pipeline = cfg.pipeline[:3] + [step]
@@ -50,7 +57,7 @@ def test_stored_next_ground_equals_the_online_one_and_is_checked(tmp_path):
     cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset
     occupancy = next(t for t in cfg.pipeline
                      if t['type'] == 'BEVOccupancyTarget')
-    project = dict(type='ProjectPointsToImages')
+    project = project_step(cfg)
     runs = []
     for step in (project, dict(project, visibility_cache=out)):
         # No augmentation: online and stored masks see the same points.
@@ -77,4 +84,27 @@ def test_stored_next_ground_equals_the_online_one_and_is_checked(tmp_path):
     points[0] += 0.5
     points.tofile(scan)
     with pytest.raises(VisibilityCacheError, match=f'{path}: stale .*t\\+1'):
+        DATASETS.build(cfg)[0]
+
+
+def test_cache_made_with_another_t0_ground_is_refused(tmp_path):
+    """The dataset configs' t0 ground (the plane fit) is in the settings
+    key: a pipeline whose occlusion test uses Patchwork++ refuses it."""
+    cfg_file = sequence_config(tmp_path)
+    out = str(tmp_path / 'vis')
+    load_tool('cache_visibility.py').main([str(cfg_file), '--out-dir', out])
+    cfg = Config.fromfile(str(cfg_file)).train_dataloader.dataset
+    project = project_step(cfg)
+    assert project['ground_segmenter']['type'] == 'PlaneFitGroundSegmenter'
+    loading = cfg.pipeline[:3]
+    cfg.pipeline = loading + [dict(project, visibility_cache=out)]
+    assert len(DATASETS.build(cfg)[0]['pair_point_idx']) > 100
+    other = dict(
+        project,
+        visibility_cache=out,
+        ground_segmenter=dict(type='PatchworkPPGroundSegmenter'))
+    cfg.pipeline = loading + [other]
+    path = osp.join(out, 'samples', 'tok0.npz')
+    with pytest.raises(
+            VisibilityCacheError, match=f'{path}: .*occlusion settings'):
         DATASETS.build(cfg)[0]

@@ -9,7 +9,7 @@ real keyframe) the pairs inside images and the pairs kept. Library code:
 
 Example:
     python tools/analysis_tools/occlusion_accuracy.py data/hilda_demo \
-        nuscenes_infos_val.pkl --occlusion free_space
+        nuscenes_infos_val.pkl --occlusion free_space --ground plane_fit
 """
 import argparse
 import os.path as osp
@@ -20,11 +20,13 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmdet3d.registry import TASK_UTILS  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 import projects.HilDA.hilda  # noqa: E402,F401  (registers the segmenters)
+from projects.HilDA.hilda.apis import CheckedDictAction  # noqa: E402
 from projects.HilDA.hilda.apis import ConfigError, run_tool  # noqa: E402
 from projects.HilDA.hilda.evaluation.occlusion_accuracy import (  # noqa
-    NOISE_LABEL, evaluate_infos, format_table)
+    GROUND_SEGMENTERS, NOISE_LABEL, evaluate_infos, format_table)
 
 
 def parse_args(argv=None):
@@ -43,9 +45,18 @@ def parse_args(argv=None):
         help="cell size (px) of 'depth_cells'")
     parser.add_argument(
         '--ground',
-        choices=['patchworkpp', 'none'],
-        default='patchworkpp',
-        help="ground segmentation used by 'free_space'")
+        choices=list(GROUND_SEGMENTERS) + ['none'],
+        default='plane_fit',
+        help="ground segmentation of the t0 scan used by 'free_space' "
+        "(plane_fit: the dataset configs' choice)")
+    parser.add_argument(
+        '--ground-options',
+        nargs='+',
+        action=CheckedDictAction,
+        default={},
+        help='arguments of the ground segmenter, e.g. max_height=0.3 or, '
+        'for patchworkpp, extra_params.num_iter=1 (dotted keys reach into '
+        'dicts, as --cfg-options)')
     parser.add_argument(
         '--azimuth-bins',
         type=int,
@@ -71,8 +82,21 @@ def main(argv=None):
     if occlusion == 'free_space':
         cfg['free_space'] = dict(azimuth_bins=args.azimuth_bins)
     segmenter = None
-    if occlusion == 'free_space' and args.ground == 'patchworkpp':
-        segmenter = TASK_UTILS.build(dict(type='PatchworkPPGroundSegmenter'))
+    if args.ground_options and (occlusion != 'free_space'
+                                or args.ground == 'none'):
+        raise ConfigError('--ground-options needs --occlusion free_space '
+                          f'and a --ground (got {args.occlusion}, '
+                          f'{args.ground})')
+    if occlusion == 'free_space' and args.ground != 'none':
+        ground = Config(dict(ground=GROUND_SEGMENTERS[args.ground]))
+        ground.merge_from_dict({
+            f'ground.{k}': v
+            for k, v in args.ground_options.items()
+        })
+        try:
+            segmenter = TASK_UTILS.build(ground.ground)
+        except TypeError as e:  # an argument the segmenter does not take
+            raise ConfigError(f'--ground-options: {e}') from e
     start = time.perf_counter()
     try:
         counts = evaluate_infos(
@@ -86,7 +110,7 @@ def main(argv=None):
         raise ConfigError(f'{osp.join(args.data_root, args.ann_file)}: no '
                           f'key {e}') from e
     print(f'occlusion={args.occlusion} ground={args.ground} '
-          f'({time.perf_counter() - start:.1f} s)')
+          f'{segmenter!r} ({time.perf_counter() - start:.1f} s)')
     print('\n'.join(format_table(counts)))
     if counts['ignored'].sum():
         print(f"left out: {counts['ignored'].sum()} pairs of spurious "

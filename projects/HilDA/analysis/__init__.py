@@ -7,7 +7,8 @@ registered runtime: ``hilda/`` never imports it (it needs matplotlib).
 - ``pca_colours.py``, ``occupancy_metrics.py``: colours and BEV IoU;
 - ``pretrain_vis.py``: the feature and occupancy pictures;
 - ``diffusion_diagnostics.py``: does the diffusion objective learn;
-- ``pretrain_speed.py``, ``pipeline_speed.py``: step and data costs;
+- ``pretrain_speed.py``, ``pipeline_speed.py``, ``ground_speed.py``: step
+  and data costs (the last: ground segmenters' CPU time per scan);
 - ``probe_table/`` (``plan.py``, ``run.py``, ``report.py``),
   ``scene_flow_probe.py``: the ablation table (pre-training variants from
   the ablation configs, downstream probes and fine-tuning);

@@ -77,6 +77,38 @@ def test_unknown_patchworkpp_parameter_is_named():
         segmenter(scan_with_wall()[0])
 
 
+def lstsq_plane_fit(points,
+                    sensor_height=SENSOR_HEIGHT,
+                    max_height=0.25,
+                    seed_height=0.5,
+                    num_iter=3,
+                    min_range=2.7,
+                    max_range=80.0):
+    """The plane fit solved on the (N, 3) design matrix (the reference)."""
+    xyz = np.asarray(points, dtype=np.float64)[:, :3]
+    rng = np.linalg.norm(xyz[:, :2], axis=1)
+    in_range = (rng >= min_range) & (rng <= max_range)
+    inliers = in_range & (xyz[:, 2] < -sensor_height + seed_height)
+    coeffs = np.array([0.0, 0.0, -sensor_height])
+    design = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], 1)
+    for _ in range(num_iter):
+        coeffs = np.linalg.lstsq(
+            design[inliers], xyz[inliers, 2], rcond=None)[0]
+        inliers = in_range & (np.abs(xyz[:, 2] - design @ coeffs) < max_height)
+    return in_range & (xyz[:, 2] - design @ coeffs < max_height)
+
+
+def test_plane_fit_equals_the_least_squares_reference_on_a_slope():
+    """The ground tilted by 2 % along x and 1 % along y: the normal
+    equations give the masks of a solver on the design matrix."""
+    points, truth = scan_with_wall()
+    points[:, 2] += 0.02 * points[:, 0] - 0.01 * points[:, 1]
+    ground = PlaneFitGroundSegmenter()(points)
+    np.testing.assert_array_equal(ground, lstsq_plane_fit(points))
+    far = np.linalg.norm(points[:, :2], axis=1) > 3.0
+    assert ground[truth & far].mean() > 0.95 and ground[~truth].mean() < 0.1
+
+
 def test_ground_mask_undoes_the_frame_change():
     """A scan moved 3 m up: the plane seeds are only found after the move
     is undone."""

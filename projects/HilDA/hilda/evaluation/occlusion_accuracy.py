@@ -29,6 +29,22 @@ COUNT_KEYS = ('in_image', 'kept', 'visible', 'visible_kept', 'occluded',
 # geometric test can tell them from a real point in free space.
 NOISE_LABEL = 0
 
+# Ground segmenters of the t0 scan for the free-space test, by name (the
+# tools' --ground): the dataset configs' plane fit, the same without refits
+# (a height threshold), Patchwork++ (the paper target's) and Patchwork++
+# with its refinements off (docs/data_pipeline.md, "Ground for the
+# occlusion test"). nuScenes' LIDAR_TOP is 1.84 m up, the demo LiDAR too.
+GROUND_SEGMENTERS = dict(
+    plane_fit=dict(type='PlaneFitGroundSegmenter', sensor_height=1.84),
+    height=dict(
+        type='PlaneFitGroundSegmenter', sensor_height=1.84, num_iter=0),
+    patchworkpp=dict(type='PatchworkPPGroundSegmenter', sensor_height=1.84),
+    patchworkpp_lite=dict(
+        type='PatchworkPPGroundSegmenter',
+        sensor_height=1.84,
+        enable_rnr=False,
+        extra_params=dict(num_iter=1, enable_RVPF=False, enable_TGR=False)))
+
 
 class OcclusionGTError(HilDAError, ValueError):
     """The ground truth of a sample does not fit its scan or cameras."""
@@ -114,13 +130,7 @@ def evaluate_sample(
         OcclusionGTError: ground truth with other rows or cameras than the
             sample.
     """
-    lidar_path = _find(data_root, info['lidar_points']['lidar_path'],
-                       'samples/LIDAR_TOP')
-    points = np.fromfile(lidar_path, dtype=np.float32)
-    if points.size % load_dim:
-        raise OcclusionGTError(f'{lidar_path}: {points.size} values are not '
-                               f'a whole number of {load_dim}-value points')
-    points = points.reshape(-1, load_dim)
+    points = load_scan(info, data_root, load_dim)
     images = info['images']
     cam2img, lidar2cam = camera_calibration(images)
     shapes = []
@@ -157,6 +167,22 @@ def evaluate_sample(
         ignore = np.isin(labels, ignore_labels)
     return count_pairs(vis['in_image'], vis['visible'], vis['depth'],
                        cam_visible, bands, ignore)
+
+
+def load_scan(info: dict, data_root: str, load_dim: int = 5) -> np.ndarray:
+    """The (N, ``load_dim``) float32 t0 scan of an info (a bare file name
+    is looked up in ``samples/LIDAR_TOP`` and in ``data_root``).
+
+    Raises:
+        OcclusionGTError: the file is missing or not whole points.
+    """
+    lidar_path = _find(data_root, info['lidar_points']['lidar_path'],
+                       'samples/LIDAR_TOP')
+    points = np.fromfile(lidar_path, dtype=np.float32)
+    if points.size % load_dim:
+        raise OcclusionGTError(f'{lidar_path}: {points.size} values are not '
+                               f'a whole number of {load_dim}-value points')
+    return points.reshape(-1, load_dim)
 
 
 def _find(data_root: str, path: str, prefix: str) -> str:

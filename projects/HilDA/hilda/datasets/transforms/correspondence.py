@@ -193,8 +193,11 @@ class ProjectPointsToImages(BaseTransform):
             ``edge_fraction``, ...). Defaults to its defaults.
         ground_segmenter (dict, optional): ``TASK_UTILS`` config of the
             ground segmenter ``'free_space'`` uses (ground does not hide
-            what stands on it). None: no point is ground. Defaults to
-            Patchwork++ (``PatchworkPPGroundSegmenter``).
+            what stands on it); part of a visibility cache's settings key.
+            None: no point is ground. Defaults to Patchwork++
+            (``PatchworkPPGroundSegmenter``); the dataset configs set
+            ``PlaneFitGroundSegmenter`` (the project's option, as accurate
+            here and cheaper, see ``docs/data_pipeline.md``).
         visibility_cache (str, optional): Directory written by
             ``tools/cache_visibility.py`` with the ``'free_space'`` result
             of every sample (the project's option for many epochs): read

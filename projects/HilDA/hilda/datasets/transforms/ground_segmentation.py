@@ -4,9 +4,10 @@
 The paper removes the ground from the t+1 scan before it becomes the
 diffusion target. :class:`PatchworkPPGroundSegmenter` does it with
 Patchwork++ (``pypatchworkpp``, the paper-grade default);
-:class:`PlaneFitGroundSegmenter` is the project's simple fallback (one
-robust plane, then a height threshold), used when Patchwork++ cannot be
-imported and the config allows it, or when chosen directly.
+:class:`PlaneFitGroundSegmenter` is the project's simple one (one robust
+plane, then a height threshold): the ground of the t0 scan for the
+free-space occlusion test in the dataset configs, and the fallback when
+Patchwork++ cannot be imported and the config allows it.
 
 Both are registered in ``TASK_UTILS`` and called as
 ``segmenter(points) -> (N,) bool ground mask`` with ``points`` (N, >=3) in
@@ -39,6 +40,20 @@ def _quiet_stdout():
         os.close(saved)
 
 
+def _plane_fit(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple:
+    """Least-squares ``z = a x + b y + c`` through the normal equations: a
+    3x3 system of the points' sums, one pass over the points instead of a
+    solver on the (N, 3) design matrix. The sums are numpy's own (no BLAS
+    call, whose thread pool would fight other processes)."""
+    sx, sy, n = x.sum(), y.sum(), float(len(x))
+    sxy = (x * y).sum()
+    normal = np.array([[(x * x).sum(), sxy, sx], [sxy, (y * y).sum(), sy],
+                       [sx, sy, n]])
+    rhs = np.array([(x * z).sum(), (y * z).sum(), z.sum()])
+    # lstsq: a degenerate set (all points on one line) still gives a plane.
+    return tuple(np.linalg.lstsq(normal, rhs, rcond=None)[0])
+
+
 @TASK_UTILS.register_module()
 class PlaneFitGroundSegmenter:
     """One robust ground plane, then a height threshold above it.
@@ -47,8 +62,12 @@ class PlaneFitGroundSegmenter:
     (``-sensor_height``); a least-squares plane ``z = a x + b y + c`` is
     refitted ``num_iter`` times on the points within ``max_height`` of it.
     Points within ``[min_range, max_range]`` (horizontal) and less than
-    ``max_height`` above the plane are ground. A single plane cannot follow
-    slopes or curbs far away: prefer Patchwork++.
+    ``max_height`` above the plane are ground (``num_iter=0``: a height
+    threshold). A single plane cannot follow slopes or curbs far away:
+    the paper's target uses Patchwork++. The occlusion test, which uses
+    the ground only so that what stands on it stays visible, is as
+    accurate with this on the demo and the real keyframe
+    (docs/data_pipeline.md).
 
     Args:
         sensor_height (float): Height of the sensor above the ground (m);
@@ -79,26 +98,26 @@ class PlaneFitGroundSegmenter:
         self.max_range = max_range
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        xyz = np.asarray(points, dtype=np.float64)[:, :3]
-        rng = np.linalg.norm(xyz[:, :2], axis=1)
-        in_range = (rng >= self.min_range) & (rng <= self.max_range)
-        inliers = in_range & (
-            xyz[:, 2] < -self.sensor_height + self.seed_height)
-        coeffs = np.array([0.0, 0.0, -self.sensor_height])
-        design = np.concatenate([xyz[:, :2], np.ones((len(xyz), 1))], 1)
+        points = np.asarray(points)
+        x, y, z = (points[:, i].astype(np.float64) for i in range(3))
+        range_sq = x * x + y * y
+        in_range = ((range_sq >= self.min_range**2)
+                    & (range_sq <= self.max_range**2))
+        inliers = in_range & (z < -self.sensor_height + self.seed_height)
+        a, b, c = 0.0, 0.0, -self.sensor_height
         for _ in range(self.num_iter):
             if inliers.sum() < 3:
                 break
-            coeffs = np.linalg.lstsq(
-                design[inliers], xyz[inliers, 2], rcond=None)[0]
-            height = xyz[:, 2] - design @ coeffs
-            inliers = in_range & (np.abs(height) < self.max_height)
-        height = xyz[:, 2] - design @ coeffs
-        return in_range & (height < self.max_height)
+            a, b, c = _plane_fit(x[inliers], y[inliers], z[inliers])
+            inliers = in_range & (
+                np.abs(z - (a * x + b * y + c)) < self.max_height)
+        return in_range & (z - (a * x + b * y + c) < self.max_height)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(sensor_height='
-                f'{self.sensor_height}, max_height={self.max_height})')
+                f'{self.sensor_height}, max_height={self.max_height}, '
+                f'seed_height={self.seed_height}, num_iter={self.num_iter}, '
+                f'min_range={self.min_range}, max_range={self.max_range})')
 
 
 @TASK_UTILS.register_module()
