@@ -141,16 +141,30 @@ def test_cache_fingerprint_of_the_loaded_calibration_is_the_infos(demo):
 # --- The t0 ground mask where t+1 falls back to t0 ---------------------------
 
 
-@pytest.fixture(scope='module')
-def demo():
-    """The tiny demo world's train split with the demo pipeline; its
-    scene's last keyframe (index 2) has no t+1."""
+PATCHWORK = dict(type='PatchworkPPGroundSegmenter', sensor_height=1.84)
+
+
+def build_demo(t0_ground=None):
+    """The tiny demo world's train split with the demo pipeline, the
+    occlusion test's t0 ground replaced by ``t0_ground`` if given."""
     cfg = load_config(DEMO_CONFIG, require_plugin=False)
     dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     dataset_cfg.data_root = tiny_demo_root() + '/'
+    if t0_ground is not None:
+        for step in dataset_cfg.pipeline:
+            if step['type'] == 'ProjectPointsToImages':
+                step['ground_segmenter'] = t0_ground
     dataset = DATASETS.build(dataset_cfg)
     steps = {type(t).__name__: t for t in dataset.pipeline.transforms}
     return dataset, steps
+
+
+@pytest.fixture(scope='module')
+def demo():
+    """The demo pipeline with Patchwork++ as the t0 ground as well (the
+    target's segmenter, so that its mask can be reused); the scene's last
+    keyframe (index 2) has no t+1."""
+    return build_demo(PATCHWORK)
 
 
 def run(dataset, steps, idx, upto, seed=0):
@@ -177,6 +191,20 @@ def test_t0_ground_is_reused_only_where_t_plus_1_is_t0(demo):
     points = last['points_next']
     last['points_next'] = points[np.arange(len(points)) != 5]
     assert target.t0_ground(last) is None
+
+
+def test_config_target_segments_its_own_ground_after_a_plane_fit_t0():
+    # The configs' occlusion test fits a plane; the paper's target keeps
+    # Patchwork++, so a t+1 that falls back to t0 is segmented again.
+    dataset, steps = build_demo()
+    target = steps['BEVOccupancyTarget']
+    last = run(dataset, steps, 2, 'ConsistentPointAug')
+    assert type(last['t0_ground']['segmenter']).__name__ == \
+        'PlaneFitGroundSegmenter'
+    assert type(target.ground_segmenter).__name__ == \
+        'PatchworkPPGroundSegmenter'
+    assert target.t0_ground(last) is None
+    assert 0 < target(last)['occ_ground_fraction'] < 1
 
 
 def test_t0_ground_needs_the_same_segmenter_settings(demo):
@@ -214,7 +242,6 @@ def test_masked_target_reuses_the_t0_ground(demo):
         dict(
             type='BEVOccupancyTarget',
             source_key='points',
-            ground_segmenter=dict(
-                type='PatchworkPPGroundSegmenter', sensor_height=1.84)))
+            ground_segmenter=PATCHWORK))
     results = run(dataset, steps, 0, 'ConsistentPointAug')
     assert masked.t0_ground(results) is results['t0_ground']['mask']
