@@ -86,10 +86,10 @@ pretrain_pipeline = [
     project_points, point_aug, occupancy_target, pack_inputs
 ]
 
-# Loader: one real keyframe takes a worker about 75 ms of CPU
-# (docs/data_pipeline.md), so 8 workers per GPU give about 100 samples/s,
-# many times what a batch of 2 per step needs; pinned memory and 4 batches in
-# flight per worker hide the copy and the slower samples.
+# Loader: 8 workers per GPU give many times what a batch of 2 per step needs
+# (the measured rate per worker: docs/data_pipeline.md, "Loader settings for
+# GPU runs"); pinned memory and 4 batches in flight per worker hide the copy
+# and the slower samples.
 train_dataloader = dict(
     batch_size=2,
     num_workers=8,
